@@ -1,0 +1,261 @@
+//! [`Error`]: what went wrong with a call, how many attempts it took, and the final response
+//! when `raise_on_status` turned one into an error.
+
+use std::fmt;
+
+use reqwest::{Response, StatusCode};
+
+use crate::SettingsError;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error from a [`Session`](crate::Session) call or from refused settings.
+///
+/// Ask it rather than match on it: [`status`](Error::status), [`attempts`](Error::attempts),
+/// the `is_*` predicates, [`into_response`](Error::into_response) for the final response, and
+/// [`source`](std::error::Error::source) for the underlying `reqwest::Error`. Its `Debug` and
+/// `Display` never show header values or bodies.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Repr,
+    attempts: u32,
+}
+
+enum Repr {
+    InvalidSettings(SettingsError),
+    Status(Response),
+    Request(reqwest::Error),
+}
+
+/// The broad class of an [`Error`], from [`Error::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Settings were refused; see [`Error::settings_error`].
+    InvalidSettings,
+    /// Retries were exhausted on a status of `status_forcelist` with `raise_on_status` on; the
+    /// response is in [`Error::into_response`].
+    Status,
+    /// The request could not be built or sent, or no response arrived (connect failure,
+    /// timeout, reset); the `reqwest::Error` is the [`source`](std::error::Error::source).
+    Request,
+}
+
+impl Error {
+    pub(crate) fn invalid_settings(error: SettingsError) -> Self {
+        Self::new(Repr::InvalidSettings(error), 0)
+    }
+
+    pub(crate) fn from_status(response: Response, attempts: u32) -> Self {
+        Self::new(Repr::Status(response), attempts)
+    }
+
+    pub(crate) fn from_request(error: reqwest::Error, attempts: u32) -> Self {
+        Self::new(Repr::Request(error), attempts)
+    }
+
+    fn new(kind: Repr, attempts: u32) -> Self {
+        Error {
+            inner: Box::new(Inner { kind, attempts }),
+        }
+    }
+
+    /// The broad class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self.inner.kind {
+            Repr::InvalidSettings(_) => ErrorKind::InvalidSettings,
+            Repr::Status(_) => ErrorKind::Status,
+            Repr::Request(_) => ErrorKind::Request,
+        }
+    }
+
+    /// How many attempts the call made (`0` when nothing was sent: refused settings or a
+    /// request that could not be built).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// The status of the final response, for a [`Status`](ErrorKind::Status) error.
+    pub fn status(&self) -> Option<StatusCode> {
+        match &self.inner.kind {
+            Repr::Status(response) => Some(response.status()),
+            Repr::Request(error) => error.status(),
+            Repr::InvalidSettings(_) => None,
+        }
+    }
+
+    /// The final response of a [`Status`](ErrorKind::Status) error, body unread; `None` for
+    /// other errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> Result<(), Box<dyn std::error::Error>> {
+    /// match session.get("http://127.0.0.1:8080/orders").send().await {
+    ///     Ok(response) => println!("{}", response.text().await?),
+    ///     Err(error) if error.is_status() => {
+    ///         let response = error.into_response().expect("a status error holds its response");
+    ///         eprintln!("gave up on {}: {}", response.status(), response.text().await?);
+    ///     }
+    ///     Err(error) => return Err(error.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn into_response(self) -> Option<Response> {
+        match self.inner.kind {
+            Repr::Status(response) => Some(response),
+            _ => None,
+        }
+    }
+
+    /// The refused setting, for an [`InvalidSettings`](ErrorKind::InvalidSettings) error.
+    pub fn settings_error(&self) -> Option<&SettingsError> {
+        match &self.inner.kind {
+            Repr::InvalidSettings(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether retries were exhausted on a status with `raise_on_status` on.
+    pub fn is_status(&self) -> bool {
+        self.kind() == ErrorKind::Status
+    }
+
+    /// Whether settings were refused.
+    pub fn is_invalid_settings(&self) -> bool {
+        self.kind() == ErrorKind::InvalidSettings
+    }
+
+    /// Whether the last attempt timed out (connect, read, or the request's own timeout).
+    pub fn is_timeout(&self) -> bool {
+        self.reqwest().is_some_and(reqwest::Error::is_timeout)
+    }
+
+    /// Whether the last attempt could not connect (refused, DNS, TLS handshake, connect timeout).
+    pub fn is_connect(&self) -> bool {
+        self.reqwest().is_some_and(reqwest::Error::is_connect)
+    }
+
+    /// Whether the request could not be built (an invalid URL or header); nothing was sent.
+    pub fn is_builder(&self) -> bool {
+        self.reqwest().is_some_and(reqwest::Error::is_builder)
+    }
+
+    /// The URL of the final attempt, when known.
+    pub fn url(&self) -> Option<&reqwest::Url> {
+        match &self.inner.kind {
+            Repr::Status(response) => Some(response.url()),
+            Repr::Request(error) => error.url(),
+            Repr::InvalidSettings(_) => None,
+        }
+    }
+
+    fn reqwest(&self) -> Option<&reqwest::Error> {
+        match &self.inner.kind {
+            Repr::Request(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let attempts = self.inner.attempts;
+        let plural = if attempts == 1 { "" } else { "s" };
+        match &self.inner.kind {
+            Repr::InvalidSettings(error) => error.fmt(f),
+            Repr::Status(response) => {
+                write!(
+                    f,
+                    "HTTP status {} after {attempts} attempt{plural}",
+                    response.status()
+                )
+            }
+            Repr::Request(error) if attempts == 0 => write!(f, "request not sent: {error}"),
+            Repr::Request(error) => write!(
+                f,
+                "request failed after {attempts} attempt{plural}: {error}"
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Error");
+        out.field("kind", &self.kind())
+            .field("attempts", &self.inner.attempts);
+        match &self.inner.kind {
+            Repr::InvalidSettings(error) => out.field("settings", error),
+            // A response's Debug shows its headers: only the status and URL are safe to show.
+            Repr::Status(response) => out
+                .field("status", &response.status())
+                .field("url", &response.url().as_str()),
+            Repr::Request(error) => out.field("source", error),
+        };
+        out.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.inner.kind {
+            Repr::InvalidSettings(error) => Some(error),
+            Repr::Request(error) => Some(error),
+            Repr::Status(_) => None,
+        }
+    }
+}
+
+impl From<SettingsError> for Error {
+    fn from(error: SettingsError) -> Self {
+        Error::invalid_settings(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_settings_names_field_and_value() {
+        let error = Error::from(SettingsError::new("max_retries", 7, "whatever"));
+        assert!(error.is_invalid_settings());
+        assert_eq!(error.attempts(), 0);
+        assert_eq!(
+            error.settings_error().map(SettingsError::field),
+            Some("max_retries")
+        );
+        assert_eq!(
+            error.to_string(),
+            "invalid retry setting `max_retries` = 7: whatever"
+        );
+        assert!(std::error::Error::source(&error).is_some());
+    }
+
+    #[test]
+    fn status_error_keeps_response() {
+        let error = Error::from_status(http_response(503), 3);
+        assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(
+            error.to_string(),
+            "HTTP status 503 Service Unavailable after 3 attempts"
+        );
+        assert_eq!(
+            error.into_response().map(|r| r.status().as_u16()),
+            Some(503)
+        );
+    }
+
+    fn http_response(status: u16) -> reqwest::Response {
+        let response = http::Response::builder()
+            .status(status)
+            .body("kept")
+            .unwrap();
+        reqwest::Response::from(response)
+    }
+}

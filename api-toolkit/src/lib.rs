@@ -1,0 +1,100 @@
+//! HTTP API connectors with automatic, correct retries.
+//!
+//! A [`Session`] is a `reqwest::Client` that retries: which outcomes are retried, how long it
+//! waits and when it gives up are set by [`RetrySettings`], the Rust port of the Python
+//! `APIConnector`'s settings (urllib3's `Retry`). `#[derive(Connector)]` turns a struct holding a
+//! session into an [`ApiConnector`], with per-type default settings checked at compile time.
+//!
+//! # Examples
+//!
+//! ```
+//! use api_toolkit::{ApiConnector, Connector, RetrySettings, Session};
+//!
+//! #[derive(Connector)]
+//! #[retry(max_retries = 3, backoff_factor = 0.5, status_forcelist = [500, 503],
+//!         allowed_methods = ["GET", "PUT"], raise_on_status = true)]
+//! pub struct Shop {
+//!     session: Session,
+//!     base_url: String,
+//! }
+//!
+//! impl Shop {
+//!     pub fn new(base_url: &str) -> api_toolkit::Result<Self> {
+//!         Ok(Self { session: Self::new_session()?, base_url: base_url.to_owned() })
+//!     }
+//!
+//!     pub async fn order(&self, id: u64) -> api_toolkit::Result<api_toolkit::reqwest::Response> {
+//!         self.session().get(format!("{}/orders/{id}", self.base_url)).send().await
+//!     }
+//! }
+//!
+//! let shop = Shop::new("http://127.0.0.1:8080")?;
+//! assert_eq!(shop.get_retry_settings().max_retries, 3);
+//!
+//! // Per-type defaults, overridden with struct update syntax (Python's `**kwargs`):
+//! let custom = Session::new(RetrySettings { max_retries: 5, ..Shop::default_retry_settings() })?;
+//! assert_eq!(custom.retry_settings().backoff_factor, 0.5);
+//!
+//! shop.set_retry_settings(RetrySettings { max_retries: 0, ..shop.get_retry_settings() })?;
+//! # Ok::<(), api_toolkit::Error>(())
+//! ```
+//!
+//! # What is retried
+//!
+//! One call makes at most `1 + max_retries` attempts.
+//!
+//! - A **response** is retried when its method is in `allowed_methods` and its status is in
+//!   `status_forcelist`, or (with `respect_retry_after_header`) it is a 413, 429 or 503 carrying a
+//!   `Retry-After` header.
+//! - A **connection that could not be established** (refused, DNS, TLS handshake, connect
+//!   timeout) is retried for any method: the request never left.
+//! - A **failure after sending** (timeout waiting for the response, connection reset or closed)
+//!   is retried only for methods in `allowed_methods`: the server may have acted on it.
+//! - When retries run out on a forced status, the last response is returned as `Ok`, or as an
+//!   [`Error`] holding it when `raise_on_status` is on. Any other status is always `Ok`.
+//! - The wait before retry `n` is `backoff_factor × 2^(n−2)` seconds, capped at `backoff_max`;
+//!   a valid `Retry-After` replaces it, and one longer than `retry_after_max` ends the retries
+//!   at once rather than make the call sleep.
+//! - Every attempt sends the same body bytes; a streaming body is sent once, never retried.
+//! - Dropping the future of a call stops it: no attempt starts afterwards.
+//!
+//! # Why retries need care: retry storms
+//!
+//! When a server is overloaded, every client retrying multiplies the load it already cannot
+//! carry. Backoff spreads retries out and `Retry-After` lets the server say when to come back;
+//! keep `max_retries` small and `status_forcelist` to statuses that mean "try again".
+
+mod connector;
+mod error;
+mod policy;
+mod request;
+mod session;
+mod settings;
+mod wait;
+
+pub use api_toolkit_derive::Connector;
+pub use connector::ApiConnector;
+pub use error::{Error, ErrorKind, Result};
+pub use request::RequestBuilder;
+pub use reqwest;
+pub use reqwest::{Method, StatusCode};
+pub use session::{Session, SessionBuilder};
+pub use settings::{
+    RetrySettings, SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
+};
+
+/// What `#[derive(Connector)]` expands to refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{ApiConnector, RetrySettings, Session};
+    pub use reqwest::Method;
+    pub use std::time::Duration;
+    pub use std::vec::Vec;
+
+    /// A method name the derive has already checked to be a valid token.
+    #[must_use]
+    pub fn method(name: &'static str) -> Method {
+        Method::from_bytes(name.as_bytes())
+            .expect("method names are checked by #[derive(Connector)]")
+    }
+}

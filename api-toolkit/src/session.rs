@@ -1,0 +1,318 @@
+//! [`Session`]: a `reqwest::Client` plus retry settings, and the one loop that retries.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{IntoUrl, Method, Response};
+
+use crate::policy::{Decision, Outcome, Policy};
+use crate::{Error, RequestBuilder, Result, RetrySettings};
+
+/// A retrying HTTP session: reqwest's connection pool plus [`RetrySettings`].
+///
+/// Cheap to clone: clones share one connection pool and one settings value, so
+/// [`set_retry_settings`](Session::set_retry_settings) on any clone applies to all of them.
+/// Each call reads the settings once, when it starts, and keeps them to the end.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{RetrySettings, Session};
+///
+/// let session = Session::new(RetrySettings { max_retries: 2, ..RetrySettings::default() })?;
+/// let clone = session.clone();
+/// clone.set_retry_settings(RetrySettings { max_retries: 5, ..session.retry_settings() })?;
+/// assert_eq!(session.retry_settings().max_retries, 5);
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    client: reqwest::Client,
+    // Read once per call without a lock a writer could hold up.
+    settings: ArcSwap<RetrySettings>,
+}
+
+impl Session {
+    /// A session with these settings and reqwest's default client.
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
+    /// field and value; a [`Request`](crate::ErrorKind::Request) error if the TLS backend or
+    /// the system configuration cannot be loaded.
+    pub fn new(settings: RetrySettings) -> Result<Session> {
+        Session::builder().retry_settings(settings).build()
+    }
+
+    /// A builder for the client options: timeouts, default headers, user agent, or a whole
+    /// `reqwest::ClientBuilder`.
+    pub fn builder() -> SessionBuilder {
+        SessionBuilder {
+            settings: RetrySettings::default(),
+            client: reqwest::Client::builder(),
+        }
+    }
+
+    /// A copy of the settings in force.
+    pub fn retry_settings(&self) -> RetrySettings {
+        RetrySettings::clone(&self.shared.settings.load())
+    }
+
+    /// Replaces the settings for every clone of this session, for calls started afterwards;
+    /// calls in flight finish with the settings they started with.
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the field and the
+    /// value; the previous settings then stay in force.
+    pub fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
+        settings.validate()?;
+        self.shared.settings.store(Arc::new(settings));
+        Ok(())
+    }
+
+    /// The underlying client, for what this crate does not wrap. Requests sent through it
+    /// directly are not retried.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.shared.client
+    }
+
+    /// Starts a request with any method.
+    pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), self.shared.client.request(method, url))
+    }
+
+    /// Starts a GET request.
+    pub fn get<U: IntoUrl>(&self, url: U) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// Starts a POST request.
+    pub fn post<U: IntoUrl>(&self, url: U) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// Starts a PUT request.
+    pub fn put<U: IntoUrl>(&self, url: U) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// Starts a PATCH request.
+    pub fn patch<U: IntoUrl>(&self, url: U) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// Starts a DELETE request.
+    pub fn delete<U: IntoUrl>(&self, url: U) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// Starts a HEAD request.
+    pub fn head<U: IntoUrl>(&self, url: U) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// Sends a ready `reqwest::Request`, retrying it as the settings say.
+    ///
+    /// One call makes at most `1 + max_retries` attempts. Every attempt sends the same bytes; a
+    /// streaming body, which cannot be replayed, is sent once and never retried.
+    ///
+    /// # Errors
+    ///
+    /// - [`Request`](crate::ErrorKind::Request): the last attempt got no response (connect
+    ///   failure, timeout, reset), or the failure could not be retried; [`Error::attempts`]
+    ///   says how many attempts were made.
+    /// - [`Status`](crate::ErrorKind::Status): with `raise_on_status`, retries were exhausted on
+    ///   a status of `status_forcelist`; [`Error::into_response`] gives the response back.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops the call: an attempt in flight is abandoned (its connection
+    /// closed) and no further attempt starts, whether it was dropped mid-request or mid-wait.
+    pub async fn execute(&self, request: reqwest::Request) -> Result<Response> {
+        let settings = self.shared.settings.load_full();
+        let method = request.method().clone();
+        let mut retries_done = 0u32;
+        let mut next = request;
+        loop {
+            // A copy for the next attempt, only while one may follow.
+            let spare = if retries_done < settings.max_retries {
+                next.try_clone()
+            } else {
+                None
+            };
+            let policy = Policy {
+                settings: &settings,
+                method: &method,
+                can_resend: spare.is_some(),
+            };
+            let result = self.shared.client.execute(next).await;
+            let attempts = retries_done.saturating_add(1);
+            let decision = match &result {
+                Ok(response) => {
+                    policy.decide(retries_done, response_outcome(response), SystemTime::now())
+                }
+                Err(error) => policy.decide(retries_done, error_outcome(error), SystemTime::now()),
+            };
+            match (decision, result, spare) {
+                (Decision::Retry(wait), result, Some(spare)) => {
+                    drop(result);
+                    sleep(wait.duration).await;
+                    retries_done += 1;
+                    next = spare;
+                }
+                (Decision::Raise, Ok(response), _) => {
+                    return Err(Error::from_status(response, attempts))
+                }
+                (_, result, _) => {
+                    return result.map_err(|error| Error::from_request(error, attempts))
+                }
+            }
+        }
+    }
+}
+
+fn response_outcome(response: &Response) -> Outcome<'_> {
+    Outcome::Response {
+        status: response.status().as_u16(),
+        retry_after: response
+            .headers()
+            .get(RETRY_AFTER)
+            .map(HeaderValue::as_bytes),
+    }
+}
+
+/// Whether the request may have reached the server decides which methods may resend it.
+fn error_outcome(error: &reqwest::Error) -> Outcome<'static> {
+    if error.is_connect() {
+        Outcome::ConnectFailed
+    } else if error.is_builder() || error.is_redirect() {
+        Outcome::Fatal
+    } else {
+        Outcome::FailedAfterSend
+    }
+}
+
+/// A zero wait skips the timer, whose granularity would add about a millisecond.
+async fn sleep(wait: Duration) {
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+impl fmt::Debug for Session {
+    // reqwest's Debug would show default header values (credentials among them).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("retry_settings", &self.shared.settings.load())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Session`]: retry settings and client options, in reqwest's builder style.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use api_toolkit::{RetrySettings, Session};
+///
+/// let session = Session::builder()
+///     .retry_settings(RetrySettings { max_retries: 3, ..RetrySettings::default() })
+///     .timeout(Duration::from_secs(10))
+///     .user_agent("shop-client/1.0")
+///     .build()?;
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
+#[must_use]
+pub struct SessionBuilder {
+    settings: RetrySettings,
+    client: reqwest::ClientBuilder,
+}
+
+impl SessionBuilder {
+    /// The retry settings (default: [`RetrySettings::default`]).
+    pub fn retry_settings(mut self, settings: RetrySettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The limit for each attempt, from connecting to the end of the body. A timeout counts as
+    /// a failure after sending: retried only for `allowed_methods`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.client = self.client.timeout(timeout);
+        self
+    }
+
+    /// The limit for establishing a connection. A connect timeout is retried for any method.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.client = self.client.connect_timeout(timeout);
+        self
+    }
+
+    /// The limit for each read of the response.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.client = self.client.read_timeout(timeout);
+        self
+    }
+
+    /// Headers sent with every request.
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        self.client = self.client.default_headers(headers);
+        self
+    }
+
+    /// The `User-Agent` header sent with every request.
+    pub fn user_agent<V>(mut self, value: V) -> Self
+    where
+        V: TryInto<HeaderValue>,
+        V::Error: Into<http::Error>,
+    {
+        self.client = self.client.user_agent(value);
+        self
+    }
+
+    /// Replaces the client builder with one configured by hand (proxies, TLS, redirects…).
+    /// Options set on this builder afterwards apply on top of it.
+    pub fn client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.client = builder;
+        self
+    }
+
+    /// Builds the session.
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
+    /// field and value, or a [`Request`](crate::ErrorKind::Request) error from reqwest's client
+    /// builder (an invalid header, a TLS backend that cannot load).
+    pub fn build(self) -> Result<Session> {
+        self.settings.validate()?;
+        let client = self
+            .client
+            .build()
+            .map_err(|error| Error::from_request(error, 0))?;
+        let shared = Shared {
+            client,
+            settings: ArcSwap::from_pointee(self.settings),
+        };
+        Ok(Session {
+            shared: Arc::new(shared),
+        })
+    }
+}
+
+impl fmt::Debug for SessionBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionBuilder")
+            .field("retry_settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,166 @@
+//! [`RetrySettings`]: what is retried, how often, and how long to wait.
+//!
+//! The five original settings and their defaults come from the Python `APIConnector`, which ran
+//! on urllib3's `Retry`; the three later fields (`backoff_max`, `respect_retry_after_header`,
+//! `retry_after_max`) bound how long a call may wait, so that no server can make it hang.
+
+mod validate;
+mod wire;
+
+use std::time::Duration;
+
+use reqwest::Method;
+
+pub use validate::SettingsError;
+
+/// How a [`Session`](crate::Session) retries: the port of the Python connector's retry settings.
+///
+/// A plain struct: build it with struct update syntax on top of the defaults (or of a
+/// connector's own defaults), the Rust form of the Python `**kwargs` override.
+///
+/// | field | default |
+/// |---|---|
+/// | `max_retries` | `0` |
+/// | `backoff_factor` | `1.0` |
+/// | `status_forcelist` | `[408, 413, 429, 500, 502, 503, 504, 521, 522, 524]` |
+/// | `allowed_methods` | `[HEAD, GET, PUT, DELETE, OPTIONS, TRACE, POST, PATCH]` |
+/// | `raise_on_status` | `false` |
+/// | `backoff_max` | `120 s` |
+/// | `respect_retry_after_header` | `true` |
+/// | `retry_after_max` | `120 s` |
+///
+/// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
+/// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
+/// [`RetrySettings::validate`] runs the same checks on demand.
+///
+/// With serde, the fields keep their names, methods are strings and durations are seconds
+/// (a number), so the JSON of the defaults starts with the same five values, in the same
+/// order, as the Python `get_retry_settings()` dict. Missing fields take their defaults and
+/// unknown fields are rejected.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{Method, RetrySettings};
+///
+/// let settings = RetrySettings {
+///     max_retries: 3,
+///     backoff_factor: 0.5,
+///     allowed_methods: vec![Method::GET, Method::PUT],
+///     ..RetrySettings::default()
+/// };
+/// assert!(settings.validate().is_ok());
+/// assert_eq!(settings.status_forcelist, [408, 413, 429, 500, 502, 503, 504, 521, 522, 524]);
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "wire::WireSettings", try_from = "wire::WireSettings")]
+pub struct RetrySettings {
+    /// How many times a call may be retried: one call makes at most `1 + max_retries` attempts.
+    pub max_retries: u32,
+    /// Seconds; the wait before retry `n` is `backoff_factor × 2^(n−2)`, capped at
+    /// `backoff_max` (see [`RetrySettings::backoff_schedule`]). Finite and `>= 0`.
+    pub backoff_factor: f64,
+    /// Response statuses that are retried (for methods in `allowed_methods`). Each in `100..=599`.
+    pub status_forcelist: Vec<u16>,
+    /// Methods whose requests may be retried once they may have reached the server. Not empty;
+    /// standard methods in upper case. A connection that could not be established is retried for
+    /// any method, since the request never left.
+    pub allowed_methods: Vec<Method>,
+    /// When retries are exhausted on a status of `status_forcelist`: `false` returns that last
+    /// response as `Ok`, `true` returns an [`Error`](crate::Error) that holds it.
+    pub raise_on_status: bool,
+    /// The longest computed backoff wait.
+    pub backoff_max: Duration,
+    /// Honour `Retry-After` on 413, 429 and 503 responses: such a response is retried even when
+    /// its status is not in `status_forcelist`, and a valid `Retry-After` replaces the computed
+    /// wait.
+    pub respect_retry_after_header: bool,
+    /// The longest `Retry-After` a call obeys. A server asking for more ends the retries at
+    /// once (as if they were exhausted) instead of making the call sleep.
+    pub retry_after_max: Duration,
+}
+
+/// The statuses retried by default: timeouts, rate limits and server or proxy failures.
+pub const DEFAULT_STATUS_FORCELIST: [u16; 10] = [408, 413, 429, 500, 502, 503, 504, 521, 522, 524];
+
+/// The methods retried by default: all eight standard methods, POST and PATCH included
+/// (as in the Python original; narrow this for APIs where a repeated POST does harm).
+pub const DEFAULT_ALLOWED_METHODS: [Method; 8] = [
+    Method::HEAD,
+    Method::GET,
+    Method::PUT,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::POST,
+    Method::PATCH,
+];
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_retries: 0,
+            backoff_factor: 1.0,
+            status_forcelist: DEFAULT_STATUS_FORCELIST.to_vec(),
+            allowed_methods: DEFAULT_ALLOWED_METHODS.to_vec(),
+            raise_on_status: false,
+            backoff_max: Duration::from_secs(120),
+            respect_retry_after_header: true,
+            retry_after_max: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetrySettings {
+    /// The computed waits before retries `1..=max_retries`, before any `Retry-After`.
+    ///
+    /// Retry `n` waits `backoff_factor × 2^(n−2)` seconds, capped at `backoff_max`: the
+    /// Python connector's documented table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::RetrySettings;
+    ///
+    /// let settings = RetrySettings { max_retries: 5, backoff_factor: 2.0, ..Default::default() };
+    /// let secs: Vec<u64> = settings.backoff_schedule().iter().map(Duration::as_secs).collect();
+    /// assert_eq!(secs, [1, 2, 4, 8, 16]);
+    /// ```
+    pub fn backoff_schedule(&self) -> Vec<Duration> {
+        (1..=self.max_retries)
+            .map(|retry| crate::wait::backoff(self, retry))
+            .collect()
+    }
+
+    /// Checks every field; the first mistake found is returned.
+    ///
+    /// # Errors
+    ///
+    /// A [`SettingsError`] naming the field and the value when `backoff_factor` is negative or
+    /// not finite, a status is outside `100..=599`, `allowed_methods` is empty, or a standard
+    /// method is spelled in lower case.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::RetrySettings;
+    ///
+    /// let err = RetrySettings { backoff_factor: -1.0, ..Default::default() }.validate().unwrap_err();
+    /// assert_eq!(err.field(), "backoff_factor");
+    /// assert_eq!(err.value(), "-1");
+    /// ```
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        validate::validate(self)
+    }
+
+    /// Whether `method` is in `allowed_methods`.
+    pub(crate) fn allows(&self, method: &Method) -> bool {
+        self.allowed_methods.contains(method)
+    }
+
+    /// Whether `status` is in `status_forcelist`.
+    pub(crate) fn forces(&self, status: u16) -> bool {
+        self.status_forcelist.contains(&status)
+    }
+}

@@ -1,0 +1,195 @@
+//! The checks on [`RetrySettings`]: the run-time twin of the derive's compile-time checks.
+
+use std::fmt;
+
+use reqwest::Method;
+
+use super::RetrySettings;
+
+/// A retry setting that was rejected: which field, which value, and what was expected.
+///
+/// Returned by [`RetrySettings::validate`], and carried by [`Error`](crate::Error) when
+/// [`Session::new`](crate::Session::new) or
+/// [`Session::set_retry_settings`](crate::Session::set_retry_settings) refuse settings (the
+/// previous settings then stay in force). Deserialization reports the same message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    field: &'static str,
+    value: String,
+    expected: String,
+}
+
+impl SettingsError {
+    pub(crate) fn new(
+        field: &'static str,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
+        SettingsError {
+            field,
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+
+    /// The name of the rejected field, as in [`RetrySettings`] (`"backoff_factor"`).
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// The rejected value, as written (`"-1"`, `"600"`, `"get"`).
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// What the field accepts, with a suggestion where there is one.
+    pub fn expected(&self) -> &str {
+        &self.expected
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid retry setting `{}` = {}: {}",
+            self.field, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+/// Shows a float as it was likely written: `-1`, `0.5`, `1e300`, `NaN`.
+pub(super) struct Seconds(pub(super) f64);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.fract() == 0.0 && self.0.abs() < 1e16 {
+            write!(f, "{}", self.0)
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
+pub(super) fn validate(settings: &RetrySettings) -> Result<(), SettingsError> {
+    check_backoff_factor(settings.backoff_factor)?;
+    for &status in &settings.status_forcelist {
+        check_status(status)?;
+    }
+    check_methods(&settings.allowed_methods)
+}
+
+pub(super) fn check_backoff_factor(factor: f64) -> Result<(), SettingsError> {
+    if factor.is_finite() && factor >= 0.0 {
+        Ok(())
+    } else {
+        Err(SettingsError::new(
+            "backoff_factor",
+            Seconds(factor),
+            "expected a finite number of seconds >= 0",
+        ))
+    }
+}
+
+pub(super) fn check_status(status: u16) -> Result<(), SettingsError> {
+    if (100..=599).contains(&status) {
+        Ok(())
+    } else {
+        Err(SettingsError::new(
+            "status_forcelist",
+            status,
+            "expected HTTP status codes in 100..=599",
+        ))
+    }
+}
+
+pub(super) fn check_methods(methods: &[Method]) -> Result<(), SettingsError> {
+    if methods.is_empty() {
+        return Err(SettingsError::new(
+            "allowed_methods",
+            "[]",
+            "expected at least one method; to retry nothing, set `max_retries` to 0",
+        ));
+    }
+    methods.iter().try_for_each(check_method)
+}
+
+/// `Method::from_bytes(b"get")` is a valid *extension* method that no server treats as GET, so a
+/// lower-case standard name is a typo that would silently disable retries.
+fn check_method(method: &Method) -> Result<(), SettingsError> {
+    let name = method.as_str();
+    let upper = name.to_ascii_uppercase();
+    if name != upper
+        && super::DEFAULT_ALLOWED_METHODS
+            .iter()
+            .any(|m| m.as_str() == upper)
+    {
+        return Err(SettingsError::new(
+            "allowed_methods",
+            format!("{name:?}"),
+            format!("standard methods are upper case: did you mean {upper:?}?"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a method name from configuration with the same rules as [`check_methods`].
+pub(super) fn parse_method(name: &str) -> Result<Method, SettingsError> {
+    let method = Method::from_bytes(name.as_bytes()).map_err(|_| {
+        SettingsError::new(
+            "allowed_methods",
+            format!("{name:?}"),
+            "expected an HTTP method name (a token such as \"GET\" or \"PURGE\")",
+        )
+    })?;
+    check_method(&method)?;
+    Ok(method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(RetrySettings::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn negative_and_non_finite_backoff_factor_rejected() {
+        for factor in [-0.5, f64::NAN, f64::INFINITY] {
+            let err = check_backoff_factor(factor).unwrap_err();
+            assert_eq!(err.field(), "backoff_factor");
+        }
+        assert_eq!(check_backoff_factor(-0.5).unwrap_err().value(), "-0.5");
+    }
+
+    #[test]
+    fn status_outside_range_rejected() {
+        assert_eq!(check_status(600).unwrap_err().value(), "600");
+        assert_eq!(check_status(99).unwrap_err().field(), "status_forcelist");
+        assert!(check_status(100).is_ok() && check_status(599).is_ok());
+    }
+
+    #[test]
+    fn empty_methods_rejected() {
+        assert_eq!(check_methods(&[]).unwrap_err().field(), "allowed_methods");
+    }
+
+    #[test]
+    fn lowercase_standard_method_rejected_with_suggestion() {
+        let err = check_methods(&[Method::from_bytes(b"get").unwrap()]).unwrap_err();
+        assert_eq!(err.value(), "\"get\"");
+        assert!(err.expected().contains("did you mean \"GET\"?"), "{err}");
+    }
+
+    #[test]
+    fn extension_methods_accepted() {
+        assert!(parse_method("PURGE").is_ok());
+        assert!(parse_method("purge").is_ok());
+        assert!(parse_method("GET /").is_err());
+        assert!(parse_method("").is_err());
+    }
+}

@@ -1,0 +1,122 @@
+//! How long to wait before a retry: the backoff formula and the `Retry-After` header.
+//!
+//! Pure functions of the settings, the retry number and the clock, so every rule is tested
+//! without a network or a timer.
+
+use std::time::{Duration, SystemTime};
+
+use crate::RetrySettings;
+
+/// The computed wait before retry `retry` (1-based): `backoff_factor × 2^(retry−2)` seconds,
+/// capped at `backoff_max`.
+///
+/// This is the Python connector's documented table (factor 2: 1, 2, 4, 8, 16 s), not
+/// urllib3's own formula (0, 4, 8, 16, 32 s).
+pub(crate) fn backoff(settings: &RetrySettings, retry: u32) -> Duration {
+    let cap = settings.backoff_max;
+    if settings.backoff_factor <= 0.0 || retry == 0 {
+        return Duration::ZERO;
+    }
+    // Past 2^1100 every finite factor is beyond any cap, and powi's exponent is an i32.
+    let exponent = retry.min(1100) as i32 - 2;
+    let secs = settings.backoff_factor * 2f64.powi(exponent);
+    Duration::try_from_secs_f64(secs).map_or(cap, |wait| wait.min(cap))
+}
+
+/// The wait a `Retry-After` value asks for, if it states a preference.
+///
+/// Accepts delta-seconds (`120`) and an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`), with
+/// surrounding white space. `None` when the value is malformed, zero or a date already past:
+/// the computed backoff then applies. Delta-seconds too large for a `u64` mean "very long".
+pub(crate) fn parse_retry_after(value: &[u8], now: SystemTime) -> Option<Duration> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    let wait = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        Duration::from_secs(text.parse().unwrap_or(u64::MAX))
+    } else {
+        let date = httpdate::parse_http_date(text).ok()?;
+        date.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    (!wait.is_zero()).then_some(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(factor: f64, cap_secs: u64) -> RetrySettings {
+        RetrySettings {
+            backoff_factor: factor,
+            backoff_max: Duration::from_secs(cap_secs),
+            ..RetrySettings::default()
+        }
+    }
+
+    #[test]
+    fn backoff_follows_seed_table() {
+        let s = settings(2.0, 120);
+        let secs: Vec<f64> = (1..=5).map(|n| backoff(&s, n).as_secs_f64()).collect();
+        assert_eq!(secs, [1.0, 2.0, 4.0, 8.0, 16.0]);
+    }
+
+    #[test]
+    fn backoff_first_retry_is_half_the_factor() {
+        assert_eq!(backoff(&settings(1.0, 120), 1), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn backoff_capped_at_backoff_max() {
+        assert_eq!(backoff(&settings(2.0, 10), 6), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn backoff_never_overflows() {
+        let s = settings(f64::MAX, 120);
+        for retry in [1000, u32::MAX / 2, u32::MAX] {
+            assert_eq!(backoff(&s, retry), Duration::from_secs(120));
+        }
+        assert_eq!(backoff(&settings(0.0, 120), u32::MAX), Duration::ZERO);
+        assert_eq!(backoff(&settings(1e-300, 120), 3), Duration::ZERO);
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn retry_after_delta_seconds() {
+        assert_eq!(parse_retry_after(b"3", at(0)), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after(b" 7 ", at(0)),
+            Some(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn retry_after_http_date() {
+        let now = at(1_445_412_470); // 10 s before the date below
+        let wait = parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT", now);
+        assert_eq!(wait, Some(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn retry_after_zero_or_past_is_no_preference() {
+        assert_eq!(parse_retry_after(b"0", at(0)), None);
+        assert_eq!(
+            parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT", at(2_000_000_000)),
+            None
+        );
+    }
+
+    #[test]
+    fn retry_after_malformed_ignored() {
+        for bad in [&b""[..], b"-1", b"1.5", b"soon", b"3 s", b"\xff\xfe"] {
+            assert_eq!(parse_retry_after(bad, at(0)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_huge_means_very_long() {
+        let wait = parse_retry_after(b"99999999999999999999999999", at(0));
+        assert_eq!(wait, Some(Duration::from_secs(u64::MAX)));
+    }
+}
