@@ -1,1 +1,291 @@
 //! Test support: a scripted HTTP/1.1 server on 127.0.0.1 that records what it receives.
+//!
+//! Tests assert what the server saw (how many attempts, which bodies, when), not what the
+//! client believes. Each request gets the next [`Reply`] of the script; the last one repeats.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// What the server does with one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// Answers with a response, after an optional delay.
+    Respond {
+        /// The status code.
+        status: u16,
+        /// Extra headers (`content-length` is added).
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: Vec<u8>,
+        /// How long to wait before answering.
+        delay: Duration,
+    },
+    /// Reads the request, then closes the connection without answering.
+    Close,
+    /// Sends the head and half of a promised body, then closes the connection.
+    CloseMidBody,
+}
+
+impl Reply {
+    /// An empty response with this status.
+    pub fn status(status: u16) -> Reply {
+        Reply::Respond {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Adds a header (a `Respond` only).
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        if let Reply::Respond { headers, .. } = &mut self {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+        self
+    }
+
+    /// Sets the body (a `Respond` only).
+    #[must_use]
+    pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Reply {
+        if let Reply::Respond { body, .. } = &mut self {
+            *body = bytes.into();
+        }
+        self
+    }
+
+    /// Waits this long before answering (a `Respond` only).
+    #[must_use]
+    pub fn delay(mut self, wait: Duration) -> Reply {
+        if let Reply::Respond { delay, .. } = &mut self {
+            *delay = wait;
+        }
+        self
+    }
+}
+
+/// A request as the server received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// The method, as sent.
+    pub method: String,
+    /// The path and query.
+    pub path: String,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+    /// When the head was complete.
+    pub at: Instant,
+}
+
+impl Received {
+    /// The first value of a header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct State {
+    script: Vec<Reply>,
+    received: Mutex<Vec<Received>>,
+    connections: Mutex<usize>,
+}
+
+/// A scripted server on an ephemeral loopback port; stops when dropped.
+pub struct TestServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Starts a server that answers requests with `script`, in order; the last reply repeats.
+    ///
+    /// # Panics
+    ///
+    /// If `script` is empty or no loopback port can be bound.
+    pub async fn start(script: Vec<Reply>) -> TestServer {
+        assert!(!script.is_empty(), "a script needs at least one reply");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local address");
+        let state = Arc::new(State {
+            script,
+            received: Mutex::default(),
+            connections: Mutex::default(),
+        });
+        let accepting = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                *accepting.connections.lock().unwrap() += 1;
+                tokio::spawn(serve(stream, Arc::clone(&accepting)));
+            }
+        });
+        TestServer { addr, state, task }
+    }
+
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    /// How many requests were received so far.
+    pub fn count(&self) -> usize {
+        self.state.received.lock().unwrap().len()
+    }
+
+    /// How many connections were accepted so far.
+    pub fn connections(&self) -> usize {
+        *self.state.connections.lock().unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A loopback URL where nothing listens: connecting is refused.
+pub async fn refused_url(path: &str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
+    let addr = listener.local_addr().expect("local address");
+    drop(listener);
+    format!("http://{addr}{path}")
+}
+
+async fn serve(stream: TcpStream, state: Arc<State>) {
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader).await {
+        let reply = {
+            let mut received = state.received.lock().unwrap();
+            received.push(request);
+            let index = (received.len() - 1).min(state.script.len() - 1);
+            state.script[index].clone()
+        };
+        if !write_reply(reader.get_mut(), reply).await {
+            return;
+        }
+    }
+}
+
+/// Returns false when the connection must end.
+async fn write_reply(stream: &mut TcpStream, reply: Reply) -> bool {
+    match reply {
+        Reply::Close => false,
+        Reply::CloseMidBody => {
+            let head = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.flush().await;
+            false
+        }
+        Reply::Respond {
+            status,
+            headers,
+            body,
+            delay,
+        } => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let mut head = format!(
+                "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\n",
+                reason(status),
+                body.len()
+            );
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            let mut bytes = head.into_bytes();
+            bytes.extend_from_slice(&body);
+            stream.write_all(&bytes).await.is_ok()
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Whatever",
+    }
+}
+
+async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Received> {
+    let mut line = String::new();
+    reader.read_line(&mut line).await.ok().filter(|&n| n > 0)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).await.ok().filter(|&n| n > 0)?;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':')?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let at = Instant::now();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v): &(String, String)| v.clone())
+    };
+    let body = if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        read_chunked(reader).await?
+    } else {
+        let length: usize = find("content-length").map_or(Some(0), |v| v.parse().ok())?;
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).await.ok()?;
+        body
+    };
+    Some(Received {
+        method,
+        path,
+        headers,
+        body,
+        at,
+    })
+}
+
+async fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).await.ok().filter(|&n| n > 0)?;
+        let size = usize::from_str_radix(line.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = vec![0; size + 2]; // the chunk and its CRLF
+        reader.read_exact(&mut chunk).await.ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}

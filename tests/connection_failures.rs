@@ -1,0 +1,139 @@
+//! Rule 2: failures without a response. A connection that could not be established is retried
+//! for any method; a failure after the request may have reached the server only for
+//! `allowed_methods`.
+
+use std::time::Duration;
+
+use api_toolkit::{Method, RetrySettings, Session};
+use testkit::{refused_url, Reply, TestServer};
+
+fn settings(max_retries: u32, allowed_methods: Vec<Method>) -> RetrySettings {
+    RetrySettings {
+        max_retries,
+        backoff_factor: 0.0,
+        allowed_methods,
+        ..RetrySettings::default()
+    }
+}
+
+fn with_timeout(settings: RetrySettings, timeout: Duration) -> Session {
+    Session::builder()
+        .retry_settings(settings)
+        .timeout(timeout)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn connection_refused_retried_for_any_method() {
+    let session = Session::new(settings(2, vec![Method::GET])).unwrap();
+    let error = session
+        .post(refused_url("/").await)
+        .body("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_connect(), "{error:?}");
+    assert_eq!(
+        error.attempts(),
+        3,
+        "POST is not allowed, but it never left: retried"
+    );
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the reqwest error is the source"
+    );
+}
+
+#[tokio::test]
+async fn read_timeout_retried_for_allowed_method() {
+    let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(2))]).await;
+    let session = with_timeout(settings(2, vec![Method::GET]), Duration::from_millis(200));
+    let error = session.get(server.url("/")).send().await.unwrap_err();
+    assert!(error.is_timeout(), "{error:?}");
+    assert_eq!(error.attempts(), 3);
+    assert_eq!(server.count(), 3);
+}
+
+#[tokio::test]
+async fn read_timeout_not_retried_for_method_not_allowed() {
+    let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(2))]).await;
+    let session = with_timeout(settings(2, vec![Method::GET]), Duration::from_millis(200));
+    let error = session
+        .post(server.url("/charge"))
+        .body("once")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout());
+    assert_eq!(error.attempts(), 1);
+    assert_eq!(
+        server.count(),
+        1,
+        "the server may have charged: never re-sent"
+    );
+}
+
+#[tokio::test]
+async fn connection_closed_before_response_retried_for_allowed_method() {
+    let server = TestServer::start(vec![Reply::Close, Reply::Close, Reply::status(200)]).await;
+    let session = Session::new(settings(2, vec![Method::PUT])).unwrap();
+    let response = session
+        .put(server.url("/"))
+        .body("same")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.count(), 3);
+}
+
+#[tokio::test]
+async fn connection_closed_before_response_not_retried_for_method_not_allowed() {
+    let server = TestServer::start(vec![Reply::Close, Reply::status(200)]).await;
+    let session = Session::new(settings(2, vec![Method::GET])).unwrap();
+    let error = session
+        .patch(server.url("/"))
+        .body("once")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.attempts(), 1);
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn exhausted_on_errors_returns_last_error_with_attempt_count() {
+    let server = TestServer::start(vec![Reply::Close]).await;
+    let session = Session::new(settings(3, vec![Method::GET])).unwrap();
+    let error = session.get(server.url("/")).send().await.unwrap_err();
+    assert_eq!(error.attempts(), 4);
+    assert!(
+        error
+            .to_string()
+            .starts_with("request failed after 4 attempts"),
+        "{error}"
+    );
+    assert_eq!(server.count(), 4);
+}
+
+#[tokio::test]
+async fn error_while_reading_body_is_the_callers() {
+    let server = TestServer::start(vec![Reply::CloseMidBody, Reply::status(200)]).await;
+    let session = Session::new(settings(3, vec![Method::GET])).unwrap();
+    let response = session.get(server.url("/")).send().await.unwrap();
+    assert!(response.text().await.is_err());
+    assert_eq!(
+        server.count(),
+        1,
+        "the body is read after send() returned: no retry"
+    );
+}
+
+#[tokio::test]
+async fn invalid_url_reported_without_attempts() {
+    let session = Session::new(settings(3, vec![Method::GET])).unwrap();
+    let error = session.get("not a url").send().await.unwrap_err();
+    assert!(error.is_builder(), "{error:?}");
+    assert_eq!(error.attempts(), 0);
+}
