@@ -1,10 +1,19 @@
-//! The `#[derive(Connector)]` of [api-toolkit](https://docs.rs/api-toolkit); see its docs.
+//! The `#[derive(Connector)]` of [api-toolkit](https://docs.rs/api-toolkit): see
+//! `api_toolkit::Connector` for what it does and which attributes it takes.
+
+mod ast;
+mod attr;
+mod errors;
+mod expand;
+mod fallback;
+mod valid;
 
 use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
 
 /// Implements `api_toolkit::ApiConnector`; documented in the `api-toolkit` crate.
 #[proc_macro_derive(Connector, attributes(retry, session))]
 pub fn derive_connector(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
 }

@@ -1,0 +1,100 @@
+//! The `impl ApiConnector`. User mistakes were all reported while building [`Input`]; what
+//! reaches this module is valid.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::DeriveInput;
+
+use crate::ast::Input;
+use crate::attr::Key;
+use crate::fallback;
+use crate::valid::{Checked, Method, Seconds, Setting};
+
+/// The impl, or the errors and a [`fallback`] impl.
+pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
+    match Input::from_syn(node) {
+        Ok(input) => impl_api_connector(&input),
+        Err(error) => fallback::expand(node, &error),
+    }
+}
+
+fn impl_api_connector(input: &Input) -> TokenStream {
+    let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let session = &input.session;
+    let settings = retry_settings(&input.settings);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::api_toolkit::__private::ApiConnector for #ident #ty_generics #where_clause {
+            fn session(&self) -> &::api_toolkit::__private::Session {
+                &self.#session
+            }
+
+            fn default_retry_settings() -> ::api_toolkit::__private::RetrySettings {
+                #settings
+            }
+        }
+    }
+}
+
+/// `RetrySettings::default()` with the given keys overridden: the defaults live in one place.
+fn retry_settings(settings: &[Setting]) -> TokenStream {
+    if settings.is_empty() {
+        return quote!(::api_toolkit::__private::RetrySettings::default());
+    }
+    let fields = settings.iter().map(|Setting { key, value }| {
+        let name = format_ident!("{}", key.name());
+        let value = value_tokens(value);
+        quote!(#name: #value)
+    });
+    // With every key given, `..default()` would be a needless update.
+    let rest = (settings.len() < Key::ALL.len())
+        .then(|| quote!(..::api_toolkit::__private::RetrySettings::default()));
+    quote! {
+        ::api_toolkit::__private::RetrySettings {
+            #(#fields,)*
+            #rest
+        }
+    }
+}
+
+/// Fresh literals (spanned at the derive, not at the user's tokens): lints such as
+/// `clippy::unreadable_literal` then see generated code, not the user's.
+fn value_tokens(value: &Checked) -> TokenStream {
+    match value {
+        Checked::Count(count) => Literal::u32_unsuffixed(*count).into_token_stream(),
+        Checked::Factor(factor) => Literal::f64_unsuffixed(*factor).into_token_stream(),
+        Checked::Flag(flag) => quote!(#flag),
+        Checked::Statuses(statuses) if statuses.is_empty() => {
+            quote!(::api_toolkit::__private::Vec::new())
+        }
+        Checked::Statuses(statuses) => {
+            let statuses = statuses
+                .iter()
+                .map(|&status| Literal::u16_unsuffixed(status));
+            quote!(::api_toolkit::__private::Vec::from([#(#statuses),*]))
+        }
+        Checked::Methods(methods) => {
+            let methods = methods.iter().map(method_tokens);
+            quote!(::api_toolkit::__private::Vec::from([#(#methods),*]))
+        }
+        Checked::Seconds(Seconds::Whole(secs)) => {
+            let secs = Literal::u64_unsuffixed(*secs);
+            quote!(::api_toolkit::__private::Duration::from_secs(#secs))
+        }
+        Checked::Seconds(Seconds::Fraction(secs)) => {
+            let secs = Literal::f64_unsuffixed(*secs);
+            quote!(::api_toolkit::__private::Duration::from_secs_f64(#secs))
+        }
+    }
+}
+
+fn method_tokens(method: &Method) -> TokenStream {
+    match method {
+        Method::Standard(name) => {
+            let name = Ident::new(name, Span::call_site());
+            quote!(::api_toolkit::__private::Method::#name)
+        }
+        Method::Extension(name) => quote!(::api_toolkit::__private::method(#name)),
+    }
+}

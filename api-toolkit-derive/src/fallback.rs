@@ -1,0 +1,22 @@
+//! What a derive with mistakes expands to: the errors, and an impl that keeps the rest of the
+//! crate compiling, so the user sees one error per mistake rather than one at every call site.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{DeriveInput, Error};
+
+pub(crate) fn expand(node: &DeriveInput, error: &Error) -> TokenStream {
+    let ident = &node.ident;
+    let (impl_generics, ty_generics, where_clause) = node.generics.split_for_impl();
+    let error = error.to_compile_error();
+    quote! {
+        #error
+
+        #[automatically_derived]
+        impl #impl_generics ::api_toolkit::__private::ApiConnector for #ident #ty_generics #where_clause {
+            fn session(&self) -> &::api_toolkit::__private::Session {
+                ::core::unreachable!("#[derive(Connector)] failed to compile")
+            }
+        }
+    }
+}
