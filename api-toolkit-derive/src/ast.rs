@@ -73,8 +73,9 @@ fn session_field(ident: &Ident, fields: &Fields, errors: &mut Errors) -> Option<
     let named = || {
         fields
             .iter()
-            .find(|field| field.ident.as_ref().is_some_and(|name| name == "session"))
-            .map(|field| member(field.ident.as_ref(), 0))
+            .filter_map(|field| field.ident.as_ref())
+            .find(|name| *name == "session")
+            .map(|name| Member::Named(name.clone()))
     };
     let session = marked.or_else(named);
     if session.is_none() {

@@ -260,7 +260,10 @@ fn int(lit: SignedLit, key: Key, suffix: &str) -> syn::Result<Int> {
         SignedLit {
             minus,
             lit: Lit::Int(lit),
-        } if lit.suffix().is_empty() || lit.suffix() == suffix => Ok(Signed { minus, lit }),
+        } => {
+            check_suffix(&lit, lit.suffix(), &["", suffix], key)?;
+            Ok(Signed { minus, lit })
+        }
         other => Err(Error::new_spanned(other, key.expected())),
     }
 }
@@ -270,14 +273,28 @@ fn parse_number(input: ParseStream, key: Key) -> syn::Result<Number> {
         SignedLit {
             minus,
             lit: Lit::Int(lit),
-        } if lit.suffix().is_empty() => Ok(Number::Int(Signed { minus, lit })),
+        } => {
+            check_suffix(&lit, lit.suffix(), &[""], key)?;
+            Ok(Number::Int(Signed { minus, lit }))
+        }
         SignedLit {
             minus,
             lit: Lit::Float(lit),
-        } if lit.suffix().is_empty() || lit.suffix() == "f64" => {
+        } => {
+            check_suffix(&lit, lit.suffix(), &["", "f64"], key)?;
             Ok(Number::Float(Signed { minus, lit }))
         }
         other => Err(Error::new_spanned(other, key.expected())),
+    }
+}
+
+/// A suffix other than the field's type (`3u8` for a `u32`) is a mistake.
+fn check_suffix(lit: &impl ToTokens, suffix: &str, allowed: &[&str], key: Key) -> syn::Result<()> {
+    if allowed.contains(&suffix) {
+        Ok(())
+    } else {
+        let message = format!("{}; remove the suffix `{suffix}`", key.expected());
+        Err(Error::new_spanned(lit, message))
     }
 }
 
@@ -312,7 +329,12 @@ fn parse_list<T>(
 fn bracketed_lits(input: ParseStream) -> syn::Result<(Bracket, Punctuated<SignedLit, Token![,]>)> {
     let content;
     let brackets = bracketed!(content in input);
-    Ok((brackets, Punctuated::parse_terminated(&content)?))
+    let lits = Punctuated::parse_terminated(&content);
+    if lits.is_err() {
+        // Left unparsed, the rest would be reported again, as an unexpected token.
+        content.parse::<TokenStream>()?;
+    }
+    Ok((brackets, lits?))
 }
 
 /// Skips what is left of a `key = value` after a mistake, up to the next `,`.

@@ -1,0 +1,13 @@
+use api_toolkit::{ApiConnector, Connector, Session};
+
+#[derive(Connector)]
+#[retry(max_retries = 3, backoff_factor = 0.5)]
+#[retry(raise_on_status = true, backoff_factor = 1)]
+struct Shop {
+    session: Session,
+}
+
+fn main() {
+    let shop = Shop { session: Shop::new_session().unwrap() };
+    let _ = shop.session().get("http://127.0.0.1:9");
+}

@@ -1,0 +1,46 @@
+//! The expansion adds no lint noise: not under `deny(warnings)`, `missing_docs` or clippy's
+//! pedantic lints. (Also compiled as a module of `tests/ui.rs`, which clippy checks.)
+#![deny(warnings, missing_docs, clippy::all, clippy::pedantic)]
+
+use api_toolkit::{ApiConnector, Connector, Session};
+
+/// A connector whose expansion uses every kind of value.
+#[derive(Connector)]
+#[retry(max_retries = 1000000, backoff_factor = 0.5, status_forcelist = [500, 503])]
+#[retry(allowed_methods = ["GET", "PURGE"], raise_on_status = true, backoff_max = 1.5)]
+#[retry(respect_retry_after_header = false, retry_after_max = 120)]
+pub struct Documented {
+    session: Session,
+}
+
+/// Every key given: the expansion has no `..RetrySettings::default()`.
+#[derive(Connector)]
+#[retry(max_retries = 3, backoff_factor = 1, status_forcelist = [], allowed_methods = ["GET"])]
+#[retry(raise_on_status = false, backoff_max = 10, respect_retry_after_header = true)]
+#[retry(retry_after_max = 0.5)]
+pub struct Complete<'a, T: Clone> {
+    /// The session.
+    #[session]
+    pub http: Session,
+    /// Borrowed data.
+    pub data: &'a T,
+}
+
+/// A tuple connector without `#[retry(...)]`.
+#[derive(Connector)]
+pub struct Tuple(#[session] pub Session);
+
+/// Uses the connectors.
+///
+/// # Panics
+///
+/// If a session cannot be built.
+pub fn main() {
+    let documented = Documented { session: Documented::new_session().unwrap() };
+    assert_eq!(documented.get_retry_settings().max_retries, 1_000_000);
+    let complete = Complete { http: Complete::<u8>::new_session().unwrap(), data: &1_u8 };
+    assert_eq!(*complete.data, 1);
+    assert_eq!(complete.get_retry_settings().max_retries, 3);
+    let tuple = Tuple(Tuple::new_session().unwrap());
+    assert_eq!(tuple.get_retry_settings().max_retries, 0);
+}
