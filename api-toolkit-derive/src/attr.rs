@@ -158,13 +158,15 @@ pub(crate) struct List<T> {
 /// Parses every `#[retry(...)]` of the struct; several are merged, as if written as one.
 pub(crate) fn parse(attrs: &[Attribute], errors: &mut Errors) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
+    // Every key met, including those whose value was a mistake, to catch repeats.
+    let mut seen: Vec<Key> = Vec::new();
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("retry")) {
         if !matches!(attr.meta, Meta::List(_)) {
             errors.push(Error::new_spanned(&attr.meta, EXPECTED_LIST));
             continue;
         }
         let result = attr.parse_nested_meta(|meta| {
-            if let Some(entry) = parse_entry(&meta, &entries, errors) {
+            if let Some(entry) = parse_entry(&meta, &mut seen, errors) {
                 if meta.input.is_empty() || meta.input.peek(Token![,]) {
                     entries.push(entry);
                 } else {
@@ -185,16 +187,17 @@ pub(crate) fn parse(attrs: &[Attribute], errors: &mut Errors) -> Vec<Entry> {
 const EXPECTED_LIST: &str = "expected `#[retry(<key> = <value>, ...)]`";
 
 /// Parses `key = value`; on a mistake, records it and returns `None` (the caller skips the rest).
-fn parse_entry(meta: &ParseNestedMeta, entries: &[Entry], errors: &mut Errors) -> Option<Entry> {
+fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors) -> Option<Entry> {
     let Some(key) = Key::from_path(&meta.path) else {
         errors.push(Error::new_spanned(&meta.path, unknown_key(&meta.path)));
         return None;
     };
-    if entries.iter().any(|entry| entry.key == key) {
+    if seen.contains(&key) {
         let message = format!("duplicate key `{}` in `#[retry(...)]`", key.name());
         errors.push(Error::new_spanned(&meta.path, message));
         return None;
     }
+    seen.push(key);
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
         return None;
@@ -204,9 +207,9 @@ fn parse_entry(meta: &ParseNestedMeta, entries: &[Entry], errors: &mut Errors) -
         Key::MaxRetries => parse_int(input, key, "u32").map(Value::Count),
         Key::BackoffFactor => parse_number(input, key).map(Value::Factor),
         Key::BackoffMax | Key::RetryAfterMax => parse_number(input, key).map(Value::Seconds),
-        Key::StatusForcelist => parse_list(input, key, errors, |lit, key| int(lit, key, "u16"))
+        Key::StatusForcelist => parse_list(input, key, |lit, key| int(lit, key, "u16"))
             .map(|list| Value::Statuses(list.items)),
-        Key::AllowedMethods => parse_list(input, key, errors, |lit, key| match lit {
+        Key::AllowedMethods => parse_list(input, key, |lit, key| match lit {
             SignedLit {
                 minus: None,
                 lit: Lit::Str(lit),
@@ -308,20 +311,20 @@ fn parse_flag(input: ParseStream, key: Key) -> syn::Result<LitBool> {
     }
 }
 
-/// Parses `[item, ...]`; an item of the wrong kind is recorded and left out, so that every bad
-/// item is reported.
+/// Parses `[item, ...]`; the error holds every item of the wrong kind.
 fn parse_list<T>(
     input: ParseStream,
     key: Key,
-    errors: &mut Errors,
     item: impl Fn(SignedLit, Key) -> syn::Result<T>,
 ) -> syn::Result<List<T>> {
     let (brackets, lits) =
         bracketed_lits(input).map_err(|error| Error::new(error.span(), key.expected()))?;
+    let mut errors = Errors::default();
     let items = lits
         .into_iter()
         .filter_map(|lit| errors.ok(item(lit, key)))
         .collect();
+    errors.finish()?;
     Ok(List { brackets, items })
 }
 

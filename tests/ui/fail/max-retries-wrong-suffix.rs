@@ -7,6 +7,8 @@ struct Shop {
 }
 
 fn main() {
-    let shop = Shop { session: Shop::new_session().unwrap() };
+    let shop = Shop {
+        session: Shop::new_session().unwrap(),
+    };
     let _ = shop.session().get("http://127.0.0.1:9");
 }

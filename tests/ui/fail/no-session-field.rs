@@ -8,7 +8,9 @@ struct Shop {
 
 fn main() {
     // No cascade: the fallback impl keeps these calls compiling.
-    let shop = Shop { base_url: String::new() };
+    let shop = Shop {
+        base_url: String::new(),
+    };
     let _ = shop.session().get(shop.base_url.as_str());
     let _ = Shop::new_session();
 }

@@ -7,6 +7,8 @@ struct Shop {
 }
 
 fn main() {
-    let shop = Shop { http: Shop::new_session().unwrap() };
+    let shop = Shop {
+        http: Shop::new_session().unwrap(),
+    };
     let _ = shop.session();
 }

@@ -9,6 +9,9 @@ struct Mirror {
 }
 
 fn main() {
-    let mirror = Mirror { primary: Mirror::new_session().unwrap(), secondary: Mirror::new_session().unwrap() };
+    let mirror = Mirror {
+        primary: Mirror::new_session().unwrap(),
+        secondary: Mirror::new_session().unwrap(),
+    };
     let _ = mirror.session();
 }

@@ -15,8 +15,12 @@ struct Boxed {
 }
 
 fn main() {
-    let shared = Shared { session: Arc::new(Shared::new_session().unwrap()) };
+    let shared = Shared {
+        session: Arc::new(Shared::new_session().unwrap()),
+    };
     assert_eq!(shared.get_retry_settings().max_retries, 2);
-    let boxed = Boxed { session: Box::new(Boxed::new_session().unwrap()) };
+    let boxed = Boxed {
+        session: Box::new(Boxed::new_session().unwrap()),
+    };
     assert_eq!(boxed.get_retry_settings().max_retries, 0);
 }

@@ -21,14 +21,23 @@ struct Integers {
 #[derive(Connector)]
 #[retry(max_retries = 100_000, backoff_factor = 0.125, status_forcelist = [])]
 #[retry(allowed_methods = ["DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "POST", "PUT"])]
-#[retry(raise_on_status = false, backoff_max = 1.5, respect_retry_after_header = true)]
+#[retry(
+    raise_on_status = false,
+    backoff_max = 1.5,
+    respect_retry_after_header = true
+)]
 #[retry(retry_after_max = 0.25)]
 struct Floats {
     session: Session,
 }
 
 #[derive(Connector)]
-#[retry(max_retries = 0x10, backoff_factor = 1e-3, backoff_max = 0.0, retry_after_max = 0)]
+#[retry(
+    max_retries = 0x10,
+    backoff_factor = 1e-3,
+    backoff_max = 0.0,
+    retry_after_max = 0
+)]
 struct Odd {
     session: Session,
 }
@@ -83,12 +92,22 @@ fn main() {
             ..RetrySettings::default()
         }
     );
-    for settings in [Integers::default_retry_settings(), Floats::default_retry_settings(), Odd::default_retry_settings()] {
+    for settings in [
+        Integers::default_retry_settings(),
+        Floats::default_retry_settings(),
+        Odd::default_retry_settings(),
+    ] {
         assert_eq!(settings.validate(), Ok(()));
     }
-    let integers = Integers { session: Integers::new_session().unwrap() };
-    let floats = Floats { session: Floats::new_session().unwrap() };
-    let odd = Odd { session: Odd::new_session().unwrap() };
+    let integers = Integers {
+        session: Integers::new_session().unwrap(),
+    };
+    let floats = Floats {
+        session: Floats::new_session().unwrap(),
+    };
+    let odd = Odd {
+        session: Odd::new_session().unwrap(),
+    };
     assert_eq!(integers.get_retry_settings().max_retries, 5);
     assert_eq!(floats.get_retry_settings().max_retries, 100_000);
     assert_eq!(odd.get_retry_settings().max_retries, 16);

@@ -21,7 +21,11 @@ fn settings_of<C: ApiConnector>(_: &C) -> u32 {
 
 fn main() {
     let name = String::from("shop");
-    let client = Client::<str, u8, 2> { name: &name, extra: [1, 2], session: Session::builder().build().unwrap() };
+    let client = Client::<str, u8, 2> {
+        name: &name,
+        extra: [1, 2],
+        session: Session::builder().build().unwrap(),
+    };
     assert_eq!(settings_of(&client), 2);
     assert_eq!(client.session().retry_settings().max_retries, 0);
     assert_eq!((client.name, client.extra), ("shop", [1, 2]));

@@ -12,10 +12,11 @@ macro_rules! connector {
     };
 }
 
+// Values passed as `$x:expr` reach the derive wrapped in invisible groups.
 macro_rules! plain_connector {
-    ($name:ident) => {
+    ($name:ident, $factor:expr, $status:expr) => {
         #[derive(Connector)]
-        #[retry(backoff_factor = 0.25)]
+        #[retry(backoff_factor = $factor, status_forcelist = [$status])]
         struct $name {
             session: Session,
         }
@@ -23,13 +24,18 @@ macro_rules! plain_connector {
 }
 
 connector!(Shop, http, 4);
-plain_connector!(Bank);
+plain_connector!(Bank, 0.25, 429);
 
 fn main() {
     assert_eq!(Shop::default_retry_settings().max_retries, 4);
     assert_eq!(Bank::default_retry_settings().backoff_factor, 0.25);
-    let shop = Shop { http: Shop::new_session().unwrap() };
+    assert_eq!(Bank::default_retry_settings().status_forcelist, [429]);
+    let shop = Shop {
+        http: Shop::new_session().unwrap(),
+    };
     assert_eq!(shop.get_retry_settings().max_retries, 4);
-    let bank = Bank { session: Bank::new_session().unwrap() };
+    let bank = Bank {
+        session: Bank::new_session().unwrap(),
+    };
     assert_eq!(bank.get_retry_settings().backoff_factor, 0.25);
 }

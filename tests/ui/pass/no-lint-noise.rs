@@ -16,7 +16,11 @@ pub struct Documented {
 /// Every key given: the expansion has no `..RetrySettings::default()`.
 #[derive(Connector)]
 #[retry(max_retries = 3, backoff_factor = 1, status_forcelist = [], allowed_methods = ["GET"])]
-#[retry(raise_on_status = false, backoff_max = 10, respect_retry_after_header = true)]
+#[retry(
+    raise_on_status = false,
+    backoff_max = 10,
+    respect_retry_after_header = true
+)]
 #[retry(retry_after_max = 0.5)]
 pub struct Complete<'a, T: Clone> {
     /// The session.
@@ -36,9 +40,14 @@ pub struct Tuple(#[session] pub Session);
 ///
 /// If a session cannot be built.
 pub fn main() {
-    let documented = Documented { session: Documented::new_session().unwrap() };
+    let documented = Documented {
+        session: Documented::new_session().unwrap(),
+    };
     assert_eq!(documented.get_retry_settings().max_retries, 1_000_000);
-    let complete = Complete { http: Complete::<u8>::new_session().unwrap(), data: &1_u8 };
+    let complete = Complete {
+        http: Complete::<u8>::new_session().unwrap(),
+        data: &1_u8,
+    };
     assert_eq!(*complete.data, 1);
     assert_eq!(complete.get_retry_settings().max_retries, 3);
     let tuple = Tuple(Tuple::new_session().unwrap());

@@ -8,6 +8,8 @@ struct Plain {
 
 fn main() {
     assert_eq!(Plain::default_retry_settings(), RetrySettings::default());
-    let plain = Plain { session: Plain::new_session().unwrap() };
+    let plain = Plain {
+        session: Plain::new_session().unwrap(),
+    };
     assert_eq!(plain.get_retry_settings(), RetrySettings::default());
 }

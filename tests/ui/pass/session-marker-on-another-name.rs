@@ -15,12 +15,26 @@ struct Mirror {
 }
 
 fn main() {
-    let shop = Shop { http: Shop::new_session().unwrap() };
-    shop.set_retry_settings(RetrySettings { max_retries: 2, ..RetrySettings::default() }).unwrap();
+    let shop = Shop {
+        http: Shop::new_session().unwrap(),
+    };
+    shop.set_retry_settings(RetrySettings {
+        max_retries: 2,
+        ..RetrySettings::default()
+    })
+    .unwrap();
     assert_eq!(shop.http.retry_settings().max_retries, 2);
 
-    let mirror = Mirror { session: Session::builder().build().unwrap(), primary: Mirror::new_session().unwrap() };
-    mirror.set_retry_settings(RetrySettings { max_retries: 5, ..RetrySettings::default() }).unwrap();
+    let mirror = Mirror {
+        session: Session::builder().build().unwrap(),
+        primary: Mirror::new_session().unwrap(),
+    };
+    mirror
+        .set_retry_settings(RetrySettings {
+            max_retries: 5,
+            ..RetrySettings::default()
+        })
+        .unwrap();
     assert_eq!(mirror.primary.retry_settings().max_retries, 5);
     assert_eq!(mirror.session.retry_settings().max_retries, 0);
 }

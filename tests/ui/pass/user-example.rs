@@ -11,11 +11,17 @@ pub struct Shop {
 
 impl Shop {
     pub fn new(base_url: &str) -> api_toolkit::Result<Self> {
-        Ok(Self { session: Self::new_session()?, base_url: base_url.to_owned() })
+        Ok(Self {
+            session: Self::new_session()?,
+            base_url: base_url.to_owned(),
+        })
     }
 
     pub async fn order(&self, id: u64) -> api_toolkit::Result<api_toolkit::reqwest::Response> {
-        self.session().get(format!("{}/orders/{id}", self.base_url)).send().await
+        self.session()
+            .get(format!("{}/orders/{id}", self.base_url))
+            .send()
+            .await
     }
 }
 
