@@ -11,7 +11,7 @@ mod valid;
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
-/// Implements `api_toolkit::ApiConnector`; documented in the `api-toolkit` crate.
+/// Implemented in the `api-toolkit-derive` crate: depend on `api-toolkit`, which re-exports it.
 #[proc_macro_derive(Connector, attributes(retry, session))]
 pub fn derive_connector(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -72,6 +72,109 @@ mod session;
 mod settings;
 mod wait;
 
+/// Implements [`ApiConnector`] for a struct that holds a [`Session`], with the type's default
+/// [`RetrySettings`] given in `#[retry(...)]` and checked at compile time.
+///
+/// # The session
+///
+/// [`ApiConnector::session`] returns the field marked `#[session]`, or else the field named
+/// `session` (a tuple struct needs the marker). Its type is [`Session`], or a pointer to one
+/// (`Arc<Session>`, `Box<Session>`).
+///
+/// # `#[retry(...)]`
+///
+/// Sets [`ApiConnector::default_retry_settings`]: the keys given override
+/// [`RetrySettings::default()`], the others keep their defaults (without `#[retry(...)]`, the
+/// defaults are just `RetrySettings::default()`). Each key is the field of [`RetrySettings`]
+/// with the same name:
+///
+/// | key | value |
+/// |---|---|
+/// | `max_retries` | an integer: `max_retries = 3` |
+/// | `backoff_factor` | seconds, finite and `>= 0`: `backoff_factor = 0.5`, `backoff_factor = 2` |
+/// | `status_forcelist` | statuses in `100..=599`, perhaps none: `status_forcelist = [500, 503]` |
+/// | `allowed_methods` | at least one method: `allowed_methods = ["GET", "PUT", "PURGE"]` |
+/// | `raise_on_status` | `raise_on_status = true` |
+/// | `backoff_max` | seconds, `>= 0`: `backoff_max = 30`, `backoff_max = 1.5` |
+/// | `respect_retry_after_header` | `respect_retry_after_header = false` |
+/// | `retry_after_max` | seconds, `>= 0`: `retry_after_max = 60` |
+///
+/// Standard methods are written in upper case; other tokens are extension methods. Several
+/// `#[retry(...)]` attributes are merged, but a key may be given only once.
+///
+/// # Compile errors
+///
+/// Unknown and repeated keys, values of the wrong type, and the values
+/// [`RetrySettings::validate`] would reject are compile errors, each pointing at the key or
+/// value, all of them reported in one build. So a derived type's defaults always validate, and
+/// [`ApiConnector::new_session`] fails only if the HTTP client cannot be built.
+///
+/// ```compile_fail
+/// # use api_toolkit::{Connector, Session};
+/// #[derive(Connector)]
+/// #[retry(max_retry = 3)] // unknown key `max_retry` in `#[retry(...)]`; did you mean `max_retries`?
+/// struct Shop {
+///     session: Session,
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use api_toolkit::{Connector, Session};
+/// #[derive(Connector)]
+/// #[retry(allowed_methods = ["get"])] // "get" is not a standard method name: did you mean `"GET"`?
+/// struct Shop {
+///     session: Session,
+/// }
+/// ```
+///
+/// The generated code names this crate `::api_toolkit`: depend on it under that name.
+///
+/// # Examples
+///
+/// What the derive writes, spelled out:
+///
+/// ```
+/// use std::time::Duration;
+/// use api_toolkit::{ApiConnector, Connector, Method, RetrySettings, Session};
+///
+/// #[derive(Connector)]
+/// #[retry(max_retries = 3, status_forcelist = [500, 503], allowed_methods = ["GET", "PURGE"])]
+/// #[retry(backoff_max = 10, retry_after_max = 0.5)]
+/// struct Shop {
+///     session: Session,
+/// }
+///
+/// assert_eq!(
+///     Shop::default_retry_settings(),
+///     RetrySettings {
+///         max_retries: 3,
+///         status_forcelist: vec![500, 503],
+///         allowed_methods: vec![Method::GET, Method::from_bytes(b"PURGE").unwrap()],
+///         backoff_max: Duration::from_secs(10),
+///         retry_after_max: Duration::from_millis(500),
+///         ..RetrySettings::default()
+///     }
+/// );
+/// let shop = Shop { session: Shop::new_session()? };
+/// assert_eq!(shop.session().retry_settings().max_retries, 3);
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
+///
+/// A marked field in a tuple struct, behind an `Arc`:
+///
+/// ```
+/// use std::sync::Arc;
+/// use api_toolkit::{ApiConnector, Connector, RetrySettings, Session};
+///
+/// #[derive(Connector)]
+/// struct Bank(String, #[session] Arc<Session>);
+///
+/// assert_eq!(Bank::default_retry_settings(), RetrySettings::default());
+/// let bank = Bank("https://bank.example".to_owned(), Arc::new(Bank::new_session()?));
+/// bank.set_retry_settings(RetrySettings { max_retries: 2, ..bank.get_retry_settings() })?;
+/// assert_eq!(bank.1.retry_settings().max_retries, 2);
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
 pub use api_toolkit_derive::Connector;
 pub use connector::ApiConnector;
 pub use error::{Error, ErrorKind, Result};
