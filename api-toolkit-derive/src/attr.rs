@@ -385,7 +385,7 @@ fn unknown_key(path: &Path) -> String {
 fn closest_key(name: &str) -> Option<Key> {
     let normalize = |s: &str| -> String {
         s.chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect()
     };

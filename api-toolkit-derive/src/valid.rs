@@ -197,14 +197,68 @@ fn method(name: &str) -> std::result::Result<Method, String> {
     Ok(Method::Extension(name.to_owned()))
 }
 
-/// `tchar` of RFC 9110: `!#$%&'*+-.^_`|~`, ASCII letters and digits.
+/// `tchar` of RFC 9110: ASCII letters, digits and `` !#$%&'*+-.^_`|~ ``.
 fn is_tchar(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }
 
 #[cfg(test)]
 mod tests {
+    use syn::parse_quote;
+
     use super::*;
+    use crate::attr::Signed;
+
+    fn float(negative: bool, lit: syn::LitFloat) -> Number {
+        Number::Float(Signed {
+            minus: negative.then(|| parse_quote!(-)),
+            lit,
+        })
+    }
+
+    fn int(negative: bool, lit: syn::LitInt) -> Int {
+        Signed {
+            minus: negative.then(|| parse_quote!(-)),
+            lit,
+        }
+    }
+
+    #[test]
+    fn negative_zero_is_written_as_zero() {
+        let zero = factor(&float(true, parse_quote!(0.0)), Key::BackoffFactor).unwrap();
+        assert!(zero.is_sign_positive());
+        let zero = seconds(&float(true, parse_quote!(0.0)), Key::BackoffMax).unwrap();
+        assert!(matches!(zero, Seconds::Fraction(secs) if secs.is_sign_positive()));
+    }
+
+    #[test]
+    fn counts_fit_a_u32() {
+        assert_eq!(
+            count(&int(false, parse_quote!(4294967295)), Key::MaxRetries).unwrap(),
+            u32::MAX
+        );
+        assert!(count(&int(false, parse_quote!(4294967296)), Key::MaxRetries).is_err());
+        assert!(count(&int(true, parse_quote!(1)), Key::MaxRetries).is_err());
+        let huge = int(
+            false,
+            parse_quote!(999999999999999999999999999999999999999999),
+        );
+        assert!(count(&huge, Key::MaxRetries).is_err());
+    }
+
+    #[test]
+    fn seconds_fit_a_duration() {
+        let max = Number::Int(int(false, parse_quote!(18446744073709551615)));
+        assert!(matches!(
+            seconds(&max, Key::BackoffMax),
+            Ok(Seconds::Whole(u64::MAX))
+        ));
+        let over = Number::Int(int(false, parse_quote!(18446744073709551616)));
+        assert!(seconds(&over, Key::BackoffMax).is_err());
+        assert!(seconds(&float(false, parse_quote!(1e20)), Key::BackoffMax).is_err());
+        assert!(seconds(&float(false, parse_quote!(1e999)), Key::BackoffMax).is_err());
+        assert!(seconds(&float(true, parse_quote!(0.5)), Key::BackoffMax).is_err());
+    }
 
     #[test]
     fn standard_methods_in_upper_case_are_constants() {
