@@ -1,0 +1,204 @@
+//! A derived connector against a flaky demo API that this example starts on 127.0.0.1.
+//!
+//! Run it with `cargo run --example quickstart`. The demo server prints every attempt it
+//! receives, its status and how long the client waited since the previous attempt.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use api_toolkit::{reqwest::Response, ApiConnector, Connector, RetrySettings, Session};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A client for the demo shop API: GET and PUT are retried on 500 and 503, three times at most.
+#[derive(Connector)]
+#[retry(max_retries = 3, backoff_factor = 0.5, status_forcelist = [500, 503],
+        allowed_methods = ["GET", "PUT"], raise_on_status = true)]
+pub struct Shop {
+    session: Session,
+    base_url: String,
+}
+
+impl Shop {
+    /// A client of the shop at `base_url`.
+    pub fn new(base_url: &str) -> api_toolkit::Result<Self> {
+        Ok(Self {
+            session: Self::new_session()?,
+            base_url: base_url.to_owned(),
+        })
+    }
+
+    /// Fetches an order.
+    pub async fn order(&self, id: u64) -> api_toolkit::Result<Response> {
+        self.session()
+            .get(format!("{}/orders/{id}", self.base_url))
+            .send()
+            .await
+    }
+
+    /// Charges a card: a POST, which this connector never retries once it may have arrived.
+    pub async fn charge(&self, cents: u64) -> api_toolkit::Result<Response> {
+        let url = format!("{}/charges", self.base_url);
+        self.session()
+            .post(url)
+            .json(&serde_json::json!({ "amount": cents }))
+            .send()
+            .await
+    }
+
+    /// Fetches the catalogue, which is rate limited.
+    pub async fn catalogue(&self) -> api_toolkit::Result<Response> {
+        self.session()
+            .get(format!("{}/catalogue", self.base_url))
+            .send()
+            .await
+    }
+
+    /// Fetches a report from an endpoint that is down.
+    pub async fn report(&self) -> api_toolkit::Result<Response> {
+        self.session()
+            .get(format!("{}/report", self.base_url))
+            .send()
+            .await
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let base_url = start_demo_api().await?;
+    println!("demo API on {base_url}\n");
+
+    let shop = Shop::new(&base_url)?;
+    let settings = shop.get_retry_settings();
+    println!(
+        "Shop's retry settings: {}",
+        serde_json::to_string(&settings)?
+    );
+    println!(
+        "waits before retries 1..=3: {:?}\n",
+        settings.backoff_schedule()
+    );
+
+    println!("GET /orders/42 (503 twice, then 200):");
+    let response = shop.order(42).await?;
+    println!("  -> {} {}\n", response.status(), response.text().await?);
+
+    println!("POST /charges (503; POST is not in allowed_methods, so it is not retried):");
+    let response = shop.charge(1999).await?;
+    println!("  -> {} returned as Ok, sent once\n", response.status());
+
+    println!("GET /catalogue (429 with Retry-After: 1, then 200):");
+    let response = shop.catalogue().await?;
+    println!("  -> {} {}\n", response.status(), response.text().await?);
+
+    println!("GET /report (always 500; raise_on_status = true):");
+    match shop.report().await {
+        Ok(response) => println!("  -> {}", response.status()),
+        Err(error) => {
+            println!("  -> error: {error}");
+            if let Some(response) = error.into_response() {
+                println!(
+                    "     its body is still readable: {}\n",
+                    response.text().await?
+                );
+            }
+        }
+    }
+
+    println!("Struct update syntax overrides the per-type defaults (Python's **kwargs):");
+    let patient = Session::new(RetrySettings {
+        max_retries: 5,
+        ..Shop::default_retry_settings()
+    })?;
+    println!(
+        "  max_retries = {}, status_forcelist = {:?}",
+        patient.retry_settings().max_retries,
+        patient.retry_settings().status_forcelist
+    );
+    Ok(())
+}
+
+/// Per path: how many attempts so far, and when the last one arrived.
+type Seen = Arc<Mutex<HashMap<String, (u32, Instant)>>>;
+
+/// Starts the flaky demo API and returns its base URL.
+async fn start_demo_api() -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    let seen = Seen::default();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let Some(head) = read_request(&mut stream).await else {
+                    return;
+                };
+                let mut words = head.split_whitespace();
+                let (method, path) = (
+                    words.next().unwrap_or("?"),
+                    words.next().unwrap_or("?").to_owned(),
+                );
+                let (attempt, since) = {
+                    let mut seen = seen.lock().unwrap();
+                    let entry = seen.entry(path.clone()).or_insert((0, Instant::now()));
+                    let since = entry.1.elapsed();
+                    *entry = (entry.0 + 1, Instant::now());
+                    (entry.0, since)
+                };
+                let (status, extra, body) = demo_reply(&path, attempt);
+                let waited = if attempt == 1 {
+                    String::new()
+                } else {
+                    format!(" (client waited {:.2} s)", since.as_secs_f64())
+                };
+                println!("  [server] {method} {path} attempt {attempt}: {status}{waited}");
+                let reply = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}", body.len());
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    Ok(base_url)
+}
+
+/// Reads one request (head and body) and returns its head.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut bytes = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.ok().filter(|&n| n > 0)?;
+        bytes.extend_from_slice(&buf[..n]);
+        let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap_or(0));
+        if bytes.len() >= end + 4 + length {
+            return Some(String::from_utf8_lossy(&bytes[..end]).into_owned());
+        }
+    }
+}
+
+/// What the demo API answers to attempt `attempt` of `path`.
+fn demo_reply(path: &str, attempt: u32) -> (&'static str, &'static str, &'static str) {
+    match (path, attempt) {
+        ("/orders/42", 1 | 2) => ("503 Service Unavailable", "", "busy"),
+        ("/orders/42", _) => (
+            "200 OK",
+            "content-type: application/json\r\n",
+            r#"{"id":42,"total":1999}"#,
+        ),
+        ("/charges", _) => ("503 Service Unavailable", "", "busy"),
+        ("/catalogue", 1) => ("429 Too Many Requests", "retry-after: 1\r\n", "slow down"),
+        ("/catalogue", _) => (
+            "200 OK",
+            "content-type: application/json\r\n",
+            r#"["tea","cups"]"#,
+        ),
+        ("/report", _) => ("500 Internal Server Error", "", "report service is down"),
+        _ => ("404 Not Found", "", "no such page"),
+    }
+}
