@@ -122,12 +122,12 @@ impl Call<'_> {
                     unreachable!("a retry is decided only with a spare request")
                 }
                 (Decision::Stop { raise, give_up }, _) => {
+                    telemetry::finished(span, recorded, record.retries() as usize);
                     if let Some(reason) = give_up {
                         record.set_give_up(reason);
                         shared.stats.give_up(reason == GiveUp::Budget);
                         telemetry::gave_up(span, record.attempt_count() as usize, recorded, reason);
                     }
-                    telemetry::finished(span, recorded, record.retries() as usize);
                     return finish(result, raise, record);
                 }
             }

@@ -11,6 +11,7 @@ use crate::record::{AttemptOutcome, GiveUp};
 
 pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
     let span = tracing::info_span!(
+        target: "api_toolkit",
         "http.client.request",
         "http.request.method" = %method,
         "url.full" = Empty,
@@ -25,6 +26,7 @@ pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
 
 pub(crate) fn retrying(span: &Span, attempt: usize, outcome: AttemptOutcome, wait: Wait) {
     tracing::debug!(
+        target: "api_toolkit",
         parent: span,
         attempt,
         reason = %outcome,
@@ -35,7 +37,7 @@ pub(crate) fn retrying(span: &Span, attempt: usize, outcome: AttemptOutcome, wai
 }
 
 pub(crate) fn gave_up(span: &Span, attempts: usize, outcome: AttemptOutcome, reason: GiveUp) {
-    tracing::warn!(parent: span, attempts, last = %outcome, reason = %reason, "giving up");
+    tracing::warn!(target: "api_toolkit", parent: span, attempts, last = %outcome, reason = %reason, "giving up");
 }
 
 pub(crate) fn finished(span: &Span, outcome: AttemptOutcome, retries: usize) {

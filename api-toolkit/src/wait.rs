@@ -142,3 +142,58 @@ mod tests {
         assert_eq!(wait, Some(Duration::from_secs(u64::MAX)));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn settings(factor: f64, jitter_ms: u64, cap_ms: u64) -> RetrySettings {
+        RetrySettings {
+            backoff_factor: factor,
+            backoff_jitter: Duration::from_millis(jitter_ms),
+            backoff_max: Duration::from_millis(cap_ms),
+            ..RetrySettings::default()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn jittered_wait_within_base_and_cap(
+            factor in 0.0..1e6f64,
+            jitter_ms in 0..100_000u64,
+            cap_ms in 0..10_000_000u64,
+            retry in 1..2000u32,
+            unit in 0.0..1.0f64,
+        ) {
+            let s = settings(factor, jitter_ms, cap_ms);
+            let base = backoff(&s, retry, 0.0);
+            let wait = backoff(&s, retry, unit);
+            prop_assert!(base <= s.backoff_max);
+            prop_assert!(wait >= base);
+            prop_assert!(wait <= (base + s.backoff_jitter).min(s.backoff_max));
+        }
+
+        #[test]
+        fn no_overflow_or_nan_at_any_retry(factor in 0.0..f64::MAX, retry in any::<u32>(), unit in 0.0..1.0f64) {
+            let s = settings(factor, 1_000, 120_000);
+            let wait = backoff(&s, retry, unit);
+            prop_assert!(wait <= s.backoff_max);
+        }
+
+        #[test]
+        fn retry_after_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64), secs in any::<u64>()) {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs % 10_000_000_000);
+            if let Some(wait) = parse_retry_after(&bytes, now) {
+                prop_assert!(!wait.is_zero());
+            }
+        }
+    }
+
+    #[test]
+    fn retry_1000_is_finite_and_capped() {
+        let s = settings(1.0, 500, 120_000);
+        assert_eq!(backoff(&s, 1000, 0.999), Duration::from_secs(120));
+    }
+}
