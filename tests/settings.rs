@@ -45,7 +45,7 @@ fn default_settings_json_matches_seed_get_retry_settings() {
     assert!(ours.starts_with(&format!("{seed_fields},")), "{ours}");
     assert_eq!(
         ours[seed_fields.len()..],
-        *r#","backoff_max":120.0,"respect_retry_after_header":true,"retry_after_max":120.0}"#
+        *r#","backoff_max":120.0,"respect_retry_after_header":true,"retry_after_max":120.0,"total_timeout":null,"attempt_timeout":null,"backoff_jitter":0.0,"idempotency_key":false,"retry_budget":null,"share_retry_after":false}"#
     );
     assert_eq!(
         serde_json::from_str::<RetrySettings>(seed).unwrap(),

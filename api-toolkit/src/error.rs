@@ -5,6 +5,7 @@ use std::fmt;
 
 use reqwest::{Response, StatusCode};
 
+use crate::record::CallRecord;
 use crate::SettingsError;
 
 /// `Result` with this crate's [`Error`].
@@ -22,7 +23,7 @@ pub struct Error {
 
 struct Inner {
     kind: Repr,
-    attempts: u32,
+    record: CallRecord,
 }
 
 enum Repr {
@@ -47,20 +48,20 @@ pub enum ErrorKind {
 
 impl Error {
     pub(crate) fn invalid_settings(error: SettingsError) -> Self {
-        Self::new(Repr::InvalidSettings(error), 0)
+        Self::new(Repr::InvalidSettings(error), CallRecord::default())
     }
 
-    pub(crate) fn from_status(response: Response, attempts: u32) -> Self {
-        Self::new(Repr::Status(response), attempts)
+    pub(crate) fn from_status(response: Response, record: CallRecord) -> Self {
+        Self::new(Repr::Status(response), record)
     }
 
-    pub(crate) fn from_request(error: reqwest::Error, attempts: u32) -> Self {
-        Self::new(Repr::Request(error), attempts)
+    pub(crate) fn from_request(error: reqwest::Error, record: CallRecord) -> Self {
+        Self::new(Repr::Request(error), record)
     }
 
-    fn new(kind: Repr, attempts: u32) -> Self {
+    fn new(kind: Repr, record: CallRecord) -> Self {
         Error {
-            inner: Box::new(Inner { kind, attempts }),
+            inner: Box::new(Inner { kind, record }),
         }
     }
 
@@ -76,7 +77,12 @@ impl Error {
     /// How many attempts the call made (`0` when nothing was sent: refused settings or a
     /// request that could not be built).
     pub fn attempts(&self) -> u32 {
-        self.inner.attempts
+        self.inner.record.attempt_count()
+    }
+
+    /// The call's attempts, their outcomes and waits, and why it gave up.
+    pub fn record(&self) -> &CallRecord {
+        &self.inner.record
     }
 
     /// The status of the final response, for a [`Status`](ErrorKind::Status) error.
@@ -164,7 +170,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let attempts = self.inner.attempts;
+        let attempts = self.attempts();
         let plural = if attempts == 1 { "" } else { "s" };
         match &self.inner.kind {
             Repr::InvalidSettings(error) => error.fmt(f),
@@ -188,7 +194,7 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Error");
         out.field("kind", &self.kind())
-            .field("attempts", &self.inner.attempts);
+            .field("attempts", &self.attempts());
         match &self.inner.kind {
             Repr::InvalidSettings(error) => out.field("settings", error),
             // A response's Debug shows its headers: only the status and URL are safe to show.
@@ -239,7 +245,16 @@ mod tests {
 
     #[test]
     fn status_error_keeps_response() {
-        let error = Error::from_status(http_response(503), 3);
+        let mut record = CallRecord::default();
+        for _ in 0..3 {
+            let outcome = crate::record::AttemptOutcome::Status(StatusCode::SERVICE_UNAVAILABLE);
+            record.push(crate::record::AttemptRecord::new(
+                outcome,
+                std::time::Duration::ZERO,
+                crate::record::WaitSource::None,
+            ));
+        }
+        let error = Error::from_status(http_response(503), record);
         assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
         assert_eq!(
             error.to_string(),

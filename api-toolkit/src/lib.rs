@@ -64,12 +64,19 @@
 //! carry. Backoff spreads retries out and `Retry-After` lets the server say when to come back;
 //! keep `max_retries` small and `status_forcelist` to statuses that mean "try again".
 
+mod budget;
+mod call;
 mod connector;
 mod error;
+mod host_gate;
+mod idempotency;
 mod policy;
+mod record;
 mod request;
 mod session;
 mod settings;
+mod stats;
+mod telemetry;
 mod wait;
 
 /// Implements [`ApiConnector`] for a struct that holds a [`Session`], with the type's default
@@ -178,13 +185,15 @@ mod wait;
 pub use api_toolkit_derive::Connector;
 pub use connector::ApiConnector;
 pub use error::{Error, ErrorKind, Result};
+pub use record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 pub use request::RequestBuilder;
 pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    RetrySettings, SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
+    RetryBudget, RetrySettings, SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
 };
+pub use stats::Stats;
 
 /// What `#[derive(Connector)]` expands to refers to; not a public API.
 #[doc(hidden)]

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 
+use crate::record::{GiveUp, WaitSource};
 use crate::{wait, RetrySettings};
 
 /// What one attempt produced, as far as the decision is concerned.
@@ -35,20 +36,33 @@ pub(crate) enum Outcome<'a> {
 /// What the session does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Decision {
-    /// Wait, then send again.
-    Retry(Wait),
-    /// Hand the outcome to the caller as it is: the response as `Ok`, an error as `Err`.
-    Return,
-    /// Retries are exhausted on a forced status and `raise_on_status` is on: an `Err` holding
-    /// the response.
-    Raise,
+    /// Wait, then send again. Should the session be unable to (the retry budget refuses), it
+    /// stops as if retries were exhausted: an `Err` holding the response if `raise_if_refused`.
+    Retry { wait: Wait, raise_if_refused: bool },
+    /// Hand the outcome to the caller: the response as `Ok` (or as an `Err` holding it when
+    /// `raise`), an error as `Err`. `give_up` says why a retryable outcome was not retried.
+    Stop {
+        raise: bool,
+        give_up: Option<GiveUp>,
+    },
 }
 
 /// A chosen wait and where it came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Wait {
     pub(crate) duration: Duration,
-    pub(crate) from_retry_after: bool,
+    pub(crate) source: WaitSource,
+}
+
+/// What the decision needs to know of time and chance.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Now {
+    /// The wall clock, for `Retry-After` dates.
+    pub(crate) time: SystemTime,
+    /// The time left before `total_timeout`, if there is one.
+    pub(crate) remaining: Option<Duration>,
+    /// A random draw from `[0, 1)` for the jitter.
+    pub(crate) jitter_unit: f64,
 }
 
 /// Statuses whose `Retry-After` makes them retryable even outside `status_forcelist`.
@@ -59,63 +73,73 @@ const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 pub(crate) struct Policy<'a> {
     pub(crate) settings: &'a RetrySettings,
     pub(crate) method: &'a Method,
+    /// `settings.max_retries`, or 0 for a call made with `no_retry()`.
+    pub(crate) max_retries: u32,
     /// False for a body that cannot be replayed (a stream): such a call is never retried.
     pub(crate) can_resend: bool,
 }
 
 impl Policy<'_> {
     /// Decides after an attempt, when `retries_done` retries have already been made.
-    pub(crate) fn decide(
-        &self,
-        retries_done: u32,
-        outcome: Outcome<'_>,
-        now: SystemTime,
-    ) -> Decision {
+    pub(crate) fn decide(&self, retries_done: u32, outcome: Outcome<'_>, now: Now) -> Decision {
         let settings = self.settings;
-        let retries_remain = self.can_resend && retries_done < settings.max_retries;
         let allowed = settings.allows(self.method);
-        let retry = retries_done.saturating_add(1);
-        let backoff = Decision::Retry(Wait {
-            duration: wait::backoff(settings, retry),
-            from_retry_after: false,
-        });
-        match outcome {
-            Outcome::ConnectFailed if retries_remain => backoff,
-            Outcome::FailedAfterSend if retries_remain && allowed => backoff,
-            Outcome::ConnectFailed | Outcome::FailedAfterSend | Outcome::Fatal => Decision::Return,
+        let (wanted, raise, retry_after) = match outcome {
+            Outcome::ConnectFailed => (true, false, None),
+            Outcome::FailedAfterSend => (allowed, false, None),
+            Outcome::Fatal => (false, false, None),
             Outcome::Response {
                 status,
                 retry_after,
             } => {
                 let forced = allowed && settings.forces(status);
-                let exhausted = if forced && settings.raise_on_status {
-                    Decision::Raise
-                } else {
-                    Decision::Return
-                };
-                let has_retry_after = retry_after.is_some_and(|v| !v.is_empty());
                 let by_retry_after = allowed
                     && settings.respect_retry_after_header
-                    && has_retry_after
+                    && retry_after.is_some_and(|v| !v.is_empty())
                     && RETRY_AFTER_STATUSES.contains(&status);
-                if !(forced || by_retry_after) {
-                    return Decision::Return;
-                }
-                if !retries_remain {
-                    return exhausted;
-                }
-                let asked = retry_after
-                    .filter(|_| settings.respect_retry_after_header)
-                    .and_then(|value| wait::parse_retry_after(value, now));
-                match asked {
-                    Some(duration) if duration > settings.retry_after_max => exhausted,
-                    Some(duration) => Decision::Retry(Wait {
-                        duration,
-                        from_retry_after: true,
-                    }),
-                    None => backoff,
-                }
+                let raise = forced && settings.raise_on_status;
+                (
+                    forced || by_retry_after,
+                    raise,
+                    retry_after.filter(|_| settings.respect_retry_after_header),
+                )
             }
+        };
+        let stop = |give_up| Decision::Stop { raise, give_up };
+        if !wanted {
+            return Decision::Stop {
+                raise: false,
+                give_up: None,
+            };
+        }
+        if retries_done >= self.max_retries {
+            return stop(Some(GiveUp::Exhausted));
+        }
+        if !self.can_resend {
+            return stop(Some(GiveUp::BodyNotReplayable));
+        }
+        let wait = match retry_after.and_then(|value| wait::parse_retry_after(value, now.time)) {
+            Some(asked) if asked > settings.retry_after_max => {
+                return stop(Some(GiveUp::RetryAfterTooLong))
+            }
+            Some(asked) => Wait {
+                duration: asked,
+                source: WaitSource::RetryAfter,
+            },
+            None => Wait {
+                duration: wait::backoff(settings, retries_done + 1, now.jitter_unit),
+                source: WaitSource::Backoff,
+            },
+        };
+        if now
+            .remaining
+            .is_some_and(|remaining| wait.duration >= remaining)
+        {
+            return stop(Some(GiveUp::Deadline));
+        }
+        Decision::Retry {
+            wait,
+            raise_if_refused: raise,
         }
     }
 }
@@ -124,7 +148,16 @@ impl Policy<'_> {
 mod tests {
     use super::*;
 
-    const NOW: SystemTime = SystemTime::UNIX_EPOCH;
+    const NOW: Now = Now {
+        time: SystemTime::UNIX_EPOCH,
+        remaining: None,
+        jitter_unit: 0.0,
+    };
+
+    const RETURN: Decision = Decision::Stop {
+        raise: false,
+        give_up: None,
+    };
 
     fn settings() -> RetrySettings {
         RetrySettings {
@@ -144,6 +177,7 @@ mod tests {
         Policy {
             settings: s,
             method: &method,
+            max_retries: s.max_retries,
             can_resend: true,
         }
         .decide(retries_done, outcome, NOW)
@@ -157,10 +191,21 @@ mod tests {
     }
 
     fn backoff(secs: f64) -> Decision {
-        Decision::Retry(Wait {
+        let wait = Wait {
             duration: Duration::from_secs_f64(secs),
-            from_retry_after: false,
-        })
+            source: WaitSource::Backoff,
+        };
+        Decision::Retry {
+            wait,
+            raise_if_refused: false,
+        }
+    }
+
+    fn gave_up(raise: bool, reason: GiveUp) -> Decision {
+        Decision::Stop {
+            raise,
+            give_up: Some(reason),
+        }
     }
 
     #[test]
@@ -168,15 +213,15 @@ mod tests {
         let s = settings();
         assert_eq!(decide(&s, Method::GET, 0, status(503)), backoff(0.5));
         assert_eq!(decide(&s, Method::GET, 1, status(503)), backoff(1.0));
-        assert_eq!(decide(&s, Method::GET, 2, status(503)), Decision::Return);
+        assert_eq!(
+            decide(&s, Method::GET, 2, status(503)),
+            gave_up(false, GiveUp::Exhausted)
+        );
     }
 
     #[test]
     fn status_not_forced_returned() {
-        assert_eq!(
-            decide(&settings(), Method::GET, 0, status(404)),
-            Decision::Return
-        );
+        assert_eq!(decide(&settings(), Method::GET, 0, status(404)), RETURN);
     }
 
     #[test]
@@ -185,7 +230,7 @@ mod tests {
             raise_on_status: true,
             ..settings()
         };
-        assert_eq!(decide(&s, Method::POST, 0, status(503)), Decision::Return);
+        assert_eq!(decide(&s, Method::POST, 0, status(503)), RETURN);
     }
 
     #[test]
@@ -194,12 +239,22 @@ mod tests {
             raise_on_status: true,
             ..settings()
         };
-        assert!(matches!(
-            decide(&s, Method::GET, 0, status(500)),
-            Decision::Retry(_)
-        ));
-        assert_eq!(decide(&s, Method::GET, 2, status(500)), Decision::Raise);
-        assert_eq!(decide(&s, Method::GET, 2, status(404)), Decision::Return);
+        let retry = decide(&s, Method::GET, 0, status(500));
+        assert!(
+            matches!(
+                retry,
+                Decision::Retry {
+                    raise_if_refused: true,
+                    ..
+                }
+            ),
+            "{retry:?}"
+        );
+        assert_eq!(
+            decide(&s, Method::GET, 2, status(500)),
+            gave_up(true, GiveUp::Exhausted)
+        );
+        assert_eq!(decide(&s, Method::GET, 2, status(404)), RETURN);
     }
 
     #[test]
@@ -211,7 +266,7 @@ mod tests {
         );
         assert_eq!(
             decide(&s, Method::POST, 2, Outcome::ConnectFailed),
-            Decision::Return
+            gave_up(false, GiveUp::Exhausted)
         );
     }
 
@@ -224,16 +279,13 @@ mod tests {
         );
         assert_eq!(
             decide(&s, Method::POST, 0, Outcome::FailedAfterSend),
-            Decision::Return
+            RETURN
         );
     }
 
     #[test]
     fn fatal_never_retried() {
-        assert_eq!(
-            decide(&settings(), Method::GET, 0, Outcome::Fatal),
-            Decision::Return
-        );
+        assert_eq!(decide(&settings(), Method::GET, 0, Outcome::Fatal), RETURN);
     }
 
     #[test]
@@ -245,13 +297,17 @@ mod tests {
         let policy = Policy {
             settings: &s,
             method: &Method::GET,
+            max_retries: 2,
             can_resend: false,
         };
         assert_eq!(
             policy.decide(0, Outcome::ConnectFailed, NOW),
-            Decision::Return
+            gave_up(false, GiveUp::BodyNotReplayable)
         );
-        assert_eq!(policy.decide(0, status(503), NOW), Decision::Raise);
+        assert_eq!(
+            policy.decide(0, status(503), NOW),
+            gave_up(true, GiveUp::BodyNotReplayable)
+        );
     }
 
     #[test]
@@ -260,11 +316,17 @@ mod tests {
             status: 503,
             retry_after: Some(b"3"),
         };
-        let expected = Decision::Retry(Wait {
+        let wait = Wait {
             duration: Duration::from_secs(3),
-            from_retry_after: true,
-        });
-        assert_eq!(decide(&settings(), Method::GET, 0, outcome), expected);
+            source: WaitSource::RetryAfter,
+        };
+        assert_eq!(
+            decide(&settings(), Method::GET, 0, outcome),
+            Decision::Retry {
+                wait,
+                raise_if_refused: false
+            }
+        );
     }
 
     #[test]
@@ -279,7 +341,7 @@ mod tests {
                 retry_after: Some(b"1"),
             };
             assert!(
-                matches!(decide(&s, Method::GET, 0, outcome), Decision::Retry(_)),
+                matches!(decide(&s, Method::GET, 0, outcome), Decision::Retry { .. }),
                 "{code}"
             );
             // once no retries remain, the Retry-After route is closed: returned as Ok
@@ -287,18 +349,21 @@ mod tests {
                 raise_on_status: true,
                 ..s.clone()
             };
-            assert_eq!(decide(&raising, Method::GET, 2, outcome), Decision::Return);
+            assert_eq!(
+                decide(&raising, Method::GET, 2, outcome),
+                gave_up(false, GiveUp::Exhausted)
+            );
         }
         let outcome = Outcome::Response {
             status: 500,
             retry_after: Some(b"1"),
         };
-        assert_eq!(decide(&s, Method::GET, 0, outcome), Decision::Return);
+        assert_eq!(decide(&s, Method::GET, 0, outcome), RETURN);
         let empty = Outcome::Response {
             status: 429,
             retry_after: Some(b""),
         };
-        assert_eq!(decide(&s, Method::GET, 0, empty), Decision::Return);
+        assert_eq!(decide(&s, Method::GET, 0, empty), RETURN);
     }
 
     #[test]
@@ -316,7 +381,7 @@ mod tests {
             status_forcelist: vec![],
             ..s
         };
-        assert_eq!(decide(&unforced, Method::GET, 0, outcome), Decision::Return);
+        assert_eq!(decide(&unforced, Method::GET, 0, outcome), RETURN);
     }
 
     #[test]
@@ -340,12 +405,65 @@ mod tests {
             status: 503,
             retry_after: Some(b"3600"),
         };
-        assert_eq!(decide(&s, Method::GET, 0, outcome), Decision::Return);
+        assert_eq!(
+            decide(&s, Method::GET, 0, outcome),
+            gave_up(false, GiveUp::RetryAfterTooLong)
+        );
         let raising = RetrySettings {
             raise_on_status: true,
             ..s
         };
-        assert_eq!(decide(&raising, Method::GET, 0, outcome), Decision::Raise);
+        assert_eq!(
+            decide(&raising, Method::GET, 0, outcome),
+            gave_up(true, GiveUp::RetryAfterTooLong)
+        );
+    }
+
+    #[test]
+    fn wait_past_deadline_not_started() {
+        let s = settings();
+        let policy = Policy {
+            settings: &s,
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend: true,
+        };
+        let tight = Now {
+            remaining: Some(Duration::from_millis(400)),
+            ..NOW
+        };
+        assert_eq!(
+            policy.decide(0, status(503), tight),
+            gave_up(false, GiveUp::Deadline)
+        );
+        let roomy = Now {
+            remaining: Some(Duration::from_millis(600)),
+            ..NOW
+        };
+        assert_eq!(policy.decide(0, status(503), roomy), backoff(0.5));
+    }
+
+    #[test]
+    fn jitter_drawn_from_now() {
+        let s = RetrySettings {
+            backoff_jitter: Duration::from_secs(1),
+            ..settings()
+        };
+        let policy = Policy {
+            settings: &s,
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend: true,
+        };
+        let decision = policy.decide(
+            0,
+            status(503),
+            Now {
+                jitter_unit: 0.25,
+                ..NOW
+            },
+        );
+        assert_eq!(decision, backoff(0.75));
     }
 
     #[test]
@@ -356,11 +474,11 @@ mod tests {
         };
         assert!(matches!(
             decide(&s, Method::GET, u32::MAX - 1, status(503)),
-            Decision::Retry(_)
+            Decision::Retry { .. }
         ));
         assert_eq!(
             decide(&s, Method::GET, u32::MAX, status(503)),
-            Decision::Return
+            gave_up(false, GiveUp::Exhausted)
         );
     }
 }

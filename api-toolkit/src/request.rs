@@ -1,13 +1,15 @@
 //! [`RequestBuilder`]: reqwest's request builder, whose `send` retries.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Body, Response, Version};
 use serde::Serialize;
 
-use crate::{Error, Result, Session};
+use crate::record::CallRecord;
+use crate::{call, Error, Result, RetrySettings, Session};
 
 /// A request being built, from [`Session::get`], [`Session::request`] and friends.
 ///
@@ -17,18 +19,52 @@ use crate::{Error, Result, Session};
 pub struct RequestBuilder {
     session: Session,
     inner: reqwest::RequestBuilder,
+    retry: PerRequest,
+}
+
+/// The retry settings of one call.
+enum PerRequest {
+    Session,
+    Settings(Box<RetrySettings>),
+    Off,
 }
 
 impl RequestBuilder {
     pub(crate) fn new(session: Session, inner: reqwest::RequestBuilder) -> Self {
-        RequestBuilder { session, inner }
+        RequestBuilder {
+            session,
+            inner,
+            retry: PerRequest::Session,
+        }
     }
 
-    fn map(self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
-        RequestBuilder {
-            session: self.session,
-            inner: f(self.inner),
-        }
+    fn map(mut self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
+        self.inner = f(self.inner);
+        self
+    }
+
+    /// Retries this call with these settings instead of the session's; other calls are not
+    /// affected. Invalid settings are reported by [`send`](RequestBuilder::send).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// use api_toolkit::RetrySettings;
+    ///
+    /// let patient = RetrySettings { max_retries: 8, ..session.retry_settings() };
+    /// let report = session.get("http://127.0.0.1:8080/report").retry_settings(patient).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn retry_settings(mut self, settings: RetrySettings) -> Self {
+        self.retry = PerRequest::Settings(Box::new(settings));
+        self
+    }
+
+    /// Sends this call once, whatever the settings say.
+    pub fn no_retry(mut self) -> Self {
+        self.retry = PerRequest::Off;
+        self
     }
 
     /// Adds a header.
@@ -102,22 +138,31 @@ impl RequestBuilder {
     pub fn build(self) -> Result<reqwest::Request> {
         self.inner
             .build()
-            .map_err(|error| Error::from_request(error, 0))
+            .map_err(|error| Error::from_request(error, CallRecord::default()))
     }
 
     /// Sends the request, retrying as the session's settings say; see [`Session::execute`].
     ///
     /// # Errors
     ///
-    /// A builder mistake (no attempt made), or what [`Session::execute`] returns.
+    /// A builder mistake or invalid per-request settings (no attempt made), or what
+    /// [`Session::execute`] returns.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future stops the call: no attempt starts after the drop.
     pub async fn send(self) -> Result<Response> {
         let (_, request) = self.inner.build_split();
-        let request = request.map_err(|error| Error::from_request(error, 0))?;
-        self.session.execute(request).await
+        let request = request.map_err(|error| Error::from_request(error, CallRecord::default()))?;
+        let (settings, retry) = match self.retry {
+            PerRequest::Session => (self.session.current_settings(), true),
+            PerRequest::Off => (self.session.current_settings(), false),
+            PerRequest::Settings(settings) => {
+                settings.validate()?;
+                (Arc::new(*settings), true)
+            }
+        };
+        call::run(self.session.shared(), request, settings, retry).await
     }
 }
 

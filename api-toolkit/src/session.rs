@@ -2,14 +2,17 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{IntoUrl, Method, Response};
 
-use crate::policy::{Decision, Outcome, Policy};
-use crate::{Error, RequestBuilder, Result, RetrySettings};
+use crate::budget::BudgetState;
+use crate::host_gate::HostGate;
+use crate::record::RetryEvent;
+use crate::stats::{Counters, Stats};
+use crate::{call, Error, RequestBuilder, Result, RetrySettings};
 
 /// A retrying HTTP session: reqwest's connection pool plus [`RetrySettings`].
 ///
@@ -33,11 +36,19 @@ pub struct Session {
     shared: Arc<Shared>,
 }
 
-struct Shared {
-    client: reqwest::Client,
+/// What the clones of a session share.
+pub(crate) struct Shared {
+    pub(crate) client: reqwest::Client,
     // Read once per call without a lock a writer could hold up.
     settings: ArcSwap<RetrySettings>,
+    pub(crate) stats: Counters,
+    pub(crate) budget: BudgetState,
+    pub(crate) host_gate: HostGate,
+    pub(crate) on_retry: Option<RetryHook>,
 }
+
+/// A hook called before each wait.
+pub(crate) type RetryHook = Box<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
 
 impl Session {
     /// A session with these settings and reqwest's default client.
@@ -57,6 +68,7 @@ impl Session {
         SessionBuilder {
             settings: RetrySettings::default(),
             client: reqwest::Client::builder(),
+            on_retry: None,
         }
     }
 
@@ -137,73 +149,36 @@ impl Session {
     /// Dropping the future stops the call: an attempt in flight is abandoned (its connection
     /// closed) and no further attempt starts, whether it was dropped mid-request or mid-wait.
     pub async fn execute(&self, request: reqwest::Request) -> Result<Response> {
-        let settings = self.shared.settings.load_full();
-        let method = request.method().clone();
-        let mut retries_done = 0u32;
-        let mut next = request;
-        loop {
-            // A copy for the next attempt, only while one may follow.
-            let spare = if retries_done < settings.max_retries {
-                next.try_clone()
-            } else {
-                None
-            };
-            let policy = Policy {
-                settings: &settings,
-                method: &method,
-                can_resend: spare.is_some(),
-            };
-            let result = self.shared.client.execute(next).await;
-            let attempts = retries_done.saturating_add(1);
-            let decision = match &result {
-                Ok(response) => {
-                    policy.decide(retries_done, response_outcome(response), SystemTime::now())
-                }
-                Err(error) => policy.decide(retries_done, error_outcome(error), SystemTime::now()),
-            };
-            match (decision, result, spare) {
-                (Decision::Retry(wait), result, Some(spare)) => {
-                    drop(result);
-                    sleep(wait.duration).await;
-                    retries_done += 1;
-                    next = spare;
-                }
-                (Decision::Raise, Ok(response), _) => {
-                    return Err(Error::from_status(response, attempts))
-                }
-                (_, result, _) => {
-                    return result.map_err(|error| Error::from_request(error, attempts))
-                }
-            }
-        }
+        call::run(
+            &self.shared,
+            request,
+            self.shared.settings.load_full(),
+            true,
+        )
+        .await
     }
-}
 
-fn response_outcome(response: &Response) -> Outcome<'_> {
-    Outcome::Response {
-        status: response.status().as_u16(),
-        retry_after: response
-            .headers()
-            .get(RETRY_AFTER)
-            .map(HeaderValue::as_bytes),
+    /// The settings in force, shared, for a call that starts now.
+    pub(crate) fn current_settings(&self) -> Arc<RetrySettings> {
+        self.shared.settings.load_full()
     }
-}
 
-/// Whether the request may have reached the server decides which methods may resend it.
-fn error_outcome(error: &reqwest::Error) -> Outcome<'static> {
-    if error.is_connect() {
-        Outcome::ConnectFailed
-    } else if error.is_builder() || error.is_redirect() {
-        Outcome::Fatal
-    } else {
-        Outcome::FailedAfterSend
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
-}
 
-/// A zero wait skips the timer, whose granularity would add about a millisecond.
-async fn sleep(wait: Duration) {
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
+    /// A snapshot of the counters shared by this session's clones: calls, attempts, retries by
+    /// reason, give-ups and budget refusals.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// assert_eq!(session.stats().calls, 0);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot()
     }
 }
 
@@ -235,6 +210,7 @@ impl fmt::Debug for Session {
 pub struct SessionBuilder {
     settings: RetrySettings,
     client: reqwest::ClientBuilder,
+    on_retry: Option<RetryHook>,
 }
 
 impl SessionBuilder {
@@ -286,6 +262,25 @@ impl SessionBuilder {
         self
     }
 
+    /// A hook called before each wait for a retry, with the call's attempts so far. It runs on
+    /// the calling task: keep it short and never block in it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::builder()
+    ///     .on_retry(|event| eprintln!("{} {}: retrying in {:?}", event.method(), event.url().path(), event.wait()))
+    ///     .build()?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    pub fn on_retry<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&RetryEvent<'_>) + Send + Sync + 'static,
+    {
+        self.on_retry = Some(Box::new(hook));
+        self
+    }
+
     /// Builds the session.
     ///
     /// # Errors
@@ -298,10 +293,14 @@ impl SessionBuilder {
         let client = self
             .client
             .build()
-            .map_err(|error| Error::from_request(error, 0))?;
+            .map_err(|error| Error::from_request(error, crate::CallRecord::default()))?;
         let shared = Shared {
             client,
             settings: ArcSwap::from_pointee(self.settings),
+            stats: Counters::new(),
+            budget: BudgetState::new(),
+            host_gate: HostGate::default(),
+            on_retry: self.on_retry,
         };
         Ok(Session {
             shared: Arc::new(shared),
@@ -313,6 +312,7 @@ impl fmt::Debug for SessionBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionBuilder")
             .field("retry_settings", &self.settings)
+            .field("on_retry", &self.on_retry.is_some())
             .finish_non_exhaustive()
     }
 }

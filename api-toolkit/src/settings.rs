@@ -1,9 +1,10 @@
 //! [`RetrySettings`]: what is retried, how often, and how long to wait.
 //!
 //! The five original settings and their defaults come from the Python `APIConnector`, which ran
-//! on urllib3's `Retry`; the three later fields (`backoff_max`, `respect_retry_after_header`,
-//! `retry_after_max`) bound how long a call may wait, so that no server can make it hang.
+//! on urllib3's `Retry`; the later fields bound how long a call may wait (so that no server can
+//! make it hang) and how much extra load retries may put on a server.
 
+mod budget;
 mod validate;
 mod wire;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 
+pub use budget::RetryBudget;
 pub use validate::SettingsError;
 
 /// How a [`Session`](crate::Session) retries: the port of the Python connector's retry settings.
@@ -28,6 +30,12 @@ pub use validate::SettingsError;
 /// | `backoff_max` | `120 s` |
 /// | `respect_retry_after_header` | `true` |
 /// | `retry_after_max` | `120 s` |
+/// | `total_timeout` | none |
+/// | `attempt_timeout` | none |
+/// | `backoff_jitter` | `0 s` |
+/// | `idempotency_key` | `false` |
+/// | `retry_budget` | none |
+/// | `share_retry_after` | `false` |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -78,6 +86,26 @@ pub struct RetrySettings {
     /// The longest `Retry-After` a call obeys. A server asking for more ends the retries at
     /// once (as if they were exhausted) instead of making the call sleep.
     pub retry_after_max: Duration,
+    /// The limit for the whole call, waits included. A wait that would end past it is not
+    /// started (the last outcome is returned at once) and an attempt in flight is cut at it.
+    pub total_timeout: Option<Duration>,
+    /// The limit for each attempt; an attempt cut by it is a timeout, retried for
+    /// `allowed_methods`.
+    pub attempt_timeout: Option<Duration>,
+    /// A uniform random `[0, backoff_jitter)` added to each computed wait (not to a
+    /// `Retry-After`); the sum is still capped at `backoff_max`. Spreads out the retries of
+    /// clients that failed together.
+    pub backoff_jitter: Duration,
+    /// Sends an `Idempotency-Key` header (a random 128-bit value, the same on every attempt of a
+    /// call) with POST and PATCH calls that may be retried, so that a server supporting the
+    /// IETF draft applies a repeated request once. A key set by the caller is kept.
+    pub idempotency_key: bool,
+    /// Limits retries to a share of recent calls, across all clones of the session; a retry it
+    /// refuses ends the call as if retries were exhausted.
+    pub retry_budget: Option<RetryBudget>,
+    /// After a 429 or 503 with a valid `Retry-After` from a host, other calls of the session to
+    /// that host wait until then before sending, instead of each hitting the limit on its own.
+    pub share_retry_after: bool,
 }
 
 /// The statuses retried by default: timeouts, rate limits and server or proxy failures.
@@ -107,12 +135,18 @@ impl Default for RetrySettings {
             backoff_max: Duration::from_secs(120),
             respect_retry_after_header: true,
             retry_after_max: Duration::from_secs(120),
+            total_timeout: None,
+            attempt_timeout: None,
+            backoff_jitter: Duration::ZERO,
+            idempotency_key: false,
+            retry_budget: None,
+            share_retry_after: false,
         }
     }
 }
 
 impl RetrySettings {
-    /// The computed waits before retries `1..=max_retries`, before any `Retry-After`.
+    /// The computed waits before retries `1..=max_retries`, before jitter and any `Retry-After`.
     ///
     /// Retry `n` waits `backoff_factor × 2^(n−2)` seconds, capped at `backoff_max`: the
     /// Python connector's documented table.
@@ -129,7 +163,7 @@ impl RetrySettings {
     /// ```
     pub fn backoff_schedule(&self) -> Vec<Duration> {
         (1..=self.max_retries)
-            .map(|retry| crate::wait::backoff(self, retry))
+            .map(|retry| crate::wait::backoff(self, retry, 0.0))
             .collect()
     }
 
@@ -138,8 +172,8 @@ impl RetrySettings {
     /// # Errors
     ///
     /// A [`SettingsError`] naming the field and the value when `backoff_factor` is negative or
-    /// not finite, a status is outside `100..=599`, `allowed_methods` is empty, or a standard
-    /// method is spelled in lower case.
+    /// not finite, a status is outside `100..=599`, `allowed_methods` is empty, a standard
+    /// method is spelled in lower case, a timeout is zero, or the retry budget is out of range.
     ///
     /// # Examples
     ///

@@ -8,19 +8,23 @@ use std::time::{Duration, SystemTime};
 use crate::RetrySettings;
 
 /// The computed wait before retry `retry` (1-based): `backoff_factor × 2^(retry−2)` seconds,
-/// capped at `backoff_max`.
+/// plus `unit × backoff_jitter`, capped at `backoff_max`. `unit` is a random draw from
+/// `[0, 1)`, a parameter so that this stays a pure function.
 ///
 /// This is the Python connector's documented table (factor 2: 1, 2, 4, 8, 16 s), not
 /// urllib3's own formula (0, 4, 8, 16, 32 s).
-pub(crate) fn backoff(settings: &RetrySettings, retry: u32) -> Duration {
+pub(crate) fn backoff(settings: &RetrySettings, retry: u32, unit: f64) -> Duration {
     let cap = settings.backoff_max;
-    if settings.backoff_factor <= 0.0 || retry == 0 {
-        return Duration::ZERO;
-    }
-    // Past 2^1100 every finite factor is beyond any cap, and powi's exponent is an i32.
-    let exponent = retry.min(1100) as i32 - 2;
-    let secs = settings.backoff_factor * 2f64.powi(exponent);
-    Duration::try_from_secs_f64(secs).map_or(cap, |wait| wait.min(cap))
+    let base = if settings.backoff_factor <= 0.0 || retry == 0 {
+        Duration::ZERO
+    } else {
+        // Past 2^1100 every finite factor is beyond any cap, and powi's exponent is an i32.
+        let exponent = retry.min(1100) as i32 - 2;
+        let secs = settings.backoff_factor * 2f64.powi(exponent);
+        Duration::try_from_secs_f64(secs).unwrap_or(cap)
+    };
+    let jitter = settings.backoff_jitter.mul_f64(unit.clamp(0.0, 1.0));
+    base.saturating_add(jitter).min(cap)
 }
 
 /// The wait a `Retry-After` value asks for, if it states a preference.
@@ -54,28 +58,46 @@ mod tests {
     #[test]
     fn backoff_follows_seed_table() {
         let s = settings(2.0, 120);
-        let secs: Vec<f64> = (1..=5).map(|n| backoff(&s, n).as_secs_f64()).collect();
+        let secs: Vec<f64> = (1..=5).map(|n| backoff(&s, n, 0.0).as_secs_f64()).collect();
         assert_eq!(secs, [1.0, 2.0, 4.0, 8.0, 16.0]);
     }
 
     #[test]
     fn backoff_first_retry_is_half_the_factor() {
-        assert_eq!(backoff(&settings(1.0, 120), 1), Duration::from_millis(500));
+        assert_eq!(
+            backoff(&settings(1.0, 120), 1, 0.0),
+            Duration::from_millis(500)
+        );
     }
 
     #[test]
     fn backoff_capped_at_backoff_max() {
-        assert_eq!(backoff(&settings(2.0, 10), 6), Duration::from_secs(10));
+        assert_eq!(backoff(&settings(2.0, 10), 6, 0.0), Duration::from_secs(10));
     }
 
     #[test]
     fn backoff_never_overflows() {
         let s = settings(f64::MAX, 120);
         for retry in [1000, u32::MAX / 2, u32::MAX] {
-            assert_eq!(backoff(&s, retry), Duration::from_secs(120));
+            assert_eq!(backoff(&s, retry, 0.999), Duration::from_secs(120));
         }
-        assert_eq!(backoff(&settings(0.0, 120), u32::MAX), Duration::ZERO);
-        assert_eq!(backoff(&settings(1e-300, 120), 3), Duration::ZERO);
+        assert_eq!(backoff(&settings(0.0, 120), u32::MAX, 0.0), Duration::ZERO);
+        assert_eq!(backoff(&settings(1e-300, 120), 3, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn jitter_added_within_its_range_and_capped() {
+        let s = RetrySettings {
+            backoff_jitter: Duration::from_secs(1),
+            ..settings(2.0, 120)
+        };
+        assert_eq!(backoff(&s, 1, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(&s, 1, 0.5), Duration::from_millis(1500));
+        let capped = RetrySettings {
+            backoff_max: Duration::from_millis(1200),
+            ..s
+        };
+        assert_eq!(backoff(&capped, 1, 0.5), Duration::from_millis(1200));
     }
 
     fn at(secs: u64) -> SystemTime {
@@ -118,5 +140,60 @@ mod tests {
     fn retry_after_huge_means_very_long() {
         let wait = parse_retry_after(b"99999999999999999999999999", at(0));
         assert_eq!(wait, Some(Duration::from_secs(u64::MAX)));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn settings(factor: f64, jitter_ms: u64, cap_ms: u64) -> RetrySettings {
+        RetrySettings {
+            backoff_factor: factor,
+            backoff_jitter: Duration::from_millis(jitter_ms),
+            backoff_max: Duration::from_millis(cap_ms),
+            ..RetrySettings::default()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn jittered_wait_within_base_and_cap(
+            factor in 0.0..1e6f64,
+            jitter_ms in 0..100_000u64,
+            cap_ms in 0..10_000_000u64,
+            retry in 1..2000u32,
+            unit in 0.0..1.0f64,
+        ) {
+            let s = settings(factor, jitter_ms, cap_ms);
+            let base = backoff(&s, retry, 0.0);
+            let wait = backoff(&s, retry, unit);
+            prop_assert!(base <= s.backoff_max);
+            prop_assert!(wait >= base);
+            prop_assert!(wait <= (base + s.backoff_jitter).min(s.backoff_max));
+        }
+
+        #[test]
+        fn no_overflow_or_nan_at_any_retry(factor in 0.0..f64::MAX, retry in any::<u32>(), unit in 0.0..1.0f64) {
+            let s = settings(factor, 1_000, 120_000);
+            let wait = backoff(&s, retry, unit);
+            prop_assert!(wait <= s.backoff_max);
+        }
+
+        #[test]
+        fn retry_after_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64), secs in any::<u64>()) {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs % 10_000_000_000);
+            if let Some(wait) = parse_retry_after(&bytes, now) {
+                prop_assert!(!wait.is_zero());
+            }
+        }
+    }
+
+    #[test]
+    fn retry_1000_is_finite_and_capped() {
+        let s = settings(1.0, 500, 120_000);
+        assert_eq!(backoff(&s, 1000, 0.999), Duration::from_secs(120));
     }
 }

@@ -61,9 +61,9 @@ impl fmt::Display for SettingsError {
 impl std::error::Error for SettingsError {}
 
 /// Shows a float as it was likely written: `-1`, `0.5`, `1e300`, `NaN`.
-pub(super) struct Seconds(pub(super) f64);
+pub(super) struct Number(pub(super) f64);
 
-impl fmt::Display for Seconds {
+impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.fract() == 0.0 && self.0.abs() < 1e16 {
             write!(f, "{}", self.0)
@@ -78,7 +78,28 @@ pub(super) fn validate(settings: &RetrySettings) -> Result<(), SettingsError> {
     for &status in &settings.status_forcelist {
         check_status(status)?;
     }
-    check_methods(&settings.allowed_methods)
+    check_methods(&settings.allowed_methods)?;
+    check_timeout("total_timeout", settings.total_timeout)?;
+    check_timeout("attempt_timeout", settings.attempt_timeout)?;
+    settings
+        .retry_budget
+        .as_ref()
+        .map_or(Ok(()), super::RetryBudget::validate)
+}
+
+/// A zero timeout would fail every call before it is sent: surely a mistake for "none".
+fn check_timeout(
+    field: &'static str,
+    timeout: Option<std::time::Duration>,
+) -> Result<(), SettingsError> {
+    match timeout {
+        Some(t) if t.is_zero() => Err(SettingsError::new(
+            field,
+            0,
+            "expected a positive number of seconds, or none",
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn check_backoff_factor(factor: f64) -> Result<(), SettingsError> {
@@ -87,7 +108,7 @@ pub(super) fn check_backoff_factor(factor: f64) -> Result<(), SettingsError> {
     } else {
         Err(SettingsError::new(
             "backoff_factor",
-            Seconds(factor),
+            Number(factor),
             "expected a finite number of seconds >= 0",
         ))
     }
@@ -183,6 +204,15 @@ mod tests {
         let err = check_methods(&[Method::from_bytes(b"get").unwrap()]).unwrap_err();
         assert_eq!(err.value(), "\"get\"");
         assert!(err.expected().contains("did you mean \"GET\"?"), "{err}");
+    }
+
+    #[test]
+    fn zero_timeout_rejected() {
+        let settings = RetrySettings {
+            attempt_timeout: Some(std::time::Duration::ZERO),
+            ..Default::default()
+        };
+        assert_eq!(validate(&settings).unwrap_err().field(), "attempt_timeout");
     }
 
     #[test]

@@ -1,0 +1,264 @@
+//! The retry loop: send, decide, wait, send again. It exists once; every `send()` ends here.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{HeaderValue, RETRY_AFTER};
+use reqwest::{Request, Response};
+use tracing::Instrument;
+
+use crate::policy::{Decision, Now, Outcome, Policy};
+use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
+use crate::session::Shared;
+use crate::{idempotency, telemetry, wait, Error, Result, RetrySettings};
+
+/// Runs one call with `settings`; `retry: false` makes a single attempt.
+pub(crate) async fn run(
+    shared: &Shared,
+    mut request: Request,
+    settings: Arc<RetrySettings>,
+    retry: bool,
+) -> Result<Response> {
+    let span = telemetry::call_span(request.method(), request.url());
+    let max_retries = if retry { settings.max_retries } else { 0 };
+    idempotency::add_key(&settings, max_retries, &mut request);
+    Call {
+        shared,
+        settings: &settings,
+        max_retries,
+        started: Instant::now(),
+    }
+    .run(request, &span)
+    .instrument(span.clone())
+    .await
+}
+
+struct Call<'a> {
+    shared: &'a Shared,
+    settings: &'a RetrySettings,
+    max_retries: u32,
+    started: Instant,
+}
+
+impl Call<'_> {
+    async fn run(&self, mut request: Request, span: &tracing::Span) -> Result<Response> {
+        let (shared, settings) = (self.shared, self.settings);
+        shared.stats.call();
+        if let Some(budget) = &settings.retry_budget {
+            shared.budget.deposit(budget, self.started);
+        }
+        let deadline = settings.total_timeout.map(|total| self.started + total);
+        let own_timeout = request.timeout().copied();
+        let method = request.method().clone();
+        let max_retries = self.max_retries;
+        let policy = |can_resend| Policy {
+            settings,
+            method: &method,
+            max_retries,
+            can_resend,
+        };
+        let mut record = CallRecord::default();
+        let mut waited = (Duration::ZERO, WaitSource::None);
+        let mut retries_done = 0u32;
+        loop {
+            if settings.share_retry_after {
+                self.wait_for_host(&request, deadline, &mut waited).await;
+            }
+            // A copy for the next attempt, only while one may follow.
+            let spare = if retries_done < self.max_retries {
+                request.try_clone()
+            } else {
+                None
+            };
+            let can_resend = spare.is_some();
+            *request.timeout_mut() =
+                attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+            shared.stats.attempt();
+            let result = shared.client.execute(request).await;
+            let (outcome, recorded) = classify(&result);
+            record.push(AttemptRecord::new(recorded, waited.0, waited.1));
+            let now = Now {
+                time: SystemTime::now(),
+                remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+                jitter_unit: if settings.backoff_jitter.is_zero() {
+                    0.0
+                } else {
+                    fastrand::f64()
+                },
+            };
+            if settings.share_retry_after {
+                self.close_host(&result, outcome, now.time);
+            }
+            let decision = match policy(can_resend).decide(retries_done, outcome, now) {
+                Decision::Retry {
+                    raise_if_refused, ..
+                } if !self.budget_allows() => Decision::Stop {
+                    raise: raise_if_refused,
+                    give_up: Some(GiveUp::Budget),
+                },
+                decision => decision,
+            };
+            match (decision, spare) {
+                (Decision::Retry { wait, .. }, Some(spare)) => {
+                    drop(result);
+                    shared.stats.retry(recorded);
+                    telemetry::retrying(span, record.attempts().len(), recorded, wait);
+                    if let Some(hook) = &shared.on_retry {
+                        let (url, wait_source) = (spare.url(), wait.source);
+                        hook(&RetryEvent {
+                            method: &method,
+                            url,
+                            record: &record,
+                            wait: wait.duration,
+                            wait_source,
+                        });
+                    }
+                    sleep(wait.duration).await;
+                    retries_done += 1;
+                    waited = (wait.duration, wait.source);
+                    request = spare;
+                }
+                (Decision::Retry { .. }, None) => {
+                    unreachable!("a retry is decided only with a spare request")
+                }
+                (Decision::Stop { raise, give_up }, _) => {
+                    telemetry::finished(span, recorded, record.retries() as usize);
+                    if let Some(reason) = give_up {
+                        record.set_give_up(reason);
+                        shared.stats.give_up(reason == GiveUp::Budget);
+                        telemetry::gave_up(span, record.attempt_count() as usize, recorded, reason);
+                    }
+                    return finish(result, raise, record);
+                }
+            }
+        }
+    }
+
+    fn budget_allows(&self) -> bool {
+        match &self.settings.retry_budget {
+            Some(budget) => self.shared.budget.withdraw(budget, Instant::now()),
+            None => true,
+        }
+    }
+
+    /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
+    /// past the deadline (the attempt is then sent at once).
+    async fn wait_for_host(
+        &self,
+        request: &Request,
+        deadline: Option<Instant>,
+        waited: &mut (Duration, WaitSource),
+    ) {
+        let now = Instant::now();
+        let Some(until) = self.shared.host_gate.closed_until(request.url(), now) else {
+            return;
+        };
+        if deadline.is_some_and(|deadline| until >= deadline) {
+            return;
+        }
+        tokio::time::sleep_until(until.into()).await;
+        *waited = (waited.0 + (until - now), WaitSource::SharedRetryAfter);
+    }
+
+    /// After a 429 or 503 with a valid `Retry-After`, closes the host for the session's calls.
+    fn close_host(
+        &self,
+        result: &reqwest::Result<Response>,
+        outcome: Outcome<'_>,
+        now: SystemTime,
+    ) {
+        let (
+            Ok(response),
+            Outcome::Response {
+                status: 429 | 503,
+                retry_after: Some(value),
+            },
+        ) = (result, outcome)
+        else {
+            return;
+        };
+        if let Some(asked) = wait::parse_retry_after(value, now) {
+            let asked = asked.min(self.settings.retry_after_max);
+            self.shared
+                .host_gate
+                .close(response.url(), Instant::now() + asked);
+        }
+    }
+}
+
+/// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before
+/// the deadline, whichever is shortest. reqwest enforces it, so a cut attempt is a timeout error.
+fn attempt_timeout(
+    own: Option<Duration>,
+    attempt: Option<Duration>,
+    deadline: Option<Instant>,
+) -> Option<Duration> {
+    let remaining = deadline.map(|d| {
+        d.saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    });
+    [own, attempt, remaining].into_iter().flatten().min()
+}
+
+fn classify(result: &reqwest::Result<Response>) -> (Outcome<'_>, AttemptOutcome) {
+    match result {
+        Ok(response) => {
+            let outcome = Outcome::Response {
+                status: response.status().as_u16(),
+                retry_after: response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .map(HeaderValue::as_bytes),
+            };
+            (outcome, AttemptOutcome::Status(response.status()))
+        }
+        // Whether the request may have reached the server decides which methods may resend it.
+        Err(error) if error.is_connect() => (Outcome::ConnectFailed, AttemptOutcome::Connect),
+        Err(error) if error.is_builder() || error.is_redirect() => {
+            (Outcome::Fatal, AttemptOutcome::Other)
+        }
+        Err(error) if error.is_timeout() => (Outcome::FailedAfterSend, AttemptOutcome::Timeout),
+        Err(_) => (Outcome::FailedAfterSend, AttemptOutcome::Closed),
+    }
+}
+
+fn finish(result: reqwest::Result<Response>, raise: bool, record: CallRecord) -> Result<Response> {
+    match result {
+        Ok(response) if raise => Err(Error::from_status(response, record)),
+        Ok(mut response) => {
+            response.extensions_mut().insert(record);
+            Ok(response)
+        }
+        Err(error) => Err(Error::from_request(error, record)),
+    }
+}
+
+/// A zero wait skips the timer, whose granularity would add about a millisecond.
+async fn sleep(wait: Duration) {
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_timeout_is_the_shortest_limit() {
+        let secs = Duration::from_secs;
+        assert_eq!(attempt_timeout(None, None, None), None);
+        assert_eq!(
+            attempt_timeout(Some(secs(5)), Some(secs(2)), None),
+            Some(secs(2))
+        );
+        let limit = attempt_timeout(Some(secs(5)), None, Some(Instant::now() + secs(1))).unwrap();
+        assert!(limit <= secs(1) && limit > Duration::from_millis(900));
+        let past = attempt_timeout(None, None, Some(Instant::now())).unwrap();
+        assert_eq!(
+            past,
+            Duration::from_millis(1),
+            "a spent deadline still cuts the attempt at once"
+        );
+    }
+}

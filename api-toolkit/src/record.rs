@@ -1,0 +1,233 @@
+//! [`CallRecord`]: what happened during one call, attempt by attempt.
+//!
+//! Every call keeps one, success or failure: it is in the extensions of the returned
+//! `reqwest::Response` ([`CallRecord::of`]) and in an [`Error`](crate::Error)
+//! ([`Error::record`](crate::Error::record)).
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// The attempts of one call: their outcomes and the waits before them.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+/// use api_toolkit::CallRecord;
+///
+/// let response = session.get("http://127.0.0.1:8080/orders").send().await?;
+/// if let Some(record) = CallRecord::of(&response) {
+///     for (n, attempt) in record.attempts().iter().enumerate() {
+///         println!("attempt {}: {} after waiting {:?}", n + 1, attempt.outcome(), attempt.wait_before());
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The first `MAX_KEPT` attempts: memory stays bounded whatever `max_retries` is.
+    attempts: Vec<AttemptRecord>,
+    count: u32,
+    give_up: Option<GiveUp>,
+}
+
+/// How many attempts a record keeps in detail.
+const MAX_KEPT: usize = 1000;
+
+impl CallRecord {
+    /// The record of the call that returned `response`.
+    pub fn of(response: &reqwest::Response) -> Option<&CallRecord> {
+        response.extensions().get::<CallRecord>()
+    }
+
+    /// The attempts, in order (the first 1000 of a call that made more); empty when nothing
+    /// was sent.
+    pub fn attempts(&self) -> &[AttemptRecord] {
+        &self.attempts
+    }
+
+    /// How many attempts were made.
+    pub fn attempt_count(&self) -> u32 {
+        self.count
+    }
+
+    /// How many retries were made (attempts after the first).
+    pub fn retries(&self) -> u32 {
+        self.count.saturating_sub(1)
+    }
+
+    /// Why the call stopped retrying an outcome it would have retried; `None` when the last
+    /// outcome was final (a success, or not retryable).
+    pub fn give_up(&self) -> Option<GiveUp> {
+        self.give_up
+    }
+
+    pub(crate) fn push(&mut self, attempt: AttemptRecord) {
+        self.count = self.count.saturating_add(1);
+        if self.attempts.len() < MAX_KEPT {
+            self.attempts.push(attempt);
+        }
+    }
+
+    pub(crate) fn set_give_up(&mut self, reason: GiveUp) {
+        self.give_up = Some(reason);
+    }
+}
+
+/// One attempt: what it produced and how long the call waited before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptRecord {
+    outcome: AttemptOutcome,
+    wait_before: Duration,
+    wait_source: WaitSource,
+}
+
+impl AttemptRecord {
+    pub(crate) fn new(
+        outcome: AttemptOutcome,
+        wait_before: Duration,
+        wait_source: WaitSource,
+    ) -> Self {
+        AttemptRecord {
+            outcome,
+            wait_before,
+            wait_source,
+        }
+    }
+
+    /// What the attempt produced.
+    pub fn outcome(&self) -> AttemptOutcome {
+        self.outcome
+    }
+
+    /// The wait before this attempt (zero for the first).
+    pub fn wait_before(&self) -> Duration {
+        self.wait_before
+    }
+
+    /// Where that wait came from.
+    pub fn wait_source(&self) -> WaitSource {
+        self.wait_source
+    }
+}
+
+/// What one attempt produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AttemptOutcome {
+    /// A response with this status.
+    Status(StatusCode),
+    /// The connection could not be established (refused, DNS, TLS, connect timeout).
+    Connect,
+    /// No response in time (the request's, the attempt's or the call's timeout).
+    Timeout,
+    /// The connection failed after the request may have reached the server (reset, closed).
+    Closed,
+    /// The request could not be built or was refused before sending (invalid URL, redirect loop).
+    Other,
+}
+
+impl fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttemptOutcome::Status(status) => write!(f, "status {}", status.as_u16()),
+            AttemptOutcome::Connect => f.write_str("connect error"),
+            AttemptOutcome::Timeout => f.write_str("timeout"),
+            AttemptOutcome::Closed => f.write_str("connection closed"),
+            AttemptOutcome::Other => f.write_str("error"),
+        }
+    }
+}
+
+/// Where a wait before a retry came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WaitSource {
+    /// No wait: the first attempt.
+    None,
+    /// The backoff formula (with jitter).
+    Backoff,
+    /// The server's `Retry-After`.
+    RetryAfter,
+    /// Another call's `Retry-After` for the same host (`share_retry_after`).
+    SharedRetryAfter,
+}
+
+impl fmt::Display for WaitSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WaitSource::None => "none",
+            WaitSource::Backoff => "backoff",
+            WaitSource::RetryAfter => "retry-after",
+            WaitSource::SharedRetryAfter => "shared retry-after",
+        })
+    }
+}
+
+/// Why a call stopped retrying an outcome it would otherwise have retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GiveUp {
+    /// `max_retries` retries were made.
+    Exhausted,
+    /// The server's `Retry-After` asked for more than `retry_after_max`.
+    RetryAfterTooLong,
+    /// The next wait would have ended past `total_timeout`.
+    Deadline,
+    /// The retry budget refused the retry.
+    Budget,
+    /// The body was a stream, which cannot be sent twice.
+    BodyNotReplayable,
+}
+
+impl fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GiveUp::Exhausted => "retries exhausted",
+            GiveUp::RetryAfterTooLong => "Retry-After beyond retry_after_max",
+            GiveUp::Deadline => "total_timeout reached",
+            GiveUp::Budget => "retry budget exhausted",
+            GiveUp::BodyNotReplayable => "streaming body cannot be resent",
+        })
+    }
+}
+
+/// What an `on_retry` hook is told before each wait (see
+/// [`SessionBuilder::on_retry`](crate::SessionBuilder::on_retry)).
+#[derive(Debug)]
+pub struct RetryEvent<'a> {
+    pub(crate) method: &'a reqwest::Method,
+    pub(crate) url: &'a reqwest::Url,
+    pub(crate) record: &'a CallRecord,
+    pub(crate) wait: Duration,
+    pub(crate) wait_source: WaitSource,
+}
+
+impl RetryEvent<'_> {
+    /// The call's method.
+    pub fn method(&self) -> &reqwest::Method {
+        self.method
+    }
+
+    /// The call's URL (query included: redact it before logging it).
+    pub fn url(&self) -> &reqwest::Url {
+        self.url
+    }
+
+    /// The attempts so far; the last one is being retried.
+    pub fn record(&self) -> &CallRecord {
+        self.record
+    }
+
+    /// The wait about to start.
+    pub fn wait(&self) -> Duration {
+        self.wait
+    }
+
+    /// Where the wait comes from.
+    pub fn wait_source(&self) -> WaitSource {
+        self.wait_source
+    }
+}

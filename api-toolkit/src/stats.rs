@@ -1,0 +1,115 @@
+//! [`Stats`]: lock-free counters of a session's calls, attempts, retries and give-ups.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::record::AttemptOutcome;
+
+/// A snapshot of a session's counters, shared by its clones, from [`Session::stats`](crate::Session::stats).
+///
+/// The counters are independent atomics: a snapshot taken while calls run may be a few
+/// increments apart between fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Calls started.
+    pub calls: u64,
+    /// Attempts sent (first attempts and retries).
+    pub attempts: u64,
+    /// Retries after a response, by its status.
+    pub retries_by_status: BTreeMap<u16, u64>,
+    /// Retries after a connection could not be established.
+    pub retries_on_connect: u64,
+    /// Retries after a timeout.
+    pub retries_on_timeout: u64,
+    /// Retries after the connection failed once the request was sent (reset, closed).
+    pub retries_on_closed: u64,
+    /// Calls that stopped retrying an outcome they would otherwise have retried.
+    pub give_ups: u64,
+    /// Retries the retry budget refused (each also counts as a give-up).
+    pub budget_refusals: u64,
+}
+
+impl Stats {
+    /// All retries, whatever their reason.
+    pub fn retries(&self) -> u64 {
+        self.retries_by_status.values().sum::<u64>()
+            + self.retries_on_connect
+            + self.retries_on_timeout
+            + self.retries_on_closed
+    }
+}
+
+pub(crate) struct Counters {
+    calls: AtomicU64,
+    attempts: AtomicU64,
+    /// Indexed by status − 100.
+    retries_by_status: Box<[AtomicU64]>,
+    retries_on_connect: AtomicU64,
+    retries_on_timeout: AtomicU64,
+    retries_on_closed: AtomicU64,
+    give_ups: AtomicU64,
+    budget_refusals: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn new() -> Self {
+        Counters {
+            calls: AtomicU64::new(0),
+            attempts: AtomicU64::new(0),
+            retries_by_status: (100..=599).map(|_| AtomicU64::new(0)).collect(),
+            retries_on_connect: AtomicU64::new(0),
+            retries_on_timeout: AtomicU64::new(0),
+            retries_on_closed: AtomicU64::new(0),
+            give_ups: AtomicU64::new(0),
+            budget_refusals: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn call(&self) {
+        self.calls.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn attempt(&self) {
+        self.attempts.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn retry(&self, after: AttemptOutcome) {
+        let counter = match after {
+            AttemptOutcome::Status(status) => self
+                .retries_by_status
+                .get(usize::from(status.as_u16()).wrapping_sub(100)),
+            AttemptOutcome::Connect => Some(&self.retries_on_connect),
+            AttemptOutcome::Timeout => Some(&self.retries_on_timeout),
+            AttemptOutcome::Closed | AttemptOutcome::Other => Some(&self.retries_on_closed),
+        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn give_up(&self, by_budget: bool) {
+        self.give_ups.fetch_add(1, Relaxed);
+        if by_budget {
+            self.budget_refusals.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let retries_by_status = (100u16..)
+            .zip(self.retries_by_status.iter())
+            .map(|(status, count)| (status, count.load(Relaxed)))
+            .filter(|&(_, count)| count > 0)
+            .collect();
+        Stats {
+            calls: self.calls.load(Relaxed),
+            attempts: self.attempts.load(Relaxed),
+            retries_by_status,
+            retries_on_connect: self.retries_on_connect.load(Relaxed),
+            retries_on_timeout: self.retries_on_timeout.load(Relaxed),
+            retries_on_closed: self.retries_on_closed.load(Relaxed),
+            give_ups: self.give_ups.load(Relaxed),
+            budget_refusals: self.budget_refusals.load(Relaxed),
+        }
+    }
+}

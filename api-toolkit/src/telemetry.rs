@@ -1,0 +1,72 @@
+//! `tracing` output: one span per call with OpenTelemetry HTTP semantic-convention fields, a
+//! DEBUG event per retry and a WARN when a call gives up. Never header values or bodies; the URL
+//! is recorded without its query, fragment or credentials.
+
+use reqwest::{Method, Url};
+use tracing::field::Empty;
+use tracing::Span;
+
+use crate::policy::Wait;
+use crate::record::{AttemptOutcome, GiveUp};
+
+pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
+    let span = tracing::info_span!(
+        target: "api_toolkit",
+        "http.client.request",
+        "http.request.method" = %method,
+        "url.full" = Empty,
+        "http.response.status_code" = Empty,
+        "http.request.resend_count" = Empty,
+    );
+    if !span.is_disabled() {
+        span.record("url.full", redacted(url).as_str());
+    }
+    span
+}
+
+pub(crate) fn retrying(span: &Span, attempt: usize, outcome: AttemptOutcome, wait: Wait) {
+    tracing::debug!(
+        target: "api_toolkit",
+        parent: span,
+        attempt,
+        reason = %outcome,
+        wait_ms = wait.duration.as_millis() as u64,
+        wait_source = %wait.source,
+        "retrying",
+    );
+}
+
+pub(crate) fn gave_up(span: &Span, attempts: usize, outcome: AttemptOutcome, reason: GiveUp) {
+    tracing::warn!(target: "api_toolkit", parent: span, attempts, last = %outcome, reason = %reason, "giving up");
+}
+
+pub(crate) fn finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
+    if let AttemptOutcome::Status(status) = outcome {
+        span.record("http.response.status_code", status.as_u16());
+    }
+    if retries > 0 {
+        span.record("http.request.resend_count", retries);
+    }
+}
+
+fn redacted(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_recorded_without_query_or_credentials() {
+        let url: Url = "https://user:secret@api.example/v1/charges?token=abc#frag"
+            .parse()
+            .unwrap();
+        assert_eq!(redacted(&url).as_str(), "https://api.example/v1/charges");
+    }
+}

@@ -1,0 +1,124 @@
+//! `total_timeout` bounds the whole call, waits included; `attempt_timeout` each attempt.
+
+use std::time::{Duration, Instant};
+
+use api_toolkit::{AttemptOutcome, CallRecord, GiveUp, Method, RetrySettings, Session};
+use testkit::{Reply, TestServer};
+
+fn session(settings: RetrySettings) -> Session {
+    Session::new(settings).unwrap()
+}
+
+#[tokio::test]
+async fn deadline_shorter_than_next_wait_returns_promptly_with_last_outcome() {
+    let server = TestServer::start(vec![Reply::status(503).body("busy")]).await;
+    let settings = RetrySettings {
+        max_retries: 3,
+        backoff_factor: 4.0, // 2 s before retry 1
+        total_timeout: Some(Duration::from_secs(1)),
+        ..RetrySettings::default()
+    };
+    let started = Instant::now();
+    let response = session(settings).get(server.url("/")).send().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        CallRecord::of(&response).unwrap().give_up(),
+        Some(GiveUp::Deadline)
+    );
+    assert_eq!(response.text().await.unwrap(), "busy");
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn attempt_in_flight_cut_at_deadline() {
+    let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(5))]).await;
+    let settings = RetrySettings {
+        max_retries: 3,
+        total_timeout: Some(Duration::from_millis(300)),
+        ..RetrySettings::default()
+    };
+    let started = Instant::now();
+    let error = session(settings)
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(290) && elapsed < Duration::from_millis(1500),
+        "{elapsed:?}"
+    );
+    assert!(error.is_timeout(), "{error:?}");
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn deadline_spans_retries_and_waits() {
+    let server = TestServer::start(vec![Reply::status(503)]).await;
+    let settings = RetrySettings {
+        max_retries: 100,
+        backoff_factor: 0.1, // 50, 100, 200, 400 ms…
+        total_timeout: Some(Duration::from_millis(700)),
+        ..RetrySettings::default()
+    };
+    let started = Instant::now();
+    session(settings).get(server.url("/")).send().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(700 + 500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        (3..=5).contains(&server.count()),
+        "{} attempts",
+        server.count()
+    );
+}
+
+#[tokio::test]
+async fn attempt_timeout_counts_as_retryable_timeout() {
+    let slow = Reply::status(200).delay(Duration::from_secs(3));
+    let server = TestServer::start(vec![slow.clone(), slow, Reply::status(200).body("fast")]).await;
+    let settings = RetrySettings {
+        max_retries: 3,
+        backoff_factor: 0.0,
+        attempt_timeout: Some(Duration::from_millis(200)),
+        ..RetrySettings::default()
+    };
+    let response = session(settings).get(server.url("/")).send().await.unwrap();
+    let outcomes: Vec<_> = CallRecord::of(&response)
+        .unwrap()
+        .attempts()
+        .iter()
+        .map(|a| a.outcome())
+        .collect();
+    assert_eq!(
+        outcomes[..2],
+        [AttemptOutcome::Timeout, AttemptOutcome::Timeout]
+    );
+    assert_eq!(response.text().await.unwrap(), "fast");
+    assert_eq!(server.count(), 3);
+}
+
+#[tokio::test]
+async fn attempt_timeout_not_retried_for_method_not_allowed() {
+    let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(3))]).await;
+    let settings = RetrySettings {
+        max_retries: 3,
+        allowed_methods: vec![Method::GET],
+        attempt_timeout: Some(Duration::from_millis(200)),
+        ..RetrySettings::default()
+    };
+    let error = session(settings)
+        .post(server.url("/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout());
+    assert_eq!(server.count(), 1);
+}
