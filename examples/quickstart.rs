@@ -1,13 +1,14 @@
 //! A derived connector against a flaky demo API that this example starts on 127.0.0.1.
 //!
 //! Run it with `cargo run --example quickstart`. The demo server prints every attempt it
-//! receives, its status and how long the client waited since the previous attempt.
+//! receives, its status and how long the client waited since the previous attempt; the client's
+//! `tracing` output (target `api_toolkit`) shows each retry and each give-up as it decides them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use api_toolkit::{reqwest::Response, ApiConnector, Connector, RetrySettings, Session};
+use api_toolkit::{reqwest::Response, ApiConnector, CallRecord, Connector, RetrySettings, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -66,6 +67,7 @@ impl Shop {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    show_tracing();
     let base_url = start_demo_api().await?;
     println!("demo API on {base_url}\n");
 
@@ -82,7 +84,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("GET /orders/42 (503 twice, then 200):");
     let response = shop.order(42).await?;
-    println!("  -> {} {}\n", response.status(), response.text().await?);
+    let retries = CallRecord::of(&response).map_or(0, CallRecord::retries);
+    println!(
+        "  -> {} after {retries} retries: {}\n",
+        response.status(),
+        response.text().await?
+    );
 
     println!("POST /charges (503; POST is not in allowed_methods, so it is not retried):");
     let response = shop.charge(1999).await?;
@@ -117,6 +124,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         patient.retry_settings().status_forcelist
     );
     Ok(())
+}
+
+/// Prints api-toolkit's DEBUG events (one per retry) and WARNs (a call giving up).
+fn show_tracing() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .without_time()
+        .with_target(false)
+        .compact()
+        .finish()
+        .with(Targets::new().with_target("api_toolkit", tracing::Level::DEBUG));
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 }
 
 /// Per path: how many attempts so far, and when the last one arrived.
