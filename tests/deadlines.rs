@@ -122,3 +122,24 @@ async fn attempt_timeout_not_retried_for_method_not_allowed() {
     assert!(error.is_timeout());
     assert_eq!(server.count(), 1);
 }
+
+#[tokio::test]
+async fn error_says_the_deadline_stopped_the_retries() {
+    let server = TestServer::start(vec![Reply::status(503)]).await;
+    let settings = RetrySettings {
+        max_retries: 3,
+        backoff_factor: 4.0,
+        raise_on_status: true,
+        total_timeout: Some(Duration::from_secs(1)),
+        ..RetrySettings::default()
+    };
+    let error = session(settings)
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "HTTP status 503 Service Unavailable after 1 attempt (total_timeout reached)"
+    );
+}

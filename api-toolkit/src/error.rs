@@ -5,7 +5,7 @@ use std::fmt;
 
 use reqwest::{Response, StatusCode};
 
-use crate::record::CallRecord;
+use crate::record::{CallRecord, GiveUp};
 use crate::SettingsError;
 
 /// `Result` with this crate's [`Error`].
@@ -172,20 +172,27 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let attempts = self.attempts();
         let plural = if attempts == 1 { "" } else { "s" };
+        // Running out of retries needs no comment; any other reason to stop does.
+        let why = match self.inner.record.give_up() {
+            Some(reason) if reason != GiveUp::Exhausted => format!(" ({reason})"),
+            _ => String::new(),
+        };
         match &self.inner.kind {
             Repr::InvalidSettings(error) => error.fmt(f),
             Repr::Status(response) => {
                 write!(
                     f,
-                    "HTTP status {} after {attempts} attempt{plural}",
+                    "HTTP status {} after {attempts} attempt{plural}{why}",
                     response.status()
                 )
             }
             Repr::Request(error) if attempts == 0 => write!(f, "request not sent: {error}"),
-            Repr::Request(error) => write!(
-                f,
-                "request failed after {attempts} attempt{plural}: {error}"
-            ),
+            Repr::Request(error) => {
+                write!(
+                    f,
+                    "request failed after {attempts} attempt{plural}{why}: {error}"
+                )
+            }
         }
     }
 }
