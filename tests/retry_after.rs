@@ -10,9 +10,25 @@ fn session(settings: RetrySettings) -> Session {
     Session::new(settings).unwrap()
 }
 
-fn gap(server: &TestServer) -> Duration {
+/// Answers `status` with this `Retry-After`, then 200; returns the wait between the attempts.
+async fn wait_after(status: u16, retry_after: &str, settings: RetrySettings) -> Duration {
+    let server = TestServer::start(vec![
+        Reply::status(status).header("Retry-After", retry_after),
+        Reply::status(200),
+    ])
+    .await;
+    let response = session(settings).get(server.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
     let received = server.received();
     received[1].at - received[0].at
+}
+
+fn assert_between(waited: Duration, min_ms: u64, max_ms: u64) {
+    let (min, max) = (Duration::from_millis(min_ms), Duration::from_millis(max_ms));
+    assert!(
+        waited >= min && waited < max,
+        "waited {waited:?}, expected {min:?}..{max:?}"
+    );
 }
 
 /// A backoff that would be noticed: 20 s before retry 1.
@@ -24,46 +40,41 @@ fn slow_backoff() -> RetrySettings {
     }
 }
 
+/// A backoff of 100 ms before retry 1.
+fn quick_backoff() -> RetrySettings {
+    RetrySettings {
+        max_retries: 1,
+        backoff_factor: 0.2,
+        ..RetrySettings::default()
+    }
+}
+
 #[tokio::test]
 async fn retry_after_seconds_replaces_backoff() {
-    let server = TestServer::start(vec![
-        Reply::status(503).header("Retry-After", "1"),
-        Reply::status(200),
-    ])
-    .await;
-    let response = session(slow_backoff())
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let waited = gap(&server);
-    assert!(
-        waited >= Duration::from_millis(995) && waited < Duration::from_secs(3),
-        "{waited:?}"
-    );
+    assert_between(wait_after(503, "1", slow_backoff()).await, 995, 3000);
 }
 
 #[tokio::test]
 async fn retry_after_http_date_replaces_backoff() {
     let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
-    let server = TestServer::start(vec![
-        Reply::status(429).header("Retry-After", &date),
-        Reply::status(200),
-    ])
-    .await;
-    let response = session(slow_backoff())
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
     // HTTP dates have whole seconds: the wait is between 1 and 2 s, plus scheduling.
-    let waited = gap(&server);
-    assert!(
-        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
-        "{waited:?}"
-    );
+    assert_between(wait_after(429, &date, slow_backoff()).await, 900, 4000);
+}
+
+#[tokio::test]
+async fn retry_after_malformed_uses_backoff() {
+    assert_between(wait_after(503, "soon", quick_backoff()).await, 95, 900);
+}
+
+#[tokio::test]
+async fn retry_after_zero_uses_backoff() {
+    assert_between(wait_after(503, "0", quick_backoff()).await, 95, 900);
+}
+
+#[tokio::test]
+async fn retry_after_past_date_uses_backoff() {
+    let date = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
+    assert_between(wait_after(503, &date, quick_backoff()).await, 95, 900);
 }
 
 #[tokio::test]
@@ -100,46 +111,6 @@ async fn retry_after_beyond_cap_raises_with_raise_on_status() {
         .unwrap_err();
     assert!(error.is_status());
     assert_eq!(error.attempts(), 1);
-}
-
-#[tokio::test]
-async fn retry_after_malformed_uses_backoff() {
-    let server = TestServer::start(vec![
-        Reply::status(503).header("Retry-After", "soon"),
-        Reply::status(200),
-    ])
-    .await;
-    let settings = RetrySettings {
-        max_retries: 1,
-        backoff_factor: 0.2,
-        ..RetrySettings::default()
-    };
-    session(settings).get(server.url("/")).send().await.unwrap();
-    let waited = gap(&server);
-    assert!(
-        waited >= Duration::from_millis(95) && waited < Duration::from_millis(900),
-        "{waited:?}"
-    );
-}
-
-#[tokio::test]
-async fn retry_after_zero_uses_backoff() {
-    let server = TestServer::start(vec![
-        Reply::status(503).header("Retry-After", "0"),
-        Reply::status(200),
-    ])
-    .await;
-    let settings = RetrySettings {
-        max_retries: 1,
-        backoff_factor: 0.2,
-        ..RetrySettings::default()
-    };
-    session(settings).get(server.url("/")).send().await.unwrap();
-    let waited = gap(&server);
-    assert!(
-        waited >= Duration::from_millis(95) && waited < Duration::from_millis(900),
-        "{waited:?}"
-    );
 }
 
 #[tokio::test]
