@@ -1,19 +1,26 @@
 //! `share_retry_after`: after a 429/503 with `Retry-After` from a host, the session's other calls
 //! to that host wait until then instead of each hitting the limit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use api_toolkit::{RetrySettings, Session, WaitSource};
 use testkit::{Reply, TestServer};
+use tokio::sync::Notify;
 
-fn session(share_retry_after: bool) -> Session {
+/// A session that notifies `waiting` when a call starts a wait.
+fn session(share_retry_after: bool, waiting: Arc<Notify>) -> Session {
     let settings = RetrySettings {
         max_retries: 2,
         backoff_factor: 0.0,
         share_retry_after,
         ..RetrySettings::default()
     };
-    Session::new(settings).unwrap()
+    Session::builder()
+        .retry_settings(settings)
+        .on_retry(move |_| waiting.notify_one())
+        .build()
+        .unwrap()
 }
 
 async fn second_call_delay(share: bool) -> (Duration, Option<WaitSource>) {
@@ -22,9 +29,10 @@ async fn second_call_delay(share: bool) -> (Duration, Option<WaitSource>) {
         Reply::status(200),
     ])
     .await;
-    let session = session(share);
+    let waiting = Arc::new(Notify::new());
+    let session = session(share, Arc::clone(&waiting));
     let first = tokio::spawn(session.get(server.url("/a")).send());
-    tokio::time::sleep(Duration::from_millis(150)).await; // the first call is in its wait
+    waiting.notified().await; // the first call got its 429 and is in its wait
     let second = session.get(server.url("/b")).send().await.unwrap();
     first.await.unwrap().unwrap();
     let received = server.received();
