@@ -16,6 +16,10 @@ use crate::errors::Errors;
 
 /// A key of `#[retry(...)]`: one per field of `RetrySettings`, with the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "each variant is its field's name: `IdempotencyKey` is `idempotency_key`"
+)]
 pub(crate) enum Key {
     MaxRetries,
     BackoffFactor,
@@ -25,11 +29,17 @@ pub(crate) enum Key {
     BackoffMax,
     RespectRetryAfterHeader,
     RetryAfterMax,
+    TotalTimeout,
+    AttemptTimeout,
+    BackoffJitter,
+    IdempotencyKey,
+    RetryBudget,
+    ShareRetryAfter,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 8] = [
+    pub(crate) const ALL: [Key; 14] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -38,6 +48,12 @@ impl Key {
         Key::BackoffMax,
         Key::RespectRetryAfterHeader,
         Key::RetryAfterMax,
+        Key::TotalTimeout,
+        Key::AttemptTimeout,
+        Key::BackoffJitter,
+        Key::IdempotencyKey,
+        Key::RetryBudget,
+        Key::ShareRetryAfter,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -51,6 +67,12 @@ impl Key {
             Key::BackoffMax => "backoff_max",
             Key::RespectRetryAfterHeader => "respect_retry_after_header",
             Key::RetryAfterMax => "retry_after_max",
+            Key::TotalTimeout => "total_timeout",
+            Key::AttemptTimeout => "attempt_timeout",
+            Key::BackoffJitter => "backoff_jitter",
+            Key::IdempotencyKey => "idempotency_key",
+            Key::RetryBudget => "retry_budget",
+            Key::ShareRetryAfter => "share_retry_after",
         }
     }
 
@@ -61,8 +83,16 @@ impl Key {
             Key::BackoffFactor => "<float>",
             Key::StatusForcelist => "[<status>, ...]",
             Key::AllowedMethods => "[\"<method>\", ...]",
-            Key::RaiseOnStatus | Key::RespectRetryAfterHeader => "<bool>",
-            Key::BackoffMax | Key::RetryAfterMax => "<seconds>",
+            Key::RaiseOnStatus
+            | Key::RespectRetryAfterHeader
+            | Key::IdempotencyKey
+            | Key::ShareRetryAfter => "<bool>",
+            Key::BackoffMax
+            | Key::RetryAfterMax
+            | Key::TotalTimeout
+            | Key::AttemptTimeout
+            | Key::BackoffJitter => "<seconds>",
+            Key::RetryBudget => "<ratio>",
         };
         format!("expected `{} = {value}`", self.name())
     }
@@ -85,13 +115,18 @@ pub(crate) enum Value {
     Count(Int),
     /// `backoff_factor`: seconds, as an integer or a float.
     Factor(Number),
-    /// `backoff_max` and `retry_after_max`.
+    /// `backoff_max`, `retry_after_max` and `backoff_jitter`.
     Seconds(Number),
+    /// `total_timeout` and `attempt_timeout`: seconds, set as `Some`.
+    Timeout(Number),
+    /// `retry_budget`: the budget's `ratio`, as an integer or a float.
+    Ratio(Number),
     /// `status_forcelist`.
     Statuses(Vec<Int>),
     /// `allowed_methods`.
     Methods(List<LitStr>),
-    /// `raise_on_status` and `respect_retry_after_header`.
+    /// `raise_on_status`, `respect_retry_after_header`, `idempotency_key` and
+    /// `share_retry_after`.
     Flag(LitBool),
 }
 
@@ -134,7 +169,7 @@ impl<L: ToTokens> ToTokens for Signed<L> {
     }
 }
 
-/// A number of seconds or a factor: an integer or a float literal.
+/// A number of seconds, a factor or a ratio: an integer or a float literal.
 pub(crate) enum Number {
     Int(Int),
     Float(Float),
@@ -206,7 +241,11 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
     let value = match key {
         Key::MaxRetries => parse_int(input, key, "u32").map(Value::Count),
         Key::BackoffFactor => parse_number(input, key).map(Value::Factor),
-        Key::BackoffMax | Key::RetryAfterMax => parse_number(input, key).map(Value::Seconds),
+        Key::BackoffMax | Key::RetryAfterMax | Key::BackoffJitter => {
+            parse_number(input, key).map(Value::Seconds)
+        }
+        Key::TotalTimeout | Key::AttemptTimeout => parse_number(input, key).map(Value::Timeout),
+        Key::RetryBudget => parse_number(input, key).map(Value::Ratio),
         Key::StatusForcelist => parse_list(input, key, |lit, key| int(lit, key, "u16"))
             .map(|list| Value::Statuses(list.items)),
         Key::AllowedMethods => parse_list(input, key, |lit, key| match lit {
@@ -217,9 +256,10 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             other => Err(Error::new_spanned(other, key.expected())),
         })
         .map(Value::Methods),
-        Key::RaiseOnStatus | Key::RespectRetryAfterHeader => {
-            parse_flag(input, key).map(Value::Flag)
-        }
+        Key::RaiseOnStatus
+        | Key::RespectRetryAfterHeader
+        | Key::IdempotencyKey
+        | Key::ShareRetryAfter => parse_flag(input, key).map(Value::Flag),
     };
     errors.ok(value).map(|value| Entry { key, value })
 }
@@ -362,27 +402,34 @@ fn unknown_key(path: &Path) -> String {
         .map(|segment| segment.ident.to_string())
         .collect::<Vec<_>>()
         .join("::");
-    match closest_key(&name) {
-        Some(key) => format!(
-            "unknown key `{name}` in `#[retry(...)]`; did you mean `{}`?",
-            key.name()
-        ),
-        None => {
-            let keys: Vec<String> = Key::ALL
-                .iter()
-                .map(|key| format!("`{}`", key.name()))
-                .collect();
-            format!(
-                "unknown key `{name}` in `#[retry(...)]`; expected one of {}",
-                keys.join(", ")
-            )
-        }
+    let candidates = closest_keys(&name);
+    if candidates.is_empty() {
+        format!(
+            "unknown key `{name}` in `#[retry(...)]`; expected one of {}",
+            quoted(&Key::ALL, ", ")
+        )
+    } else {
+        format!(
+            "unknown key `{name}` in `#[retry(...)]`; did you mean {}?",
+            quoted(&candidates, " or ")
+        )
     }
 }
 
-/// The key `name` most likely misspells, if any: compared without case and underscores, a key
-/// within a third of its length in edits, or one containing `name` (`retries`, `methods`).
-fn closest_key(name: &str) -> Option<Key> {
+/// `` `a`, `b`, `c` ``, with `last_separator` (`" or "`) before the last name.
+fn quoted(keys: &[Key], last_separator: &str) -> String {
+    let names: Vec<String> = keys.iter().map(|key| format!("`{}`", key.name())).collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{}{last_separator}{last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The keys `name` most likely stands for, compared without case and underscores: the key it
+/// misspells (the nearest within a third of its length in edits), else every key containing it
+/// (`methods`; `timeout` is part of two keys).
+fn closest_keys(name: &str) -> Vec<Key> {
     let normalize = |s: &str| -> String {
         s.chars()
             .filter(char::is_ascii_alphanumeric)
@@ -390,17 +437,24 @@ fn closest_key(name: &str) -> Option<Key> {
             .collect()
     };
     let name = normalize(name);
-    Key::ALL
+    let misspelled = Key::ALL
         .into_iter()
         .filter_map(|key| {
             let candidate = normalize(key.name());
             let distance = edit_distance(&name, &candidate);
-            let close = distance <= (candidate.len() / 3).max(1)
-                || (name.len() >= 4 && candidate.contains(&name));
-            close.then_some((distance, key))
+            (distance <= (candidate.len() / 3).max(1)).then_some((distance, key))
         })
-        .min_by_key(|&(distance, _)| distance)
-        .map(|(_, key)| key)
+        .min_by_key(|&(distance, _)| distance);
+    if let Some((_, key)) = misspelled {
+        return vec![key];
+    }
+    if name.len() < 4 {
+        return Vec::new();
+    }
+    Key::ALL
+        .into_iter()
+        .filter(|key| normalize(key.name()).contains(&name))
+        .collect()
 }
 
 /// The Levenshtein distance between two ASCII strings.
@@ -424,19 +478,38 @@ mod tests {
 
     #[test]
     fn close_misspellings_get_a_suggestion() {
-        assert_eq!(closest_key("max_retry"), Some(Key::MaxRetries));
-        assert_eq!(closest_key("backof_factor"), Some(Key::BackoffFactor));
-        assert_eq!(closest_key("MaxRetries"), Some(Key::MaxRetries));
-        assert_eq!(closest_key("methods"), Some(Key::AllowedMethods));
-        assert_eq!(closest_key("status_force_list"), Some(Key::StatusForcelist));
-        assert_eq!(closest_key("retry_after"), Some(Key::RetryAfterMax));
+        assert_eq!(closest_keys("max_retry"), [Key::MaxRetries]);
+        assert_eq!(closest_keys("backof_factor"), [Key::BackoffFactor]);
+        assert_eq!(closest_keys("MaxRetries"), [Key::MaxRetries]);
+        assert_eq!(closest_keys("methods"), [Key::AllowedMethods]);
+        assert_eq!(closest_keys("status_force_list"), [Key::StatusForcelist]);
+        assert_eq!(closest_keys("retry_after"), [Key::RetryAfterMax]);
+        assert_eq!(closest_keys("total_timeuot"), [Key::TotalTimeout]);
+        assert_eq!(closest_keys("jitter"), [Key::BackoffJitter]);
+        assert_eq!(closest_keys("budget"), [Key::RetryBudget]);
+        assert_eq!(closest_keys("idempotency"), [Key::IdempotencyKey]);
+        assert_eq!(closest_keys("share_retry_afer"), [Key::ShareRetryAfter]);
+    }
+
+    #[test]
+    fn a_part_of_several_keys_suggests_them_all() {
+        assert_eq!(
+            closest_keys("timeout"),
+            [Key::TotalTimeout, Key::AttemptTimeout]
+        );
+        assert_eq!(
+            unknown_key(&syn::parse_quote!(timeout)),
+            "unknown key `timeout` in `#[retry(...)]`; did you mean `total_timeout` or `attempt_timeout`?"
+        );
     }
 
     #[test]
     fn unrelated_names_get_the_list_of_keys() {
-        assert_eq!(closest_key("timeout"), None);
-        assert_eq!(closest_key("x"), None);
-        assert!(unknown_key(&syn::parse_quote!(timeout)).contains("expected one of `max_retries`"));
+        assert_eq!(closest_keys("proxy"), []);
+        assert_eq!(closest_keys("x"), []);
+        let message = unknown_key(&syn::parse_quote!(proxy));
+        assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
+        assert!(message.ends_with(", `retry_budget`, `share_retry_after`"));
     }
 
     #[test]

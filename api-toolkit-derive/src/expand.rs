@@ -78,11 +78,30 @@ fn value_tokens(value: &Checked) -> TokenStream {
             let methods = methods.iter().map(method_tokens);
             quote!(::api_toolkit::__private::Vec::from([#(#methods),*]))
         }
-        Checked::Seconds(Seconds::Whole(secs)) => {
+        Checked::Seconds(secs) => duration_tokens(secs),
+        Checked::Timeout(secs) => {
+            let duration = duration_tokens(secs);
+            quote!(::core::option::Option::Some(#duration))
+        }
+        Checked::Ratio(ratio) => {
+            let ratio = Literal::f64_unsuffixed(*ratio);
+            quote! {
+                ::core::option::Option::Some(::api_toolkit::__private::RetryBudget {
+                    ratio: #ratio,
+                    ..::api_toolkit::__private::RetryBudget::default()
+                })
+            }
+        }
+    }
+}
+
+fn duration_tokens(secs: &Seconds) -> TokenStream {
+    match secs {
+        Seconds::Whole(secs) => {
             let secs = Literal::u64_unsuffixed(*secs);
             quote!(::api_toolkit::__private::Duration::from_secs(#secs))
         }
-        Checked::Seconds(Seconds::Fraction(secs)) => {
+        Seconds::Fraction(secs) => {
             let secs = Literal::f64_unsuffixed(*secs);
             quote!(::api_toolkit::__private::Duration::from_secs_f64(#secs))
         }

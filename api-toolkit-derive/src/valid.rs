@@ -28,6 +28,10 @@ pub(crate) enum Checked {
     Methods(Vec<Method>),
     Flag(bool),
     Seconds(Seconds),
+    /// Not zero; set as `Some`.
+    Timeout(Seconds),
+    /// A retry budget's ratio: finite, in `0.0..=1000.0`; set as `Some` budget.
+    Ratio(f64),
 }
 
 /// A valid HTTP method name.
@@ -55,6 +59,8 @@ pub(crate) fn check(entries: Vec<Entry>, errors: &mut Errors) -> Vec<Setting> {
                 Value::Count(int) => count(&int, key).map(Checked::Count),
                 Value::Factor(number) => factor(&number, key).map(Checked::Factor),
                 Value::Seconds(number) => seconds(&number, key).map(Checked::Seconds),
+                Value::Timeout(number) => timeout(&number, key).map(Checked::Timeout),
+                Value::Ratio(number) => ratio(&number, key).map(Checked::Ratio),
                 Value::Statuses(ints) => Ok(Checked::Statuses(statuses(&ints, errors))),
                 Value::Methods(list) => methods(&list, key, errors).map(Checked::Methods),
                 Value::Flag(lit) => Ok(Checked::Flag(lit.value)),
@@ -98,34 +104,89 @@ fn factor(number: &Number, key: Key) -> Result<f64> {
     }
 }
 
-fn seconds(number: &Number, key: Key) -> Result<Seconds> {
-    let negative = || {
-        let message = format!("`{}` must be a finite number of seconds >= 0", key.name());
-        Error::new_spanned(number, message)
-    };
-    let too_long = || {
-        let message = format!("`{}` must be at most {} seconds", key.name(), u64::MAX);
-        Error::new_spanned(number, message)
-    };
+/// Why a number of seconds is not a [`Duration`].
+enum Unfit {
+    Negative,
+    Infinite,
+    TooLong,
+}
+
+/// The number as a [`Duration`], if it is one.
+fn duration(number: &Number) -> std::result::Result<Seconds, Unfit> {
     match number {
         Number::Int(int) => match int_value(int) {
-            Some(value) if value < 0 => Err(negative()),
+            Some(value) if value < 0 => Err(Unfit::Negative),
             Some(value) => u64::try_from(value)
                 .map(Seconds::Whole)
-                .map_err(|_| too_long()),
-            None if int.minus.is_some() => Err(negative()),
-            None => Err(too_long()),
+                .map_err(|_| Unfit::TooLong),
+            None if int.minus.is_some() => Err(Unfit::Negative),
+            None => Err(Unfit::TooLong),
         },
         Number::Float(_) => {
             let value = float_value(number);
-            if !(value.is_finite() && value >= 0.0) {
-                Err(negative())
+            if value.is_nan() || value < 0.0 {
+                Err(Unfit::Negative)
+            } else if value.is_infinite() {
+                Err(Unfit::Infinite)
             } else if Duration::try_from_secs_f64(value).is_err() {
-                Err(too_long())
+                Err(Unfit::TooLong)
             } else {
+                // `-0.0` is `>= 0`: written out, it would be a negative literal.
                 Ok(Seconds::Fraction(value.abs()))
             }
         }
+    }
+}
+
+fn seconds(number: &Number, key: Key) -> Result<Seconds> {
+    duration(number).map_err(|unfit| {
+        let message = match unfit {
+            Unfit::Negative | Unfit::Infinite => {
+                format!("`{}` must be a finite number of seconds >= 0", key.name())
+            }
+            Unfit::TooLong => format!("`{}` must be at most {} seconds", key.name(), u64::MAX),
+        };
+        Error::new_spanned(number, message)
+    })
+}
+
+/// A timeout: a duration that is not zero, which `RetrySettings::validate` rejects (a zero
+/// timeout would fail every call before it is sent; "no timeout" is leaving the key out).
+fn timeout(number: &Number, key: Key) -> Result<Seconds> {
+    let error = |rule: String| {
+        let name = key.name();
+        let message = format!("`{name}` must be {rule}; for no timeout, leave `{name}` out");
+        Error::new_spanned(number, message)
+    };
+    let positive = || error("a positive number of seconds".to_owned());
+    match duration(number) {
+        Ok(Seconds::Whole(0)) | Err(Unfit::Negative) => Err(positive()),
+        Ok(Seconds::Fraction(secs)) if Duration::from_secs_f64(secs).is_zero() => {
+            if secs > 0.0 {
+                Err(error("at least 1 nanosecond (`1e-9`)".to_owned()))
+            } else {
+                Err(positive())
+            }
+        }
+        Ok(secs) => Ok(secs),
+        Err(Unfit::Infinite | Unfit::TooLong) => {
+            Err(error(format!("at most {} seconds", u64::MAX)))
+        }
+    }
+}
+
+/// The ratio of a retry budget, by the rule of `RetryBudget::validate`.
+fn ratio(number: &Number, key: Key) -> Result<f64> {
+    let value = float_value(number);
+    if value.is_finite() && (0.0..=1000.0).contains(&value) {
+        // `-0.0` is in range: written out, it would be a negative literal.
+        Ok(value.abs())
+    } else {
+        let message = format!(
+            "`{}` must be a ratio in 0.0..=1000.0 (`0.2` is at most 20% extra load)",
+            key.name()
+        );
+        Err(Error::new_spanned(number, message))
     }
 }
 
@@ -258,6 +319,64 @@ mod tests {
         assert!(seconds(&float(false, parse_quote!(1e20)), Key::BackoffMax).is_err());
         assert!(seconds(&float(false, parse_quote!(1e999)), Key::BackoffMax).is_err());
         assert!(seconds(&float(true, parse_quote!(0.5)), Key::BackoffMax).is_err());
+    }
+
+    #[test]
+    fn timeouts_are_durations_other_than_zero() {
+        let whole = |lit: syn::LitInt| timeout(&Number::Int(int(false, lit)), Key::TotalTimeout);
+        assert!(matches!(whole(parse_quote!(1)), Ok(Seconds::Whole(1))));
+        let max = whole(parse_quote!(18446744073709551615));
+        assert!(matches!(max, Ok(Seconds::Whole(u64::MAX))));
+        let fraction = timeout(&float(false, parse_quote!(1e-9)), Key::AttemptTimeout);
+        assert!(matches!(fraction, Ok(Seconds::Fraction(secs)) if secs == 1e-9));
+
+        let message = |result: Result<Seconds>| result.err().unwrap().to_string();
+        let positive = "`total_timeout` must be a positive number of seconds; for no timeout, leave `total_timeout` out";
+        assert_eq!(message(whole(parse_quote!(0))), positive);
+        let negative = timeout(&Number::Int(int(true, parse_quote!(1))), Key::TotalTimeout);
+        assert_eq!(message(negative), positive);
+        for (negative, lit) in [(false, parse_quote!(0.0)), (true, parse_quote!(0.0))] {
+            assert_eq!(
+                message(timeout(&float(negative, lit), Key::TotalTimeout)),
+                positive
+            );
+        }
+        let tiny = timeout(&float(false, parse_quote!(1e-10)), Key::TotalTimeout);
+        assert!(message(tiny).contains("at least 1 nanosecond"));
+        for lit in [parse_quote!(1e20), parse_quote!(1e999)] {
+            let long = timeout(&float(false, lit), Key::TotalTimeout);
+            assert!(message(long).contains("at most 18446744073709551615 seconds"));
+        }
+        assert!(message(whole(parse_quote!(18446744073709551616))).contains("at most"));
+    }
+
+    #[test]
+    fn ratios_follow_the_rule_of_retry_budget() {
+        let ratio_of = |number: Number| ratio(&number, Key::RetryBudget);
+        assert_eq!(ratio_of(float(false, parse_quote!(0.2))).unwrap(), 0.2);
+        assert_eq!(
+            ratio_of(Number::Int(int(false, parse_quote!(1000)))).unwrap(),
+            1000.0
+        );
+        assert_eq!(
+            ratio_of(Number::Int(int(false, parse_quote!(0)))).unwrap(),
+            0.0
+        );
+        assert!(ratio_of(float(true, parse_quote!(0.0)))
+            .unwrap()
+            .is_sign_positive());
+        for (negative, lit) in [
+            (false, parse_quote!(1000.5)),
+            (true, parse_quote!(0.1)),
+            (false, parse_quote!(1e999)),
+        ] {
+            assert!(ratio_of(float(negative, lit)).is_err());
+        }
+        let huge = int(
+            false,
+            parse_quote!(999999999999999999999999999999999999999999),
+        );
+        assert!(ratio_of(Number::Int(huge)).is_err());
     }
 
     #[test]

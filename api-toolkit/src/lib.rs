@@ -198,7 +198,7 @@ pub use stats::Stats;
 /// What `#[derive(Connector)]` expands to refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{ApiConnector, RetrySettings, Session};
+    pub use crate::{ApiConnector, RetryBudget, RetrySettings, Session};
     pub use reqwest::Method;
     pub use std::time::Duration;
     pub use std::vec::Vec;

@@ -1,7 +1,7 @@
 use api_toolkit::{ApiConnector, Connector, Session};
 
 #[derive(Connector)]
-#[retry(max_retries = 3, timeout = 5)]
+#[retry(max_retries = 3, proxy = "http://127.0.0.1:3128")]
 struct Shop {
     session: Session,
 }

@@ -1,7 +1,7 @@
 // Every key at once, with seconds as integers and as floats, and several `#[retry]`s merged.
 use std::time::Duration;
 
-use api_toolkit::{ApiConnector, Connector, Method, RetrySettings, Session};
+use api_toolkit::{ApiConnector, Connector, Method, RetryBudget, RetrySettings, Session};
 
 #[derive(Connector)]
 #[retry(
@@ -13,6 +13,12 @@ use api_toolkit::{ApiConnector, Connector, Method, RetrySettings, Session};
     backoff_max = 30,
     respect_retry_after_header = false,
     retry_after_max = 60,
+    total_timeout = 300,
+    attempt_timeout = 10,
+    backoff_jitter = 1,
+    idempotency_key = true,
+    retry_budget = 1000,
+    share_retry_after = true,
 )]
 struct Integers {
     session: Session,
@@ -27,6 +33,8 @@ struct Integers {
     respect_retry_after_header = true
 )]
 #[retry(retry_after_max = 0.25)]
+#[retry(total_timeout = 2.5, attempt_timeout = 0.75, backoff_jitter = 0.5)]
+#[retry(idempotency_key = false, retry_budget = 0.1, share_retry_after = false)]
 struct Floats {
     session: Session,
 }
@@ -36,7 +44,11 @@ struct Floats {
     max_retries = 0x10,
     backoff_factor = 1e-3,
     backoff_max = 0.0,
-    retry_after_max = 0
+    retry_after_max = 0,
+    total_timeout = 18446744073709551615,
+    attempt_timeout = 1e-9,
+    backoff_jitter = 0,
+    retry_budget = 0.0
 )]
 struct Odd {
     session: Session,
@@ -59,6 +71,15 @@ fn main() {
             backoff_max: Duration::from_secs(30),
             respect_retry_after_header: false,
             retry_after_max: Duration::from_secs(60),
+            total_timeout: Some(Duration::from_secs(300)),
+            attempt_timeout: Some(Duration::from_secs(10)),
+            backoff_jitter: Duration::from_secs(1),
+            idempotency_key: true,
+            retry_budget: Some(RetryBudget {
+                ratio: 1000.0,
+                ..RetryBudget::default()
+            }),
+            share_retry_after: true,
         }
     );
     assert_eq!(
@@ -80,6 +101,15 @@ fn main() {
             backoff_max: Duration::from_millis(1500),
             respect_retry_after_header: true,
             retry_after_max: Duration::from_millis(250),
+            total_timeout: Some(Duration::from_millis(2500)),
+            attempt_timeout: Some(Duration::from_millis(750)),
+            backoff_jitter: Duration::from_millis(500),
+            idempotency_key: false,
+            retry_budget: Some(RetryBudget {
+                ratio: 0.1,
+                ..RetryBudget::default()
+            }),
+            share_retry_after: false,
         }
     );
     assert_eq!(
@@ -89,6 +119,13 @@ fn main() {
             backoff_factor: 0.001,
             backoff_max: Duration::ZERO,
             retry_after_max: Duration::ZERO,
+            total_timeout: Some(Duration::from_secs(u64::MAX)),
+            attempt_timeout: Some(Duration::from_nanos(1)),
+            backoff_jitter: Duration::ZERO,
+            retry_budget: Some(RetryBudget {
+                ratio: 0.0,
+                ..RetryBudget::default()
+            }),
             ..RetrySettings::default()
         }
     );
@@ -111,4 +148,8 @@ fn main() {
     assert_eq!(integers.get_retry_settings().max_retries, 5);
     assert_eq!(floats.get_retry_settings().max_retries, 100_000);
     assert_eq!(odd.get_retry_settings().max_retries, 16);
+    // `retry_budget = <ratio>` sets only the ratio: the budget's other fields keep their defaults.
+    let budget = floats.get_retry_settings().retry_budget.unwrap();
+    assert_eq!(budget.min_per_second, RetryBudget::default().min_per_second);
+    assert_eq!(budget.window, RetryBudget::default().window);
 }

@@ -9,6 +9,7 @@ use api_toolkit::{ApiConnector, Connector, Session};
 #[retry(max_retries = 1000000, backoff_factor = 0.5, status_forcelist = [500, 503])]
 #[retry(allowed_methods = ["GET", "PURGE"], raise_on_status = true, backoff_max = 1.5)]
 #[retry(respect_retry_after_header = false, retry_after_max = 120)]
+#[retry(total_timeout = 1000000, attempt_timeout = 0.5, retry_budget = 0.2)]
 pub struct Documented {
     session: Session,
 }
@@ -21,7 +22,9 @@ pub struct Documented {
     backoff_max = 10,
     respect_retry_after_header = true
 )]
-#[retry(retry_after_max = 0.5)]
+#[retry(retry_after_max = 0.5, total_timeout = 60, attempt_timeout = 2.5)]
+#[retry(backoff_jitter = 0.25, idempotency_key = true, retry_budget = 1000)]
+#[retry(share_retry_after = true)]
 pub struct Complete<'a, T: Clone> {
     /// The session.
     #[session]
@@ -50,6 +53,7 @@ pub fn main() {
     };
     assert_eq!(*complete.data, 1);
     assert_eq!(complete.get_retry_settings().max_retries, 3);
+    assert!(complete.get_retry_settings().share_retry_after);
     let tuple = Tuple(Tuple::new_session().unwrap());
     assert_eq!(tuple.get_retry_settings().max_retries, 0);
 }
