@@ -105,9 +105,20 @@ mod wait;
 /// | `backoff_max` | seconds, `>= 0`: `backoff_max = 30`, `backoff_max = 1.5` |
 /// | `respect_retry_after_header` | `respect_retry_after_header = false` |
 /// | `retry_after_max` | seconds, `>= 0`: `retry_after_max = 60` |
+/// | `total_timeout` | seconds, `> 0`: `total_timeout = 30` |
+/// | `attempt_timeout` | seconds, `> 0`: `attempt_timeout = 2.5` |
+/// | `backoff_jitter` | seconds, `>= 0`: `backoff_jitter = 0.5` |
+/// | `idempotency_key` | `idempotency_key = true` |
+/// | `retry_budget` | the budget's ratio, in `0.0..=1000.0`: `retry_budget = 0.2` |
+/// | `share_retry_after` | `share_retry_after = true` |
 ///
 /// Standard methods are written in upper case; other tokens are extension methods. Several
 /// `#[retry(...)]` attributes are merged, but a key may be given only once.
+///
+/// The timeouts are set as `Some(..)`: for no timeout, leave the key out (a zero timeout is an
+/// error, as at run time). `retry_budget = 0.2` sets
+/// `Some(RetryBudget { ratio: 0.2, ..RetryBudget::default() })`: the [`RetryBudget`]'s other
+/// fields keep their defaults; to change them, override `retry_budget` at run time.
 ///
 /// # Compile errors
 ///
@@ -142,11 +153,11 @@ mod wait;
 ///
 /// ```
 /// use std::time::Duration;
-/// use api_toolkit::{ApiConnector, Connector, Method, RetrySettings, Session};
+/// use api_toolkit::{ApiConnector, Connector, Method, RetryBudget, RetrySettings, Session};
 ///
 /// #[derive(Connector)]
 /// #[retry(max_retries = 3, status_forcelist = [500, 503], allowed_methods = ["GET", "PURGE"])]
-/// #[retry(backoff_max = 10, retry_after_max = 0.5)]
+/// #[retry(backoff_max = 10, retry_after_max = 0.5, total_timeout = 30, retry_budget = 0.1)]
 /// struct Shop {
 ///     session: Session,
 /// }
@@ -159,6 +170,8 @@ mod wait;
 ///         allowed_methods: vec![Method::GET, Method::from_bytes(b"PURGE").unwrap()],
 ///         backoff_max: Duration::from_secs(10),
 ///         retry_after_max: Duration::from_millis(500),
+///         total_timeout: Some(Duration::from_secs(30)),
+///         retry_budget: Some(RetryBudget { ratio: 0.1, ..RetryBudget::default() }),
 ///         ..RetrySettings::default()
 ///     }
 /// );
