@@ -1,7 +1,7 @@
 //! A chaos server: an HTTP/1.1 server on 127.0.0.1 that injects faults at configurable rates and
 //! counts, per kind, what it injected and, per logical call, what it received.
 //!
-//! A client names each logical call with an [`CALL_ID`] header, the same on every attempt, so
+//! A client names each logical call with a [`CALL_ID`] header, the same on every attempt, so
 //! the server can count the attempts of each call and compare their bodies: what the server saw,
 //! not what the client believes. Each request draws one [`Fault`] (or none: a `200 OK`) from the
 //! configured rates; [`Fault::Refused`] is drawn once per call by [`ChaosServer::call_url`], since
