@@ -47,7 +47,10 @@ impl Call<'_> {
         if let Some(budget) = &settings.retry_budget {
             shared.budget.deposit(budget, self.started);
         }
-        let deadline = settings.total_timeout.map(|total| self.started + total);
+        // A deadline later than the clock can represent is no deadline.
+        let deadline = settings
+            .total_timeout
+            .and_then(|total| self.started.checked_add(total));
         let own_timeout = request.timeout().copied();
         let method = request.method().clone();
         let max_retries = self.max_retries;
@@ -157,7 +160,10 @@ impl Call<'_> {
             return;
         }
         tokio::time::sleep_until(until.into()).await;
-        *waited = (waited.0 + (until - now), WaitSource::SharedRetryAfter);
+        *waited = (
+            waited.0.saturating_add(until - now),
+            WaitSource::SharedRetryAfter,
+        );
     }
 
     /// After a 429 or 503 with a valid `Retry-After`, closes the host for the session's calls.
@@ -179,12 +185,18 @@ impl Call<'_> {
         };
         if let Some(asked) = wait::parse_retry_after(value, now) {
             let asked = asked.min(self.settings.retry_after_max);
-            self.shared
-                .host_gate
-                .close(response.url(), Instant::now() + asked);
+            let start = Instant::now();
+            // Beyond what the clock can represent: as far as tokio's own "far future".
+            let until = start
+                .checked_add(asked)
+                .unwrap_or_else(|| start + FAR_FUTURE);
+            self.shared.host_gate.close(response.url(), until);
         }
     }
 }
+
+/// Thirty years: how far ahead a wait the clock cannot represent is put.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
 /// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before
 /// the deadline, whichever is shortest. reqwest enforces it, so a cut attempt is a timeout error.

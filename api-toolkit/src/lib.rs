@@ -216,6 +216,13 @@ pub mod __private {
     pub use std::time::Duration;
     pub use std::vec::Vec;
 
+    /// The `Retry-After` parser, for the fuzz targets in `fuzz/`: the wait a header value asks
+    /// for at `now`, `None` when it states no preference or is malformed.
+    #[must_use]
+    pub fn parse_retry_after(value: &[u8], now: std::time::SystemTime) -> Option<Duration> {
+        crate::wait::parse_retry_after(value, now)
+    }
+
     /// A method name the derive has already checked to be a valid token.
     #[must_use]
     pub fn method(name: &'static str) -> Method {

@@ -482,3 +482,204 @@ mod tests {
         );
     }
 }
+
+/// The decision over random settings and outcome sequences, with the retry loop simulated.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use proptest::sample::subsequence;
+
+    use super::*;
+    use crate::{DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST};
+
+    const STATUSES: [u16; 9] = [200, 404, 408, 413, 429, 500, 502, 503, 504];
+
+    /// A duration from none to the longest there is, most of them short.
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::ZERO),
+            (0..10_000u64).prop_map(Duration::from_millis),
+            any::<u64>().prop_map(Duration::from_nanos),
+            any::<u64>().prop_map(Duration::from_secs),
+            Just(Duration::MAX),
+        ]
+    }
+
+    /// Any settings, valid or not: the decision is pure and must hold up on its own.
+    fn settings() -> impl Strategy<Value = RetrySettings> {
+        let methods = subsequence(vec![Method::GET, Method::PUT, Method::POST], 1..=3);
+        (
+            prop_oneof![0..20u32, any::<u32>(), Just(u32::MAX)],
+            // `status_forcelist` and `allowed_methods`: mostly the defaults.
+            prop_oneof![0.0..4.0f64, any::<f64>()],
+            prop_oneof![
+                Just(DEFAULT_STATUS_FORCELIST.to_vec()),
+                subsequence(STATUSES.to_vec(), 0..=STATUSES.len()),
+            ],
+            prop_oneof![Just(DEFAULT_ALLOWED_METHODS.to_vec()), methods],
+            any::<bool>(),
+            (duration(), duration(), duration()),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(max_retries, factor, forcelist, methods, raise, durations, respect)| {
+                    let (backoff_max, retry_after_max, backoff_jitter) = durations;
+                    RetrySettings {
+                        max_retries,
+                        backoff_factor: factor,
+                        status_forcelist: forcelist,
+                        allowed_methods: methods,
+                        raise_on_status: raise,
+                        backoff_max,
+                        respect_retry_after_header: respect,
+                        retry_after_max,
+                        backoff_jitter,
+                        ..RetrySettings::default()
+                    }
+                },
+            )
+    }
+
+    /// An attempt's outcome, the `Retry-After` value owned.
+    #[derive(Clone, Debug)]
+    enum Attempt {
+        Response(u16, Option<Vec<u8>>),
+        ConnectFailed,
+        FailedAfterSend,
+        Fatal,
+    }
+
+    impl Attempt {
+        fn outcome(&self) -> Outcome<'_> {
+            match self {
+                Attempt::Response(status, retry_after) => Outcome::Response {
+                    status: *status,
+                    retry_after: retry_after.as_deref(),
+                },
+                Attempt::ConnectFailed => Outcome::ConnectFailed,
+                Attempt::FailedAfterSend => Outcome::FailedAfterSend,
+                Attempt::Fatal => Outcome::Fatal,
+            }
+        }
+    }
+
+    /// `Retry-After` values: seconds (from 0 to far past `u64`), dates, garbage.
+    fn retry_after() -> impl Strategy<Value = Option<Vec<u8>>> {
+        let date = (0..4_000_000_000u64).prop_map(|secs| {
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        });
+        prop_oneof![
+            Just(None),
+            (0..5u64).prop_map(|s| Some(s.to_string().into_bytes())),
+            any::<u64>().prop_map(|s| Some(s.to_string().into_bytes())),
+            Just(Some(b"99999999999999999999999999".to_vec())),
+            date.prop_map(|d| Some(d.into_bytes())),
+            proptest::collection::vec(any::<u8>(), 0..32).prop_map(Some),
+        ]
+    }
+
+    fn attempt() -> impl Strategy<Value = Attempt> {
+        prop_oneof![
+            4 => (status(), retry_after())
+                .prop_map(|(status, value)| Attempt::Response(status, value)),
+            2 => Just(Attempt::ConnectFailed),
+            2 => Just(Attempt::FailedAfterSend),
+            1 => Just(Attempt::Fatal),
+        ]
+    }
+
+    /// Mostly statuses that are retried by default, so that loops run long.
+    fn status() -> impl Strategy<Value = u16> {
+        prop_oneof![
+            3 => proptest::sample::select(vec![429, 500, 502, 503, 504]),
+            1 => proptest::sample::select(STATUSES.to_vec()),
+        ]
+    }
+
+    fn now() -> impl Strategy<Value = Now> {
+        (
+            0..4_000_000_000u64,
+            prop_oneof![3 => Just(None), 1 => duration().prop_map(Some)],
+            0.0..1.0f64,
+        )
+            .prop_map(|(secs, remaining, jitter_unit)| Now {
+                time: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+                remaining,
+                jitter_unit,
+            })
+    }
+
+    proptest! {
+        /// The retry loop, simulated: from `retries_done = max_retries - offset` (so the boundary
+        /// at `u32::MAX` is reached too), decide after each outcome until a stop.
+        #[test]
+        fn loop_bounded_and_every_wait_within_its_cap(
+            settings in settings(),
+            method in proptest::sample::select(vec![Method::GET, Method::PUT, Method::POST, Method::DELETE]),
+            can_resend in any::<bool>(),
+            offset in 0..40u32,
+            attempts in proptest::collection::vec(attempt(), 1..40),
+            now in now(),
+        ) {
+            let policy = Policy { settings: &settings, method: &method, max_retries: settings.max_retries, can_resend };
+            let start = settings.max_retries.saturating_sub(offset);
+            let mut retries_done = start;
+            let mut made = 1u64; // the first attempt
+            for attempt in attempts.iter().cycle().take(200) {
+                let outcome = attempt.outcome();
+                match policy.decide(retries_done, outcome, now) {
+                    Decision::Retry { wait, raise_if_refused } => {
+                        prop_assert!(can_resend, "a body that cannot be replayed is never resent");
+                        prop_assert!(retries_done < settings.max_retries);
+                        prop_assert!(
+                            settings.allows(&method) || outcome == Outcome::ConnectFailed,
+                            "{method} not allowed, resent after {outcome:?}"
+                        );
+                        prop_assert!(!matches!(outcome, Outcome::Fatal));
+                        prop_assert!(!raise_if_refused || settings.raise_on_status);
+                        match wait.source {
+                            WaitSource::Backoff => prop_assert!(wait.duration <= settings.backoff_max),
+                            WaitSource::RetryAfter => {
+                                prop_assert!(settings.respect_retry_after_header);
+                                prop_assert!(!wait.duration.is_zero());
+                                prop_assert!(wait.duration <= settings.retry_after_max);
+                            }
+                            source => prop_assert!(false, "a decision never picks {source:?}"),
+                        }
+                        if let Some(remaining) = now.remaining {
+                            prop_assert!(wait.duration < remaining, "the wait ends before the deadline");
+                        }
+                        retries_done += 1;
+                        made += 1;
+                    }
+                    Decision::Stop { raise, give_up } => {
+                        prop_assert!(!raise || settings.raise_on_status);
+                        if matches!(outcome, Outcome::Fatal) {
+                            prop_assert_eq!(give_up, None);
+                        }
+                        if give_up == Some(GiveUp::Exhausted) {
+                            prop_assert_eq!(retries_done, settings.max_retries);
+                        }
+                        break;
+                    }
+                }
+            }
+            prop_assert!(made <= 1 + u64::from(settings.max_retries - start));
+        }
+
+        /// Each decision on its own, anywhere in `0..=u32::MAX`: no panic or overflow.
+        #[test]
+        fn any_retry_number_decided_without_panic(
+            settings in settings(),
+            retries_done in any::<u32>(),
+            attempt in attempt(),
+            now in now(),
+        ) {
+            let policy = Policy { settings: &settings, method: &Method::GET, max_retries: settings.max_retries, can_resend: true };
+            if let Decision::Retry { wait, .. } = policy.decide(retries_done, attempt.outcome(), now) {
+                prop_assert!(retries_done < settings.max_retries);
+                prop_assert!(wait.duration <= settings.backoff_max.max(settings.retry_after_max));
+            }
+        }
+    }
+}

@@ -175,11 +175,54 @@ mod properties {
             prop_assert!(wait <= (base + s.backoff_jitter).min(s.backoff_max));
         }
 
+        /// Any settings, unvalidated too (NaN, infinite or negative factors, the longest caps
+        /// and jitters), at any retry: no overflow, no panic, never above the cap.
         #[test]
-        fn no_overflow_or_nan_at_any_retry(factor in 0.0..f64::MAX, retry in any::<u32>(), unit in 0.0..1.0f64) {
-            let s = settings(factor, 1_000, 120_000);
-            let wait = backoff(&s, retry, unit);
-            prop_assert!(wait <= s.backoff_max);
+        fn no_overflow_or_nan_at_any_retry(
+            factor in prop_oneof![0.0..f64::MAX, any::<f64>()],
+            cap in prop_oneof![
+                Just(Duration::from_secs(120)),
+                any::<u64>().prop_map(Duration::from_nanos),
+                any::<u64>().prop_map(Duration::from_secs),
+                Just(Duration::MAX),
+            ],
+            jitter in prop_oneof![any::<u64>().prop_map(Duration::from_nanos), Just(Duration::MAX)],
+            retry in any::<u32>(),
+            unit in 0.0..1.0f64,
+        ) {
+            let s = RetrySettings {
+                backoff_factor: factor,
+                backoff_max: cap,
+                backoff_jitter: jitter,
+                ..RetrySettings::default()
+            };
+            prop_assert!(backoff(&s, retry, unit) <= cap);
+        }
+
+        #[test]
+        fn retry_after_delta_seconds_read_exactly(secs in any::<u64>(), pad in "[ \t]{0,3}") {
+            let value = format!("{pad}{secs}{pad}");
+            let expected = (secs > 0).then(|| Duration::from_secs(secs));
+            prop_assert_eq!(parse_retry_after(value.as_bytes(), SystemTime::UNIX_EPOCH), expected);
+        }
+
+        #[test]
+        fn retry_after_date_is_the_time_until_it(
+            date in 0..253_402_300_800u64, // up to the end of year 9999
+            now in 0..253_402_300_800u64,
+        ) {
+            let at = |secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            let value = httpdate::fmt_http_date(at(date));
+            let expected = (date > now).then(|| Duration::from_secs(date - now));
+            prop_assert_eq!(parse_retry_after(value.as_bytes(), at(now)), expected);
+        }
+
+        #[test]
+        fn retry_after_parser_never_panics_on_any_string(text in "\\PC{0,40}", secs in any::<u64>()) {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs % 10_000_000_000);
+            if let Some(wait) = parse_retry_after(text.as_bytes(), now) {
+                prop_assert!(!wait.is_zero());
+            }
         }
 
         #[test]

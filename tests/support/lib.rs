@@ -2,6 +2,9 @@
 //!
 //! Tests assert what the server saw (how many attempts, which bodies, when), not what the
 //! client believes. Each request gets the next [`Reply`] of the script; the last one repeats.
+//!
+//! [`chaos`] is the same server driven by chance instead of a script: faults injected at
+//! configurable rates, counted per kind and per logical call, for soak and load tests.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -10,6 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+pub mod chaos;
 
 /// What the server does with one request.
 #[derive(Clone, Debug)]
@@ -228,7 +233,9 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Whatever",
     }
 }

@@ -227,3 +227,149 @@ mod tests {
         assert!(err.contains("unknown field `max_retry`"), "{err}");
     }
 }
+
+/// Deserialization never panics, whatever the input; what it accepts is valid and reads back.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{json, Map, Value};
+
+    use super::*;
+
+    const KEYS: [&str; 15] = [
+        "max_retries",
+        "backoff_factor",
+        "status_forcelist",
+        "allowed_methods",
+        "raise_on_status",
+        "backoff_max",
+        "respect_retry_after_header",
+        "retry_after_max",
+        "total_timeout",
+        "attempt_timeout",
+        "backoff_jitter",
+        "idempotency_key",
+        "retry_budget",
+        "share_retry_after",
+        "max_retry", // unknown
+    ];
+
+    /// Numbers at the edges: negative, zero, fractions, past `u32`, `u64` and `Duration`.
+    fn number() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (0u32..700).prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            (0.0..1e20f64).prop_map(Value::from),
+            Just(json!(18_446_744_073_709_551_615.0_f64)),
+            Just(json!(1e300)),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            number(),
+            proptest::sample::select(vec!["GET", "get", "POST", "PURGE", "GE T", "", "\u{e9}"])
+                .prop_map(Value::from),
+            "\\PC{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    proptest::sample::select(vec!["ratio", "min_per_second", "window", "x"]),
+                    inner,
+                    0..4,
+                )
+                .prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    /// A value of the key's type, most of the time, at the edges of its range.
+    fn plausible(key: &'static str) -> BoxedStrategy<Value> {
+        let seconds = prop_oneof![(0.0..5.0f64).prop_map(Value::from), number()];
+        let typed = match key {
+            "max_retries" => prop_oneof![(0u32..10).prop_map(Value::from), number()].boxed(),
+            "status_forcelist" => proptest::collection::vec(0u32..700, 0..5)
+                .prop_map(|codes| json!(codes))
+                .boxed(),
+            "allowed_methods" => proptest::collection::vec(
+                proptest::sample::select(vec!["GET", "PUT", "POST", "PURGE", "get", "G T"]),
+                0..4,
+            )
+            .prop_map(|methods| json!(methods))
+            .boxed(),
+            "raise_on_status" | "respect_retry_after_header" | "idempotency_key"
+            | "share_retry_after" => any::<bool>().prop_map(Value::from).boxed(),
+            "retry_budget" => (seconds.clone(), 0u32..20, seconds.clone())
+                .prop_map(|(ratio, floor, window)| {
+                    json!({"ratio": ratio, "min_per_second": floor, "window": window})
+                })
+                .boxed(),
+            "total_timeout" | "attempt_timeout" => {
+                prop_oneof![Just(Value::Null), seconds].boxed()
+            }
+            _ => seconds.boxed(),
+        };
+        prop_oneof![3 => typed, 1 => value()].boxed()
+    }
+
+    fn settings_json() -> impl Strategy<Value = String> {
+        proptest::sample::subsequence(KEYS.to_vec(), 0..=KEYS.len())
+            .prop_flat_map(|keys| {
+                keys.into_iter()
+                    .map(|k| (Just(k), plausible(k)))
+                    .collect::<Vec<_>>()
+            })
+            .prop_map(|fields| {
+                let object: Map<String, Value> =
+                    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                Value::Object(object).to_string()
+            })
+    }
+
+    fn modest(s: &RetrySettings) -> bool {
+        let century = Duration::from_secs(100 * 365 * 24 * 3600);
+        let budget = s.retry_budget.map(|b| b.window);
+        [s.backoff_max, s.retry_after_max, s.backoff_jitter]
+            .into_iter()
+            .chain(s.total_timeout)
+            .chain(s.attempt_timeout)
+            .chain(budget)
+            .all(|d| d < century)
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_deserialized_without_panic(text in "\\PC{0,200}") {
+            let _ = serde_json::from_str::<RetrySettings>(&text);
+        }
+
+        #[test]
+        fn any_bytes_deserialized_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = serde_json::from_slice::<RetrySettings>(&bytes);
+        }
+
+        #[test]
+        fn accepted_settings_are_valid_and_read_back(json in settings_json()) {
+            if let Ok(settings) = serde_json::from_str::<RetrySettings>(&json) {
+                prop_assert!(settings.validate().is_ok(), "{json}");
+                let again = serde_json::to_string(&settings).unwrap();
+                let read_back: RetrySettings = serde_json::from_str(&again)
+                    .map_err(|e| TestCaseError::fail(format!("{json} -> {again}: {e}")))?;
+                // f64 seconds are exact to the nanosecond only for modest durations; serde_json
+                // parses floats to within an ulp, so past about a century a value may move by one.
+                if modest(&settings) {
+                    prop_assert_eq!(read_back, settings);
+                }
+            }
+        }
+    }
+}
