@@ -207,6 +207,36 @@ async fn debug_and_display_never_show_header_values_or_bodies() {
     assert_hidden("the source", &format!("{source} {source:?}"));
 }
 
+#[tokio::test]
+async fn errors_never_show_a_secret_in_the_query() {
+    let session = Session::new(retrying(1)).unwrap();
+    let url = format!(
+        "{}?api_key={SECRET}#{SECRET}",
+        refused_url("/v1/charges").await
+    );
+    let error = session.get(url).send().await.unwrap_err();
+    assert_hidden("connect Error", &format!("{error} {error:?} {error:#?}"));
+    assert_eq!(
+        error.url().unwrap().path(),
+        "/v1/charges",
+        "the URL itself is kept"
+    );
+
+    let server = TestServer::start(vec![Reply::status(503)]).await;
+    let raising = RetrySettings {
+        raise_on_status: true,
+        ..retrying(0)
+    };
+    let url = format!("{}?api_key={SECRET}", server.url("/v1/charges"));
+    let error = Session::new(raising)
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap_err();
+    assert_hidden("status Error", &format!("{error} {error:?} {error:#?}"));
+}
+
 /// Captures formatted tracing output.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -55,7 +55,11 @@ impl Error {
         Self::new(Repr::Status(response), record)
     }
 
-    pub(crate) fn from_request(error: reqwest::Error, record: CallRecord) -> Self {
+    pub(crate) fn from_request(mut error: reqwest::Error, record: CallRecord) -> Self {
+        // reqwest's message shows the URL: keep secrets in its query out of logs.
+        if let Some(url) = error.url_mut() {
+            crate::redact::redact(url);
+        }
         Self::new(Repr::Request(error), record)
     }
 
@@ -151,7 +155,8 @@ impl Error {
         self.reqwest().is_some_and(reqwest::Error::is_builder)
     }
 
-    /// The URL of the final attempt, when known.
+    /// The URL of the final attempt, when known; for a [`Request`](ErrorKind::Request) error,
+    /// without its query, fragment or credentials (as in the error's message).
     pub fn url(&self) -> Option<&reqwest::Url> {
         match &self.inner.kind {
             Repr::Status(response) => Some(response.url()),
@@ -207,7 +212,7 @@ impl fmt::Debug for Error {
             // A response's Debug shows its headers: only the status and URL are safe to show.
             Repr::Status(response) => out
                 .field("status", &response.status())
-                .field("url", &response.url().as_str()),
+                .field("url", &crate::redact::redacted(response.url()).as_str()),
             Repr::Request(error) => out.field("source", error),
         };
         out.finish()

@@ -72,6 +72,7 @@ mod host_gate;
 mod idempotency;
 mod policy;
 mod record;
+mod redact;
 mod request;
 mod session;
 mod settings;

@@ -151,6 +151,9 @@ impl RetrySettings {
     /// Retry `n` waits `backoff_factor × 2^(n−2)` seconds, capped at `backoff_max`: the
     /// Python connector's documented table.
     ///
+    /// One entry per retry: meant for showing a schedule, not for a `max_retries` in the
+    /// millions.
+    ///
     /// # Examples
     ///
     /// ```

@@ -8,6 +8,7 @@ use tracing::Span;
 
 use crate::policy::Wait;
 use crate::record::{AttemptOutcome, GiveUp};
+use crate::redact::redacted;
 
 pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
     let span = tracing::info_span!(
@@ -46,27 +47,5 @@ pub(crate) fn finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
     }
     if retries > 0 {
         span.record("http.request.resend_count", retries);
-    }
-}
-
-fn redacted(url: &Url) -> Url {
-    let mut url = url.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_recorded_without_query_or_credentials() {
-        let url: Url = "https://user:secret@api.example/v1/charges?token=abc#frag"
-            .parse()
-            .unwrap();
-        assert_eq!(redacted(&url).as_str(), "https://api.example/v1/charges");
     }
 }
