@@ -12,10 +12,22 @@ use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEven
 use crate::session::Shared;
 use crate::{idempotency, telemetry, wait, Error, Result, RetrySettings};
 
+/// Where a call's request came from, which decides how it is copied for a retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Built by [`RequestBuilder`](crate::RequestBuilder): besides method, URL, headers, version
+    /// and body, it holds at most reqwest's per-request timeout.
+    Builder,
+    /// A ready `reqwest::Request` given to [`Session::execute`](crate::Session::execute): it
+    /// may carry extensions (from an `http::Request`) that only reqwest's own copy preserves.
+    Ready,
+}
+
 /// Runs one call with `settings`; `retry: false` makes a single attempt.
 pub(crate) async fn run(
     shared: &Shared,
     mut request: Request,
+    origin: Origin,
     settings: Arc<RetrySettings>,
     retry: bool,
 ) -> Result<Response> {
@@ -26,6 +38,7 @@ pub(crate) async fn run(
         shared,
         settings: &settings,
         max_retries,
+        origin,
         started: Instant::now(),
     }
     .run(request, &span)
@@ -37,6 +50,7 @@ struct Call<'a> {
     shared: &'a Shared,
     settings: &'a RetrySettings,
     max_retries: u32,
+    origin: Origin,
     started: Instant,
 }
 
@@ -66,13 +80,17 @@ impl Call<'_> {
             }
             // A copy for the next attempt, only while one may follow.
             let spare = if retries_done < self.max_retries {
-                request.try_clone()
+                copy(&request, self.origin)
             } else {
                 None
             };
             let can_resend = spare.is_some();
-            *request.timeout_mut() =
-                attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+            let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+            // reqwest keeps the timeout in an extension map: writing one that is already there
+            // would cost three allocations per attempt for nothing.
+            if limit != own_timeout {
+                *request.timeout_mut() = limit;
+            }
             shared.stats.attempt();
             let result = shared.client.execute(request).await;
             let (outcome, recorded) = classify(&result);
@@ -186,6 +204,25 @@ impl Call<'_> {
     }
 }
 
+/// A copy of `request` for the next attempt; `None` for a streaming body, which cannot be
+/// replayed.
+///
+/// reqwest's `try_clone` also builds a timeout extension that it then throws away (three
+/// allocations, on every call that may be retried), so a body-less request built by this
+/// crate's builder, whose extensions hold nothing but that timeout, is copied field by field.
+fn copy(request: &Request, origin: Origin) -> Option<Request> {
+    if origin == Origin::Ready || request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(&timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(timeout);
+    }
+    Some(copy)
+}
+
 /// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before
 /// the deadline, whichever is shortest. reqwest enforces it, so a cut attempt is a timeout error.
 fn attempt_timeout(
@@ -243,6 +280,46 @@ async fn sleep(wait: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_keeps_everything_a_builder_sets() {
+        let client = reqwest::Client::new();
+        let request = client
+            .request(reqwest::Method::PUT, "http://127.0.0.1:1/a?b=c")
+            .header("x-one", "1")
+            .header("x-two", "2")
+            .timeout(Duration::from_secs(3))
+            .version(reqwest::Version::HTTP_11)
+            .build()
+            .unwrap();
+        let copied = copy(&request, Origin::Builder).unwrap();
+        assert_eq!(copied.method(), request.method());
+        assert_eq!(copied.url(), request.url());
+        assert_eq!(copied.headers(), request.headers());
+        assert_eq!(copied.timeout(), Some(&Duration::from_secs(3)));
+        assert_eq!(copied.version(), request.version());
+        assert!(copied.body().is_none());
+
+        let plain = client.get("http://127.0.0.1:1/").build().unwrap();
+        assert_eq!(copy(&plain, Origin::Builder).unwrap().timeout(), None);
+    }
+
+    #[test]
+    fn copy_replays_bytes_bodies() {
+        let client = reqwest::Client::new();
+        let with_body = client
+            .post("http://127.0.0.1:1/")
+            .body("payload")
+            .build()
+            .unwrap();
+        for origin in [Origin::Builder, Origin::Ready] {
+            let copied = copy(&with_body, origin).unwrap();
+            assert_eq!(
+                copied.body().and_then(reqwest::Body::as_bytes),
+                Some(&b"payload"[..])
+            );
+        }
+    }
 
     #[test]
     fn attempt_timeout_is_the_shortest_limit() {

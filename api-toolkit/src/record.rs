@@ -25,16 +25,83 @@ use reqwest::StatusCode;
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CallRecord {
     /// The first `MAX_KEPT` attempts: memory stays bounded whatever `max_retries` is.
-    attempts: Vec<AttemptRecord>,
+    attempts: Attempts,
     count: u32,
     give_up: Option<GiveUp>,
 }
 
 /// How many attempts a record keeps in detail.
 const MAX_KEPT: usize = 1000;
+
+/// How many attempts are kept without a heap allocation: a call that succeeds at once (or
+/// after a few retries) records them in place.
+const INLINE: usize = 4;
+
+/// The attempts kept: in place while they fit, on the heap after.
+#[derive(Clone)]
+enum Attempts {
+    Inline {
+        len: usize,
+        slots: [AttemptRecord; INLINE],
+    },
+    Heap(Vec<AttemptRecord>),
+}
+
+impl Attempts {
+    fn as_slice(&self) -> &[AttemptRecord] {
+        match self {
+            Attempts::Inline { len, slots } => &slots[..*len],
+            Attempts::Heap(attempts) => attempts,
+        }
+    }
+
+    fn push(&mut self, attempt: AttemptRecord) {
+        match self {
+            Attempts::Inline { len, slots } if *len < INLINE => {
+                slots[*len] = attempt;
+                *len += 1;
+            }
+            Attempts::Inline { slots, .. } => {
+                let mut attempts = Vec::with_capacity(2 * INLINE);
+                attempts.extend_from_slice(slots);
+                attempts.push(attempt);
+                *self = Attempts::Heap(attempts);
+            }
+            Attempts::Heap(attempts) => attempts.push(attempt),
+        }
+    }
+}
+
+impl Default for Attempts {
+    fn default() -> Self {
+        Attempts::Inline {
+            len: 0,
+            slots: [AttemptRecord::new(AttemptOutcome::Other, Duration::ZERO, WaitSource::None);
+                INLINE],
+        }
+    }
+}
+
+impl PartialEq for Attempts {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Attempts {}
+
+impl fmt::Debug for CallRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallRecord")
+            .field("attempts", &self.attempts())
+            .field("count", &self.count)
+            .field("give_up", &self.give_up)
+            .finish()
+    }
+}
 
 impl CallRecord {
     /// The record of the call that returned `response`.
@@ -45,7 +112,7 @@ impl CallRecord {
     /// The attempts, in order (the first 1000 of a call that made more); empty when nothing
     /// was sent.
     pub fn attempts(&self) -> &[AttemptRecord] {
-        &self.attempts
+        self.attempts.as_slice()
     }
 
     /// How many attempts were made.
@@ -66,7 +133,7 @@ impl CallRecord {
 
     pub(crate) fn push(&mut self, attempt: AttemptRecord) {
         self.count = self.count.saturating_add(1);
-        if self.attempts.len() < MAX_KEPT {
+        if self.attempts().len() < MAX_KEPT {
             self.attempts.push(attempt);
         }
     }
@@ -229,5 +296,67 @@ impl RetryEvent<'_> {
     /// Where the wait comes from.
     pub fn wait_source(&self) -> WaitSource {
         self.wait_source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(status: u16) -> AttemptRecord {
+        AttemptRecord::new(
+            AttemptOutcome::Status(StatusCode::from_u16(status).unwrap()),
+            Duration::from_millis(u64::from(status)),
+            WaitSource::Backoff,
+        )
+    }
+
+    #[test]
+    fn attempts_kept_in_order_in_place_and_beyond() {
+        let mut record = CallRecord::default();
+        let all: Vec<AttemptRecord> = (500..510).map(attempt).collect();
+        for (n, &a) in all.iter().enumerate() {
+            record.push(a);
+            assert_eq!(record.attempts(), &all[..=n]);
+        }
+        assert_eq!(record.attempt_count(), 10);
+    }
+
+    #[test]
+    fn equal_records_compare_equal_whatever_their_storage() {
+        let mut spilled = CallRecord::default();
+        for status in 500..510 {
+            spilled.push(attempt(status));
+        }
+        let mut in_place = CallRecord::default();
+        in_place.push(attempt(500));
+        assert_ne!(spilled, in_place);
+        let mut again = CallRecord::default();
+        again.push(attempt(500));
+        assert_eq!(in_place, again);
+        assert_eq!(spilled.clone(), spilled);
+        assert_eq!(CallRecord::default(), CallRecord::default());
+    }
+
+    #[test]
+    fn at_most_max_kept_attempts_detailed() {
+        let mut record = CallRecord::default();
+        for _ in 0..MAX_KEPT + 5 {
+            record.push(attempt(503));
+        }
+        assert_eq!(record.attempts().len(), MAX_KEPT);
+        assert_eq!(record.attempt_count(), MAX_KEPT as u32 + 5);
+    }
+
+    #[test]
+    fn debug_shows_the_attempts_not_the_storage() {
+        let mut record = CallRecord::default();
+        record.push(attempt(503));
+        let text = format!("{record:?}");
+        assert!(
+            text.starts_with("CallRecord { attempts: [AttemptRecord {"),
+            "{text}"
+        );
+        assert!(!text.contains("slots"), "{text}");
     }
 }

@@ -162,7 +162,14 @@ impl RequestBuilder {
                 (Arc::new(*settings), true)
             }
         };
-        call::run(self.session.shared(), request, settings, retry).await
+        call::run(
+            self.session.shared(),
+            request,
+            call::Origin::Builder,
+            settings,
+            retry,
+        )
+        .await
     }
 }
 

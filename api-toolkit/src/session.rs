@@ -152,6 +152,7 @@ impl Session {
         call::run(
             &self.shared,
             request,
+            call::Origin::Ready,
             self.shared.settings.load_full(),
             true,
         )
