@@ -96,6 +96,12 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         drivers: ALL,
     },
     Workload {
+        name: "20% 503 (48 KiB page), c=32",
+        path: server::FLAKY_PAGE,
+        concurrency: 32,
+        drivers: &[DriverId::Toolkit, DriverId::Middleware, DriverId::Python],
+    },
+    Workload {
         name: "settings churn, c=64",
         path: server::SMALL,
         concurrency: 64,
@@ -117,6 +123,10 @@ struct Plan {
     only: Option<(usize, DriverId)>,
     /// `--allocs`: only the allocation counts.
     allocs_only: bool,
+    /// `--driver <driver>`: with `--allocs`, only this driver.
+    driver: Option<DriverId>,
+    /// Pin the client and the server to cores of their own (`--no-pin` to leave it to the OS).
+    pin: bool,
 }
 
 fn parse_args() -> Result<Plan, String> {
@@ -130,6 +140,8 @@ fn parse_args() -> Result<Plan, String> {
         quick: false,
         only: None,
         allocs_only: false,
+        driver: None,
+        pin: true,
     };
     let mut out = None;
     let mut args = std::env::args().skip(1);
@@ -146,28 +158,27 @@ fn parse_args() -> Result<Plan, String> {
             "--rounds" => plan.rounds = number(&value("--rounds")?)?,
             "--secs" => plan.duration = Duration::from_secs_f64(number(&value("--secs")?)?),
             "--no-python" => plan.python = false,
+            "--no-pin" => plan.pin = false,
             "--allocs" => plan.allocs_only = true,
+            "--driver" => plan.driver = Some(driver(&value("--driver")?)?),
             "--alloc-calls" => plan.alloc_calls = number(&value("--alloc-calls")?)?,
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--only" => {
                 let workload: usize = number(&value("--only")?)?;
-                let driver = match value("--only")?.as_str() {
-                    "raw" => DriverId::Raw,
-                    "toolkit" => DriverId::Toolkit,
-                    "middleware" => DriverId::Middleware,
-                    "python" => DriverId::Python,
-                    "churn" => DriverId::ToolkitChurn,
-                    other => return Err(format!("unknown driver {other:?}")),
-                };
+                let driver = driver(&value("--only")?)?;
                 if workload >= WORKLOADS.len() {
                     return Err(format!("workloads are 0..{}", WORKLOADS.len()));
                 }
                 plan.only = Some((workload, driver));
             }
             "-h" | "--help" => {
-                return Err("usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
-                    [--no-python] [--out DIR] [--only <workload 0-4> raw|toolkit|middleware|python|churn]"
-                    .into())
+                return Err(
+                    "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
+                    [--no-python] [--no-pin] [--out DIR] [--only <workload 0-5> <driver>] \
+                    [--allocs [--driver <driver>] [--alloc-calls N]]; drivers: raw, toolkit, \
+                    middleware, python, churn"
+                        .into(),
+                )
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -182,6 +193,17 @@ fn parse_args() -> Result<Plan, String> {
         plan.out
     });
     Ok(plan)
+}
+
+fn driver(name: &str) -> Result<DriverId, String> {
+    Ok(match name {
+        "raw" => DriverId::Raw,
+        "toolkit" => DriverId::Toolkit,
+        "middleware" => DriverId::Middleware,
+        "python" => DriverId::Python,
+        "churn" => DriverId::ToolkitChurn,
+        other => return Err(format!("unknown driver {other:?}")),
+    })
 }
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
@@ -207,7 +229,18 @@ fn main() {
     if cfg!(debug_assertions) {
         eprintln!("note: a debug build; run with --release for meaningful figures");
     }
-    let server = Server::start().expect("the server starts");
+    // The client (and the Python child, which inherits the mask) on the first core, the
+    // server on the last: on two cores each side gets one, and the scheduler cannot put both
+    // on the same core for a while, which made runs differ by a third.
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let (client_core, server_core) = match (cores.first(), cores.last()) {
+        (Some(&first), Some(&last)) if plan.pin && first != last => (Some(first), Some(last)),
+        _ => (None, None),
+    };
+    if let Some(core) = client_core {
+        core_affinity::set_for_current(core);
+    }
+    let server = Server::start(server_core).expect("the server starts");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -255,26 +288,27 @@ fn main() {
     }
 
     let small = server.url(server::SMALL);
-    let count_allocations = || {
+    let count_allocations = |only: Option<DriverId>| {
+        let wanted = |driver| only.is_none_or(|only| only == driver);
         runtime.block_on(async {
-            vec![
-                (
-                    DriverId::Raw,
-                    load::allocations(&*clients.raw, &small, plan.alloc_calls).await,
-                ),
-                (
-                    DriverId::Toolkit,
-                    load::allocations(&*clients.toolkit, &small, plan.alloc_calls).await,
-                ),
-                (
-                    DriverId::Middleware,
-                    load::allocations(&*clients.middleware, &small, plan.alloc_calls).await,
-                ),
-            ]
+            let mut counts = Vec::new();
+            if wanted(DriverId::Raw) {
+                let count = load::allocations(&*clients.raw, &small, plan.alloc_calls).await;
+                counts.push((DriverId::Raw, count));
+            }
+            if wanted(DriverId::Toolkit) {
+                let count = load::allocations(&*clients.toolkit, &small, plan.alloc_calls).await;
+                counts.push((DriverId::Toolkit, count));
+            }
+            if wanted(DriverId::Middleware) {
+                let count = load::allocations(&*clients.middleware, &small, plan.alloc_calls).await;
+                counts.push((DriverId::Middleware, count));
+            }
+            counts
         })
     };
     if plan.allocs_only {
-        for (driver, (allocs, bytes)) in count_allocations() {
+        for (driver, (allocs, bytes)) in count_allocations(plan.driver) {
             println!(
                 "{}: {allocs:.2} allocations, {bytes:.0} bytes per call",
                 driver.label()
@@ -307,7 +341,7 @@ fn main() {
         );
     }
 
-    let allocations = count_allocations();
+    let allocations = count_allocations(None);
 
     let machine = report::machine(python.as_deref());
     let settings = format!(

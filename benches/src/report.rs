@@ -171,8 +171,8 @@ impl Results {
 
     fn targets(&self, allocations: &[(DriverId, (f64, f64))]) -> Vec<String> {
         use DriverId::{Middleware, Python, Raw, Toolkit, ToolkitChurn};
-        let [c1, c32, big, flaky, churn] = WORKLOADS else {
-            unreachable!("five workloads")
+        let [c1, c32, big, flaky, flaky_page, churn] = WORKLOADS else {
+            unreachable!("six workloads")
         };
         let verdict = |met: bool| if met { "met" } else { "MISSED" };
         let mut lines = Vec::new();
@@ -258,22 +258,25 @@ impl Results {
                 micros(middleware)
             ));
         }
-        let per_retry = self
-            .rows()
-            .into_iter()
-            .filter(|r| r.workload == flaky && r.connections_per_retry.is_some())
-            .map(|r| {
-                format!(
-                    "{} {:.3}",
-                    r.driver.label(),
-                    r.connections_per_retry.unwrap_or(0.0)
-                )
-            })
-            .collect::<Vec<_>>();
-        lines.push(format!(
-            "new connections per retry: {}",
-            per_retry.join(", ")
-        ));
+        for workload in [flaky, flaky_page] {
+            let per_retry = self
+                .rows()
+                .into_iter()
+                .filter(|r| r.workload == workload)
+                .filter_map(|r| {
+                    Some(format!(
+                        "{} {:.3}",
+                        r.driver.label(),
+                        r.connections_per_retry?
+                    ))
+                })
+                .collect::<Vec<_>>();
+            lines.push(format!(
+                "new connections per retry, {}: {}",
+                workload.name,
+                per_retry.join(", ")
+            ));
+        }
         lines
     }
 }

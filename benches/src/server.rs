@@ -22,10 +22,14 @@ pub(crate) const SMALL: &str = "/small";
 pub(crate) const BIG: &str = "/big";
 /// `GET /flaky`: 503 for a random 20% of requests, else as `/small`.
 pub(crate) const FLAKY: &str = "/flaky";
+/// `GET /flaky-page`: as `/flaky`, but the 503 carries a 48 KiB HTML page: more than the
+/// client has read with the head, so the connection survives only if the body is drained.
+pub(crate) const FLAKY_PAGE: &str = "/flaky-page";
 
 const SMALL_BODY: &[u8] = br#"{"id":42,"status":"shipped","total":"19.99"}"#;
 const UNAVAILABLE_BODY: &[u8] = br#"{"error":"service unavailable, try again"}"#;
 static BIG_BODY: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+static ERROR_PAGE: [u8; 48 * 1024] = [b'e'; 48 * 1024];
 
 /// What the server has seen so far.
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,8 +62,8 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts the server on its own thread.
-    pub(crate) fn start() -> std::io::Result<Server> {
+    /// Starts the server on its own thread, pinned to `core` if given.
+    pub(crate) fn start(core: Option<core_affinity::CoreId>) -> std::io::Result<Server> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -70,7 +74,12 @@ impl Server {
         let shared = Arc::clone(&counters);
         std::thread::Builder::new()
             .name("server".into())
-            .spawn(move || runtime.block_on(serve(listener, shared)))?;
+            .spawn(move || {
+                if let Some(core) = core {
+                    core_affinity::set_for_current(core);
+                }
+                runtime.block_on(serve(listener, shared))
+            })?;
         Ok(Server { addr, counters })
     }
 
@@ -117,7 +126,11 @@ fn respond(request: &Request<Incoming>) -> Response<Full<Bytes>> {
             StatusCode::SERVICE_UNAVAILABLE,
             Bytes::from_static(UNAVAILABLE_BODY),
         ),
-        SMALL | FLAKY => (StatusCode::OK, Bytes::from_static(SMALL_BODY)),
+        FLAKY_PAGE if fastrand::u8(..5) == 0 => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Bytes::from_static(&ERROR_PAGE),
+        ),
+        SMALL | FLAKY | FLAKY_PAGE => (StatusCode::OK, Bytes::from_static(SMALL_BODY)),
         _ => (StatusCode::NOT_FOUND, Bytes::new()),
     };
     let mut response = Response::new(Full::new(body));
