@@ -80,7 +80,9 @@ def main():
     phase(session, args.url, args.concurrency, args.warmup)
     print("warm", flush=True)
     sys.stdin.readline()
+    cpu = time.process_time()
     latencies, ok, elapsed = phase(session, args.url, args.concurrency, args.duration)
+    cpu = time.process_time() - cpu
     latencies.sort()
 
     def quantile(q):
@@ -92,6 +94,7 @@ def main():
         "elapsed": elapsed,
         "p50": quantile(0.50),
         "p99": quantile(0.99),
+        "cpu": cpu,
     }), flush=True)
 
 

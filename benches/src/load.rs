@@ -21,6 +21,8 @@ pub(crate) struct Sample {
     pub(crate) server: Counts,
     /// Settings replacements made during the segment (the churn workload).
     pub(crate) swaps: u64,
+    /// CPU time the client used during the measured part (user and kernel), if known.
+    pub(crate) client_cpu: Option<Duration>,
 }
 
 impl Sample {
@@ -37,6 +39,19 @@ impl Sample {
     pub(crate) fn retries(&self) -> u64 {
         self.server.requests.saturating_sub(self.calls)
     }
+
+    /// The client's CPU time per call.
+    pub(crate) fn cpu_per_call(&self) -> Option<Duration> {
+        Some(self.client_cpu? / u32::try_from(self.calls.max(1)).unwrap_or(u32::MAX))
+    }
+}
+
+/// The CPU time this thread has used (on Linux: `/proc/thread-self/schedstat`, nanoseconds).
+/// The client's runtime is current-thread, so this is the client's CPU time, steal excluded.
+pub(crate) fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 /// Runs `driver` against `url` with `concurrency` tasks: `warmup`, then `duration` measured.
@@ -53,12 +68,16 @@ pub(crate) async fn run<D: Driver>(
     let url: Arc<str> = url.into();
     phase(driver, &url, concurrency, warmup, 0).await;
     let before = server.counts();
+    let cpu_before = thread_cpu();
     let start = Instant::now();
     let end = start + duration;
     let helper = during.map(|spawn| spawn(end));
     // Room for the latencies, so that growing the vectors costs nothing while measuring.
     let latencies = phase(driver, &url, concurrency, duration, 1 << 16).await;
     let elapsed = start.elapsed();
+    let client_cpu = thread_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let server_counts = server.counts() - before;
     let swaps = match helper {
         Some(handle) => handle.await.unwrap_or(0),
@@ -74,6 +93,7 @@ pub(crate) async fn run<D: Driver>(
         p99: quantile(&all, 0.99),
         server: server_counts,
         swaps,
+        client_cpu,
     }
 }
 

@@ -125,6 +125,10 @@ struct Plan {
     allocs_only: bool,
     /// `--driver <driver>`: with `--allocs`, only this driver.
     driver: Option<DriverId>,
+    /// `--workloads 0,1`: only these workloads (indexes into [`WORKLOADS`]).
+    workloads: Option<Vec<usize>>,
+    /// `--drivers raw,toolkit`: only these drivers.
+    drivers: Option<Vec<DriverId>>,
     /// Pin the client and the server to cores of their own (`--no-pin` to leave it to the OS).
     pin: bool,
 }
@@ -141,6 +145,8 @@ fn parse_args() -> Result<Plan, String> {
         only: None,
         allocs_only: false,
         driver: None,
+        workloads: None,
+        drivers: None,
         pin: true,
     };
     let mut out = None;
@@ -159,6 +165,14 @@ fn parse_args() -> Result<Plan, String> {
             "--secs" => plan.duration = Duration::from_secs_f64(number(&value("--secs")?)?),
             "--no-python" => plan.python = false,
             "--no-pin" => plan.pin = false,
+            "--workloads" => {
+                let list = value("--workloads")?;
+                plan.workloads = Some(list.split(',').map(number).collect::<Result<_, _>>()?);
+            }
+            "--drivers" => {
+                let list = value("--drivers")?;
+                plan.drivers = Some(list.split(',').map(driver).collect::<Result<_, _>>()?);
+            }
             "--allocs" => plan.allocs_only = true,
             "--driver" => plan.driver = Some(driver(&value("--driver")?)?),
             "--alloc-calls" => plan.alloc_calls = number(&value("--alloc-calls")?)?,
@@ -174,7 +188,7 @@ fn parse_args() -> Result<Plan, String> {
             "-h" | "--help" => {
                 return Err(
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
-                    [--no-python] [--no-pin] [--out DIR] [--only <workload 0-5> <driver>] \
+                    [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
                     [--allocs [--driver <driver>] [--alloc-calls N]]; drivers: raw, toolkit, \
                     middleware, python, churn"
                         .into(),
@@ -322,9 +336,14 @@ fn main() {
         if round > 0 {
             results.next_round();
         }
-        for workload in WORKLOADS {
+        for (index, workload) in WORKLOADS.iter().enumerate() {
+            if plan.workloads.as_ref().is_some_and(|w| !w.contains(&index)) {
+                continue;
+            }
             for &driver in workload.drivers {
-                if driver == DriverId::Python && python.is_none() {
+                if driver == DriverId::Python && python.is_none()
+                    || plan.drivers.as_ref().is_some_and(|d| !d.contains(&driver))
+                {
                     continue;
                 }
                 if let Some(sample) = segment(&runtime, &server, &clients, workload, driver, &plan)

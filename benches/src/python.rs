@@ -88,5 +88,6 @@ pub(crate) fn run(
         p99: Duration::from_secs_f64(number("p99")),
         server: server_counts,
         swaps: 0,
+        client_cpu: result["cpu"].as_f64().map(Duration::from_secs_f64),
     })
 }

@@ -29,6 +29,8 @@ pub(crate) struct Row {
     /// New connections the server accepted per retry, over all rounds.
     pub(crate) connections_per_retry: Option<f64>,
     pub(crate) swaps_per_second: f64,
+    /// The client's CPU time per call, median over rounds.
+    pub(crate) cpu_per_call: Option<Duration>,
 }
 
 impl Results {
@@ -120,6 +122,13 @@ impl Results {
                         .then(|| connections as f64 / retries as f64),
                     swaps_per_second: of(|s| s.swaps as f64 / s.elapsed.as_secs_f64())
                         .unwrap_or(0.0),
+                    cpu_per_call: median(
+                        samples
+                            .iter()
+                            .filter_map(|s| Some(s.cpu_per_call()?.as_secs_f64()))
+                            .collect(),
+                    )
+                    .map(Duration::from_secs_f64),
                 });
             }
         }
@@ -136,19 +145,20 @@ impl Results {
         let mut md = String::new();
         let _ = writeln!(md, "Machine: {machine}  \nRun: {plan}\n");
         md.push_str(
-            "| workload | driver | calls/s | p50 | p99 | × raw reqwest | calls ending in 200 | attempts/call | new connections/retry |\n\
-             |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+            "| workload | driver | calls/s | p50 | p99 | × raw reqwest | client CPU/call | calls ending in 200 | attempts/call | new connections/retry |\n\
+             |---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
         );
         for row in self.rows() {
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.0} | {} | {} | {} | {:.1}% | {:.2} | {} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {} | {:.1}% | {:.2} | {} |",
                 row.workload.name,
                 row.driver.label(),
                 row.per_second,
                 micros(row.p50),
                 micros(row.p99),
                 row.to_raw.map_or("—".into(), |r| format!("{r:.3}")),
+                row.cpu_per_call.map_or("—".into(), micros),
                 row.ok_share * 100.0,
                 row.attempts_per_call,
                 row.connections_per_retry
@@ -182,6 +192,20 @@ impl Results {
                     "throughput ≥ 0.98 × raw reqwest, {}: {ratio:.3} — {}",
                     workload.name,
                     verdict(ratio >= 0.98)
+                ));
+            }
+        }
+        for workload in [c1, c32] {
+            let cpu = self.paired(workload, Toolkit, Raw, |a, b| {
+                match (a.cpu_per_call(), b.cpu_per_call()) {
+                    (Some(a), Some(b)) => (a.as_secs_f64() - b.as_secs_f64()) * 1e9,
+                    _ => f64::NAN,
+                }
+            });
+            if let Some(extra) = cpu.filter(|extra| extra.is_finite()) {
+                lines.push(format!(
+                    "(for insight) client CPU per call over raw reqwest, {}: {extra:+.0} ns",
+                    workload.name
                 ));
             }
         }
