@@ -1,16 +1,17 @@
 //! The retry loop: send, decide, wait, send again. It exists once; every `send()` ends here.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Request, Response};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use crate::policy::{Decision, Now, Outcome, Policy};
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 use crate::session::Shared;
-use crate::{idempotency, telemetry, wait, Error, Result, RetrySettings};
+use crate::{idempotency, policy, telemetry, wait, Error, Result, RetrySettings};
 
 /// Where a call's request came from, which decides how it is copied for a retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,79 +24,78 @@ pub(crate) enum Origin {
     Ready,
 }
 
+/// The most of a retried response's body that is read so that its connection can be reused;
+/// a longer body is dropped with its connection.
+const DRAIN_MAX_BYTES: u64 = 64 * 1024;
+
+/// How long reading the rest of a retried response's body may delay a retry that would start
+/// sooner; a body still incomplete then is dropped with its connection.
+const DRAIN_TIME: Duration = Duration::from_millis(10);
+
 /// Runs one call with `settings`; `retry: false` makes a single attempt.
-pub(crate) async fn run(
+///
+/// A plain function returning the call's future rather than an `async fn` around it: every
+/// `async fn` layer adds its arguments to the size of the future and copies the future it
+/// awaits into its own when it starts.
+pub(crate) fn run(
     shared: &Shared,
     mut request: Request,
     origin: Origin,
     settings: Arc<RetrySettings>,
     retry: bool,
-) -> Result<Response> {
+) -> impl Future<Output = Result<Response>> + Send + '_ {
     let span = telemetry::call_span(request.method(), request.url());
     let max_retries = if retry { settings.max_retries } else { 0 };
     idempotency::add_key(&settings, max_retries, &mut request);
     Call {
         shared,
-        settings: &settings,
+        settings,
         max_retries,
         origin,
         started: Instant::now(),
     }
-    .run(request, &span)
-    .instrument(span.clone())
-    .await
+    .run(request, span.clone())
+    .instrument(span)
 }
 
 struct Call<'a> {
     shared: &'a Shared,
-    settings: &'a RetrySettings,
+    settings: Arc<RetrySettings>,
     max_retries: u32,
     origin: Origin,
     started: Instant,
 }
 
-impl Call<'_> {
-    async fn run(&self, mut request: Request, span: &tracing::Span) -> Result<Response> {
-        let (shared, settings) = (self.shared, self.settings);
-        shared.stats.call();
-        if let Some(budget) = &settings.retry_budget {
-            shared.budget.deposit(budget, self.started);
-        }
-        let deadline = settings.total_timeout.map(|total| self.started + total);
-        let own_timeout = request.timeout().copied();
-        let method = request.method().clone();
-        let max_retries = self.max_retries;
-        let policy = |can_resend| Policy {
-            settings,
-            method: &method,
-            max_retries,
-            can_resend,
-        };
-        let mut record = CallRecord::default();
-        let mut waited = (Duration::ZERO, WaitSource::None);
-        let mut retries_done = 0u32;
-        loop {
-            if settings.share_retry_after {
-                self.wait_for_host(&request, deadline, &mut waited).await;
+impl<'a> Call<'a> {
+    /// The loop. An `async` block rather than an `async fn`: an `async fn` keeps its arguments
+    /// twice in its future (as received, and moved into its body).
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` would keep its arguments twice in the future"
+    )]
+    fn run(
+        self,
+        mut request: Request,
+        span: Span,
+    ) -> impl Future<Output = Result<Response>> + Send + 'a {
+        async move {
+            let (shared, settings) = (self.shared, &*self.settings);
+            shared.stats.call();
+            if let Some(budget) = &settings.retry_budget {
+                shared.budget.deposit(budget, self.started);
             }
-            // A copy for the next attempt, only while one may follow.
-            let spare = if retries_done < self.max_retries {
-                copy(&request, self.origin)
-            } else {
-                None
+            let deadline = settings.total_timeout.map(|total| self.started + total);
+            let own_timeout = request.timeout().copied();
+            let method = request.method().clone();
+            let max_retries = self.max_retries;
+            let policy = |can_resend| Policy {
+                settings,
+                method: &method,
+                max_retries,
+                can_resend,
             };
-            let can_resend = spare.is_some();
-            let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
-            // reqwest keeps the timeout in an extension map: writing one that is already there
-            // would cost three allocations per attempt for nothing.
-            if limit != own_timeout {
-                *request.timeout_mut() = limit;
-            }
-            shared.stats.attempt();
-            let result = shared.client.execute(request).await;
-            let (outcome, recorded) = classify(&result);
-            record.push(AttemptRecord::new(recorded, waited.0, waited.1));
-            let now = Now {
+            // The clock and the dice are read only when a retry is wanted.
+            let now = || Now {
                 time: SystemTime::now(),
                 remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
                 jitter_unit: if settings.backoff_jitter.is_zero() {
@@ -104,50 +104,85 @@ impl Call<'_> {
                     fastrand::f64()
                 },
             };
-            if settings.share_retry_after {
-                self.close_host(&result, outcome, now.time);
-            }
-            let decision = match policy(can_resend).decide(retries_done, outcome, now) {
-                Decision::Retry {
-                    raise_if_refused, ..
-                } if !self.budget_allows() => Decision::Stop {
-                    raise: raise_if_refused,
-                    give_up: Some(GiveUp::Budget),
-                },
-                decision => decision,
-            };
-            match (decision, spare) {
-                (Decision::Retry { wait, .. }, Some(spare)) => {
-                    drop(result);
+            let mut record = CallRecord::default();
+            let mut waited = (Duration::ZERO, WaitSource::None);
+            let mut retries_done = 0u32;
+            loop {
+                if settings.share_retry_after {
+                    self.wait_for_host(&request, deadline, &mut waited).await;
+                }
+                // The attempt and its decision in a block whose locals (the response, the
+                // copy) end before the pause: the future need not keep room for both.
+                let (pause, spare, wait) = {
+                    // A copy for the next attempt, only while one may follow.
+                    let spare = if retries_done < self.max_retries {
+                        copy(&request, self.origin)
+                    } else {
+                        None
+                    };
+                    let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+                    // reqwest keeps the timeout in an extension map: writing one that is
+                    // already there would cost three allocations per attempt for nothing.
+                    if limit != own_timeout {
+                        *request.timeout_mut() = limit;
+                    }
+                    shared.stats.attempt();
+                    let result = shared.client.execute(request).await;
+                    let (outcome, recorded) = classify(&result, settings);
+                    record.push(AttemptRecord::new(recorded, waited.0, waited.1));
+                    if settings.share_retry_after {
+                        self.close_host(&result, outcome, SystemTime::now());
+                    }
+                    let decision = match policy(spare.is_some()).decide(retries_done, outcome, now)
+                    {
+                        Decision::Retry {
+                            raise_if_refused, ..
+                        } if !self.budget_allows() => Decision::Stop {
+                            raise: raise_if_refused,
+                            give_up: Some(GiveUp::Budget),
+                        },
+                        decision => decision,
+                    };
+                    let wait = match decision {
+                        Decision::Retry { wait, .. } => wait,
+                        Decision::Stop { raise, give_up } => {
+                            telemetry::finished(&span, recorded, record.retries() as usize);
+                            if let Some(reason) = give_up {
+                                record.set_give_up(reason);
+                                shared.stats.give_up(reason == GiveUp::Budget);
+                                telemetry::gave_up(
+                                    &span,
+                                    record.attempt_count() as usize,
+                                    recorded,
+                                    reason,
+                                );
+                            }
+                            return finish(result, raise, record);
+                        }
+                    };
+                    let spare = spare.expect("a retry is decided only with a spare request");
                     shared.stats.retry(recorded);
-                    telemetry::retrying(span, record.attempts().len(), recorded, wait);
+                    telemetry::retrying(&span, record.attempts().len(), recorded, wait);
                     if let Some(hook) = &shared.on_retry {
-                        let (url, wait_source) = (spare.url(), wait.source);
                         hook(&RetryEvent {
                             method: &method,
-                            url,
+                            url: spare.url(),
                             record: &record,
                             wait: wait.duration,
-                            wait_source,
+                            wait_source: wait.source,
                         });
                     }
-                    sleep(wait.duration).await;
-                    retries_done += 1;
-                    waited = (wait.duration, wait.source);
-                    request = spare;
-                }
-                (Decision::Retry { .. }, None) => {
-                    unreachable!("a retry is decided only with a spare request")
-                }
-                (Decision::Stop { raise, give_up }, _) => {
-                    telemetry::finished(span, recorded, record.retries() as usize);
-                    if let Some(reason) = give_up {
-                        record.set_give_up(reason);
-                        shared.stats.give_up(reason == GiveUp::Budget);
-                        telemetry::gave_up(span, record.attempt_count() as usize, recorded, reason);
-                    }
-                    return finish(result, raise, record);
-                }
+                    // Boxed: only retries pay for the room the pause takes in the future.
+                    (
+                        Box::pin(pause(result.ok(), wait.duration, deadline)),
+                        spare,
+                        wait,
+                    )
+                };
+                pause.await;
+                retries_done += 1;
+                waited = (wait.duration, wait.source);
+                request = spare;
             }
         }
     }
@@ -215,7 +250,9 @@ fn copy(request: &Request, origin: Origin) -> Option<Request> {
         return request.try_clone();
     }
     let mut copy = Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
+    if !request.headers().is_empty() {
+        *copy.headers_mut() = request.headers().clone();
+    }
     *copy.version_mut() = request.version();
     if let Some(&timeout) = request.timeout() {
         *copy.timeout_mut() = Some(timeout);
@@ -237,15 +274,26 @@ fn attempt_timeout(
     [own, attempt, remaining].into_iter().flatten().min()
 }
 
-fn classify(result: &reqwest::Result<Response>) -> (Outcome<'_>, AttemptOutcome) {
+fn classify<'r>(
+    result: &'r reqwest::Result<Response>,
+    settings: &RetrySettings,
+) -> (Outcome<'r>, AttemptOutcome) {
     match result {
         Ok(response) => {
-            let outcome = Outcome::Response {
-                status: response.status().as_u16(),
-                retry_after: response
+            let status = response.status().as_u16();
+            // Looked up only for the statuses whose decision may read it: not on the success
+            // path.
+            let retry_after = if policy::may_read_retry_after(settings, status) {
+                response
                     .headers()
                     .get(RETRY_AFTER)
-                    .map(HeaderValue::as_bytes),
+                    .map(HeaderValue::as_bytes)
+            } else {
+                None
+            };
+            let outcome = Outcome::Response {
+                status,
+                retry_after,
             };
             (outcome, AttemptOutcome::Status(response.status()))
         }
@@ -270,11 +318,55 @@ fn finish(result: reqwest::Result<Response>, raise: bool, record: CallRecord) ->
     }
 }
 
-/// A zero wait skips the timer, whose granularity would add about a millisecond.
-async fn sleep(wait: Duration) {
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
+/// The pause before a retry: `wait`, during which the retried response's body is drained.
+///
+/// A zero wait skips the timer, whose granularity would add about a millisecond. Draining
+/// lets the connection go back to the pool instead of being closed, which would cost the
+/// retry a new connection (a TLS handshake on a real API); a body already received is read
+/// without touching the timer. A body that has not arrived by the end of the wait (or within
+/// [`DRAIN_TIME`] of a shorter wait, unless that passes the deadline) is dropped as before.
+async fn pause(response: Option<Response>, wait: Duration, deadline: Option<Instant>) {
+    let Some(response) = response else {
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        return;
+    };
+    let now = Instant::now();
+    let wake = now + wait;
+    let drain_until = wake.max(now + DRAIN_TIME);
+    let drain_until = if deadline.is_some_and(|deadline| drain_until >= deadline) {
+        wake
+    } else {
+        drain_until
+    };
+    drain(response, drain_until).await;
+    if Instant::now() < wake {
+        tokio::time::sleep_until(wake.into()).await;
     }
+}
+
+/// Reads the rest of `response`'s body, at most [`DRAIN_MAX_BYTES`], until `until`.
+///
+/// `timeout_at` polls the body before its timer, and registers the timer only if the body is
+/// not all there yet.
+async fn drain(mut response: Response, until: Instant) {
+    if response
+        .content_length()
+        .is_some_and(|length| length > DRAIN_MAX_BYTES)
+    {
+        return;
+    }
+    let read = async {
+        let mut read = 0;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_MAX_BYTES {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout_at(until.into(), read).await;
 }
 
 #[cfg(test)]
