@@ -375,11 +375,15 @@ fn main() {
     let rows: Vec<Row> = results.rows();
     if let Err(error) = std::fs::create_dir_all(&plan.out)
         .and_then(|()| std::fs::write(plan.out.join("results.md"), &markdown))
+        .and_then(|()| std::fs::write(plan.out.join("rounds.csv"), results.csv()))
         .and_then(|()| std::fs::write(plan.out.join("throughput.svg"), report::svg(&rows)))
     {
         eprintln!("could not write to {}: {error}", plan.out.display());
     } else {
-        eprintln!("wrote {}/results.md and throughput.svg", plan.out.display());
+        eprintln!(
+            "wrote {}/results.md, rounds.csv and throughput.svg",
+            plan.out.display()
+        );
     }
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -135,6 +135,42 @@ impl Results {
         rows
     }
 
+    /// Every sample, one line each, in round order: the data behind the medians.
+    pub(crate) fn csv(&self) -> String {
+        let mut csv = String::from(
+            "round,workload,driver,calls,seconds,calls_per_second,p50_us,p99_us,client_cpu_us_per_call,server_requests,server_connections\n",
+        );
+        for round in 0..self.rounds {
+            for workload in WORKLOADS {
+                for &driver in workload.drivers {
+                    let Some(Some(s)) = self
+                        .samples
+                        .get(&(workload.name, driver))
+                        .map(|slots| &slots[round])
+                    else {
+                        continue;
+                    };
+                    let _ = writeln!(
+                        csv,
+                        "{round},{},{},{},{:.3},{:.1},{:.1},{:.1},{},{},{}",
+                        workload.name.replace(',', ";"),
+                        driver.label(),
+                        s.calls,
+                        s.elapsed.as_secs_f64(),
+                        s.per_second(),
+                        s.p50.as_secs_f64() * 1e6,
+                        s.p99.as_secs_f64() * 1e6,
+                        s.cpu_per_call()
+                            .map_or(String::new(), |c| format!("{:.2}", c.as_secs_f64() * 1e6)),
+                        s.server.requests,
+                        s.server.connections,
+                    );
+                }
+            }
+        }
+        csv
+    }
+
     /// The results table, the allocations and the targets, in markdown.
     pub(crate) fn markdown(
         &self,
