@@ -53,9 +53,9 @@ pub(crate) fn run(
         max_retries,
         origin,
         started: Instant::now(),
+        request: Some(request),
     }
-    .run(request, span.clone())
-    .instrument(span)
+    .run(span)
 }
 
 struct Call<'a> {
@@ -64,29 +64,38 @@ struct Call<'a> {
     max_retries: u32,
     origin: Origin,
     started: Instant,
+    /// The request as given. Each attempt sends a copy of it while another attempt may follow,
+    /// and the request itself when none can.
+    request: Option<Request>,
 }
 
 impl<'a> Call<'a> {
     /// The loop. An `async` block rather than an `async fn`: an `async fn` keeps its arguments
     /// twice in its future (as received, and moved into its body).
+    ///
+    /// The call's span is entered around what runs inside the call (each attempt, the pause
+    /// with its drain, the `on_retry` hook) rather than around the whole loop: wrapping the
+    /// loop would move its whole future once more per call. This module's own events name
+    /// the span as their parent.
     #[expect(
         clippy::manual_async_fn,
         reason = "an `async fn` would keep its arguments twice in the future"
     )]
-    fn run(
-        self,
-        mut request: Request,
-        span: Span,
-    ) -> impl Future<Output = Result<Response>> + Send + 'a {
+    fn run(mut self, span: Span) -> impl Future<Output = Result<Response>> + Send + 'a {
         async move {
-            let (shared, settings) = (self.shared, &*self.settings);
+            let shared = self.shared;
+            let settings: &RetrySettings = &self.settings;
             shared.stats.call();
             if let Some(budget) = &settings.retry_budget {
                 shared.budget.deposit(budget, self.started);
             }
             let deadline = settings.total_timeout.map(|total| self.started + total);
-            let own_timeout = request.timeout().copied();
-            let method = request.method().clone();
+            let given = self
+                .request
+                .as_ref()
+                .expect("a call starts with its request");
+            let own_timeout = given.timeout().copied();
+            let method = given.method().clone();
             let max_retries = self.max_retries;
             let policy = |can_resend| Policy {
                 settings,
@@ -109,32 +118,28 @@ impl<'a> Call<'a> {
             let mut retries_done = 0u32;
             loop {
                 if settings.share_retry_after {
-                    self.wait_for_host(&request, deadline, &mut waited).await;
+                    self.wait_for_host(deadline, &mut waited)
+                        .instrument(span.clone())
+                        .await;
                 }
-                // The attempt and its decision in a block whose locals (the response, the
-                // copy) end before the pause: the future need not keep room for both.
-                let (pause, spare, wait) = {
-                    // A copy for the next attempt, only while one may follow.
-                    let spare = if retries_done < self.max_retries {
-                        copy(&request, self.origin)
-                    } else {
-                        None
-                    };
+                // The attempt and its decision in a block whose locals (the response) end
+                // before the pause: the future need not keep room for both.
+                let (pause, wait) = {
                     let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
-                    // reqwest keeps the timeout in an extension map: writing one that is
-                    // already there would cost three allocations per attempt for nothing.
-                    if limit != own_timeout {
-                        *request.timeout_mut() = limit;
-                    }
-                    shared.stats.attempt();
-                    let result = shared.client.execute(request).await;
+                    let (sent, can_resend) = send(
+                        shared,
+                        &mut self.request,
+                        self.origin,
+                        retries_done < self.max_retries,
+                        (limit != own_timeout).then_some(limit),
+                    );
+                    let result = sent.instrument(span.clone()).await;
                     let (outcome, recorded) = classify(&result, settings);
                     record.push(AttemptRecord::new(recorded, waited.0, waited.1));
                     if settings.share_retry_after {
                         self.close_host(&result, outcome, SystemTime::now());
                     }
-                    let decision = match policy(spare.is_some()).decide(retries_done, outcome, now)
-                    {
+                    let decision = match policy(can_resend).decide(retries_done, outcome, now) {
                         Decision::Retry {
                             raise_if_refused, ..
                         } if !self.budget_allows() => Decision::Stop {
@@ -160,31 +165,35 @@ impl<'a> Call<'a> {
                             return finish(result, raise, record);
                         }
                     };
-                    let spare = spare.expect("a retry is decided only with a spare request");
                     shared.stats.retry(recorded);
                     telemetry::retrying(&span, record.attempts().len(), recorded, wait);
                     if let Some(hook) = &shared.on_retry {
-                        hook(&RetryEvent {
-                            method: &method,
-                            url: spare.url(),
-                            record: &record,
-                            wait: wait.duration,
-                            wait_source: wait.source,
+                        span.in_scope(|| {
+                            hook(&RetryEvent {
+                                method: &method,
+                                url: self.given().url(),
+                                record: &record,
+                                wait: wait.duration,
+                                wait_source: wait.source,
+                            });
                         });
                     }
                     // Boxed: only retries pay for the room the pause takes in the future.
-                    (
-                        Box::pin(pause(result.ok(), wait.duration, deadline)),
-                        spare,
-                        wait,
-                    )
+                    let pause = pause(result.ok(), wait.duration, deadline);
+                    (Box::pin(pause.instrument(span.clone())), wait)
                 };
                 pause.await;
                 retries_done += 1;
                 waited = (wait.duration, wait.source);
-                request = spare;
             }
         }
+    }
+
+    /// The request as given; a retry is decided only while it has not been sent itself.
+    fn given(&self) -> &Request {
+        self.request
+            .as_ref()
+            .expect("the request itself is sent only by the last attempt")
     }
 
     fn budget_allows(&self) -> bool {
@@ -196,14 +205,9 @@ impl<'a> Call<'a> {
 
     /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
     /// past the deadline (the attempt is then sent at once).
-    async fn wait_for_host(
-        &self,
-        request: &Request,
-        deadline: Option<Instant>,
-        waited: &mut (Duration, WaitSource),
-    ) {
+    async fn wait_for_host(&self, deadline: Option<Instant>, waited: &mut (Duration, WaitSource)) {
         let now = Instant::now();
-        let Some(until) = self.shared.host_gate.closed_until(request.url(), now) else {
+        let Some(until) = self.shared.host_gate.closed_until(self.given().url(), now) else {
             return;
         };
         if deadline.is_some_and(|deadline| until >= deadline) {
@@ -237,6 +241,40 @@ impl<'a> Call<'a> {
                 .close(response.url(), Instant::now() + asked);
         }
     }
+}
+
+/// Starts an attempt: sends a copy of `request` if `another_may_follow` and the request can be
+/// copied (then true), else the request itself (then false: no retry can follow). `timeout`
+/// replaces the request's own.
+///
+/// Not part of the loop's `async` block: the attempt's request would keep room in its future.
+fn send(
+    shared: &Shared,
+    request: &mut Option<Request>,
+    origin: Origin,
+    another_may_follow: bool,
+    timeout: Option<Option<Duration>>,
+) -> (impl Future<Output = reqwest::Result<Response>>, bool) {
+    let given = request
+        .as_ref()
+        .expect("the request itself is sent only once, last");
+    let copied = if another_may_follow {
+        copy(given, origin)
+    } else {
+        None
+    };
+    let can_resend = copied.is_some();
+    let mut attempt = match copied {
+        Some(copied) => copied,
+        None => request.take().expect("checked above"),
+    };
+    // reqwest keeps the timeout in an extension map: writing one that is already there would
+    // cost three allocations per attempt for nothing.
+    if let Some(timeout) = timeout {
+        *attempt.timeout_mut() = timeout;
+    }
+    shared.stats.attempt();
+    (shared.client.execute(attempt), can_resend)
 }
 
 /// A copy of `request` for the next attempt; `None` for a streaming body, which cannot be
@@ -311,7 +349,7 @@ fn finish(result: reqwest::Result<Response>, raise: bool, record: CallRecord) ->
     match result {
         Ok(response) if raise => Err(Error::from_status(response, record)),
         Ok(mut response) => {
-            response.extensions_mut().insert(record);
+            record.attach(&mut response);
             Ok(response)
         }
         Err(error) => Err(Error::from_request(error, record)),

@@ -95,20 +95,21 @@ impl Policy<'_> {
         now: impl FnOnce() -> Now,
     ) -> Decision {
         let settings = self.settings;
-        let allowed = settings.allows(self.method);
+        // Asked last: most responses are settled by their status alone.
+        let allowed = || settings.allows(self.method);
         let (wanted, raise, retry_after) = match outcome {
             Outcome::ConnectFailed => (true, false, None),
-            Outcome::FailedAfterSend => (allowed, false, None),
+            Outcome::FailedAfterSend => (allowed(), false, None),
             Outcome::Fatal => (false, false, None),
             Outcome::Response {
                 status,
                 retry_after,
             } => {
-                let forced = allowed && settings.forces(status);
-                let by_retry_after = allowed
-                    && settings.respect_retry_after_header
+                let forced = settings.forces(status) && allowed();
+                let by_retry_after = settings.respect_retry_after_header
                     && retry_after.is_some_and(|v| !v.is_empty())
-                    && RETRY_AFTER_STATUSES.contains(&status);
+                    && RETRY_AFTER_STATUSES.contains(&status)
+                    && allowed();
                 let raise = forced && settings.raise_on_status;
                 (
                     forced || by_retry_after,

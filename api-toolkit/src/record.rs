@@ -5,6 +5,7 @@
 //! ([`Error::record`](crate::Error::record)).
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -35,6 +36,30 @@ pub struct CallRecord {
 
 /// How many attempts a record keeps in detail.
 const MAX_KEPT: usize = 1000;
+
+/// In a response's extensions in place of the [`CallRecord`] of a call that made one attempt,
+/// without waiting first, and returned its response: that record is told by the response's
+/// status alone, and a zero-sized marker costs no allocation ([`CallRecord`] is 112 bytes,
+/// boxed in the map).
+#[derive(Clone, Copy, Debug)]
+struct FirstAttempt;
+
+/// The record of a call whose single attempt returned a response with `status`: made once per
+/// status, on first use.
+fn first_attempt(status: StatusCode) -> &'static CallRecord {
+    /// One per status code, `100..=999`.
+    static RECORDS: [OnceLock<CallRecord>; 900] = [const { OnceLock::new() }; 900];
+    let index = usize::from(status.as_u16()).saturating_sub(100).min(899);
+    RECORDS[index].get_or_init(|| {
+        let mut record = CallRecord::default();
+        record.push(AttemptRecord::new(
+            AttemptOutcome::Status(status),
+            Duration::ZERO,
+            WaitSource::None,
+        ));
+        record
+    })
+}
 
 /// How many attempts are kept without a heap allocation: a call that succeeds at once (or
 /// after a few retries) records them in place.
@@ -106,7 +131,28 @@ impl fmt::Debug for CallRecord {
 impl CallRecord {
     /// The record of the call that returned `response`.
     pub fn of(response: &reqwest::Response) -> Option<&CallRecord> {
-        response.extensions().get::<CallRecord>()
+        let extensions = response.extensions();
+        match extensions.get::<CallRecord>() {
+            Some(record) => Some(record),
+            None => extensions
+                .get::<FirstAttempt>()
+                .map(|_| first_attempt(response.status())),
+        }
+    }
+
+    /// Puts this record in the extensions of the response it led to.
+    pub(crate) fn attach(self, response: &mut reqwest::Response) {
+        let untold = AttemptRecord::new(
+            AttemptOutcome::Status(response.status()),
+            Duration::ZERO,
+            WaitSource::None,
+        );
+        if self.count == 1 && self.give_up.is_none() && self.attempts() == [untold] {
+            // Fully told by the response's status: no allocation for the common case.
+            response.extensions_mut().insert(FirstAttempt);
+        } else {
+            response.extensions_mut().insert(self);
+        }
     }
 
     /// The attempts, in order (the first 1000 of a call that made more); empty when nothing
@@ -346,6 +392,52 @@ mod tests {
         }
         assert_eq!(record.attempts().len(), MAX_KEPT);
         assert_eq!(record.attempt_count(), MAX_KEPT as u32 + 5);
+    }
+
+    fn response(status: u16) -> reqwest::Response {
+        let response = http::Response::builder().status(status).body("").unwrap();
+        reqwest::Response::from(response)
+    }
+
+    #[test]
+    fn record_of_a_single_attempt_read_back_from_the_status() {
+        let mut record = CallRecord::default();
+        record.push(AttemptRecord::new(
+            AttemptOutcome::Status(StatusCode::CREATED),
+            Duration::ZERO,
+            WaitSource::None,
+        ));
+        let mut created = response(201);
+        record.clone().attach(&mut created);
+        assert_eq!(CallRecord::of(&created), Some(&record));
+        assert_eq!(CallRecord::of(&response(201)), None, "not from a session");
+    }
+
+    #[test]
+    fn record_of_several_attempts_a_wait_or_a_give_up_kept_whole() {
+        let mut retried = CallRecord::default();
+        retried.push(attempt(503));
+        retried.push(attempt(200));
+        let mut ok = response(200);
+        retried.clone().attach(&mut ok);
+        assert_eq!(CallRecord::of(&ok), Some(&retried));
+
+        let mut refused = CallRecord::default();
+        refused.push(attempt(503));
+        refused.set_give_up(GiveUp::Budget);
+        let mut unavailable = response(503);
+        refused.clone().attach(&mut unavailable);
+        assert_eq!(CallRecord::of(&unavailable), Some(&refused));
+
+        let mut held_back = CallRecord::default();
+        held_back.push(AttemptRecord::new(
+            AttemptOutcome::Status(StatusCode::OK),
+            Duration::from_secs(1),
+            WaitSource::SharedRetryAfter,
+        ));
+        let mut ok = response(200);
+        held_back.clone().attach(&mut ok);
+        assert_eq!(CallRecord::of(&ok), Some(&held_back));
     }
 
     #[test]
