@@ -158,7 +158,7 @@ fn parse_args() -> Result<Plan, String> {
                 plan.quick = true;
                 plan.rounds = 3;
                 plan.warmup = Duration::from_millis(50);
-                plan.duration = Duration::from_millis(250);
+                plan.duration = Duration::from_millis(200);
                 plan.alloc_calls = 2_000;
             }
             "--rounds" => plan.rounds = number(&value("--rounds")?)?,
@@ -362,7 +362,7 @@ fn main() {
 
     let allocations = count_allocations(None);
 
-    let machine = report::machine(python.as_deref());
+    let machine = report::machine(cores.len(), client_core.is_some(), python.as_deref());
     let settings = format!(
         "{} rounds × {:.2} s per segment (after {:.2} s warm-up); allocations over {} sequential calls",
         plan.rounds,
@@ -376,7 +376,12 @@ fn main() {
     if let Err(error) = std::fs::create_dir_all(&plan.out)
         .and_then(|()| std::fs::write(plan.out.join("results.md"), &markdown))
         .and_then(|()| std::fs::write(plan.out.join("rounds.csv"), results.csv()))
-        .and_then(|()| std::fs::write(plan.out.join("throughput.svg"), report::svg(&rows)))
+        .and_then(|()| {
+            std::fs::write(
+                plan.out.join("throughput.svg"),
+                report::svg(&rows, &machine),
+            )
+        })
     {
         eprintln!("could not write to {}: {error}", plan.out.display());
     } else {

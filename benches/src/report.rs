@@ -364,14 +364,13 @@ fn micros(duration: Duration) -> String {
 }
 
 /// The machine, as far as the table needs it.
-pub(crate) fn machine(python: Option<&str>) -> String {
+pub(crate) fn machine(cores: usize, pinned: bool, python: Option<&str>) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
         .find_map(|line| line.strip_prefix("model name"))
         .and_then(|rest| rest.split_once(':'))
         .map_or("unknown CPU", |(_, name)| name.trim());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|info| {
@@ -388,10 +387,16 @@ pub(crate) fn machine(python: Option<&str>) -> String {
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let python = python.map_or(String::new(), |v| format!("; {v}"));
+    let placement = if pinned {
+        "pinned to the first core, server: hyper HTTP/1.1 on its own thread pinned to the last"
+    } else {
+        "server: hyper HTTP/1.1 on its own thread"
+    };
     format!(
-        "{cores} cores ({model}){memory}, Linux {}; client: one current-thread tokio runtime, \
-         server: hyper HTTP/1.1 on its own thread{python}",
-        kernel.trim()
+        "{cores} cores ({model}){memory}, Linux {}; rustc {}; client: one current-thread tokio \
+         runtime {placement}{python}",
+        kernel.trim(),
+        env!("BENCH_RUSTC_VERSION"),
     )
 }
 
@@ -404,7 +409,7 @@ const COLORS: [(DriverId, &str); 5] = [
 ];
 
 /// A horizontal bar chart of calls/s, one group per workload, one bar per driver.
-pub(crate) fn svg(rows: &[Row]) -> String {
+pub(crate) fn svg(rows: &[Row], machine: &str) -> String {
     let (left, bar_width, bar_height, gap, group_gap) = (230.0, 520.0, 16.0, 4.0, 30.0);
     let width = left + bar_width + 170.0;
     let max = rows.iter().map(|r| r.per_second).fold(1.0, f64::max);
@@ -443,6 +448,14 @@ pub(crate) fn svg(rows: &[Row]) -> String {
             y += bar_height + gap;
         }
         y += group_gap;
+    }
+    for line in machine.split("; ") {
+        let _ = writeln!(
+            body,
+            r##"<text x="10" y="{y}" font-size="10" fill="#555">{}</text>"##,
+            escape(line)
+        );
+        y += 13.0;
     }
     let height = y;
     format!(
