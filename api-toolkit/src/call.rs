@@ -258,23 +258,27 @@ fn send(
     let given = request
         .as_ref()
         .expect("the request itself is sent only once, last");
-    let copied = if another_may_follow {
-        copy(given, origin)
-    } else {
-        None
-    };
-    let can_resend = copied.is_some();
-    let mut attempt = match copied {
-        Some(copied) => copied,
-        None => request.take().expect("checked above"),
-    };
+    if another_may_follow {
+        if let Some(copied) = copy(given, origin) {
+            return (execute(shared, copied, timeout), true);
+        }
+    }
+    let last = request.take().expect("checked above");
+    (execute(shared, last, timeout), false)
+}
+
+fn execute(
+    shared: &Shared,
+    mut attempt: Request,
+    timeout: Option<Option<Duration>>,
+) -> impl Future<Output = reqwest::Result<Response>> {
     // reqwest keeps the timeout in an extension map: writing one that is already there would
     // cost three allocations per attempt for nothing.
     if let Some(timeout) = timeout {
         *attempt.timeout_mut() = timeout;
     }
     shared.stats.attempt();
-    (shared.client.execute(attempt), can_resend)
+    shared.client.execute(attempt)
 }
 
 /// A copy of `request` for the next attempt; `None` for a streaming body, which cannot be
