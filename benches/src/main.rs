@@ -6,9 +6,10 @@
 //! cargo run --release -p api-toolkit-bench -- --quick   # under 30 s (CI)
 //! ```
 //!
-//! Each round runs every workload once per driver, in the same order (A B C D, A B C D …), so
-//! drift of the machine hits every driver alike; the table reports medians over rounds, and
-//! each driver's ratio to raw reqwest is the median of its per-round ratios.
+//! Each round runs every workload once per driver, interleaved (A B C D, then D C B A, …), so
+//! drift of the machine hits every driver alike and no driver always follows the same one; the
+//! table reports medians over rounds, and each driver's ratio to raw reqwest is the median of
+//! its per-round ratios (rounds.csv has every sample).
 
 mod alloc;
 mod drivers;
@@ -135,7 +136,7 @@ struct Plan {
 
 fn parse_args() -> Result<Plan, String> {
     let mut plan = Plan {
-        rounds: 9,
+        rounds: 10,
         warmup: Duration::from_millis(200),
         duration: Duration::from_secs(1),
         alloc_calls: 10_000,
@@ -340,7 +341,13 @@ fn main() {
             if plan.workloads.as_ref().is_some_and(|w| !w.contains(&index)) {
                 continue;
             }
-            for &driver in workload.drivers {
+            // A B C D in even rounds, D C B A in odd ones: no driver always runs right after
+            // another's (the Python child's exit, a cold pool), so the order's effect cancels.
+            let mut order = workload.drivers.to_vec();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for driver in order {
                 if driver == DriverId::Python && python.is_none()
                     || plan.drivers.as_ref().is_some_and(|d| !d.contains(&driver))
                 {
