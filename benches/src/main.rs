@@ -126,6 +126,8 @@ struct Plan {
     allocs_only: bool,
     /// `--driver <driver>`: with `--allocs`, only this driver.
     driver: Option<DriverId>,
+    /// `--alloc-big`: with `--allocs`, count calls of the 64 KiB response instead.
+    alloc_big: bool,
     /// `--workloads 0,1`: only these workloads (indexes into [`WORKLOADS`]).
     workloads: Option<Vec<usize>>,
     /// `--drivers raw,toolkit`: only these drivers.
@@ -146,6 +148,7 @@ fn parse_args() -> Result<Plan, String> {
         only: None,
         allocs_only: false,
         driver: None,
+        alloc_big: false,
         workloads: None,
         drivers: None,
         pin: true,
@@ -177,6 +180,7 @@ fn parse_args() -> Result<Plan, String> {
             "--allocs" => plan.allocs_only = true,
             "--driver" => plan.driver = Some(driver(&value("--driver")?)?),
             "--alloc-calls" => plan.alloc_calls = number(&value("--alloc-calls")?)?,
+            "--alloc-big" => plan.alloc_big = true,
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--only" => {
                 let workload: usize = number(&value("--only")?)?;
@@ -190,7 +194,7 @@ fn parse_args() -> Result<Plan, String> {
                 return Err(
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
-                    [--allocs [--driver <driver>] [--alloc-calls N]]; drivers: raw, toolkit, \
+                    [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big]]; drivers: raw, toolkit, \
                     middleware, python, churn"
                         .into(),
                 )
@@ -302,7 +306,11 @@ fn main() {
         return;
     }
 
-    let small = server.url(server::SMALL);
+    let small = server.url(if plan.alloc_big {
+        server::BIG
+    } else {
+        server::SMALL
+    });
     let count_allocations = |only: Option<DriverId>| {
         let wanted = |driver| only.is_none_or(|only| only == driver);
         runtime.block_on(async {
