@@ -1,8 +1,10 @@
 //! [`CallRecord`]: what happened during one call, attempt by attempt.
 //!
-//! Every call keeps one, success or failure: it is in the extensions of the returned
-//! `reqwest::Response` ([`CallRecord::of`]) and in an [`Error`](crate::Error)
-//! ([`Error::record`](crate::Error::record)).
+//! Every call keeps one, success or failure: it comes with the returned `reqwest::Response`
+//! ([`CallRecord::of`]) and with an [`Error`](crate::Error)
+//! ([`Error::record`](crate::Error::record)). Read it with [`CallRecord::of`] rather than from
+//! the response's extensions: the record of a call that made a single attempt is not stored
+//! there but told by the response's status, which saves an allocation per call.
 
 use std::fmt;
 use std::sync::OnceLock;
