@@ -1,86 +1,113 @@
 //! The retry loop: send, decide, wait, send again. It exists once; every `send()` ends here.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Request, Response};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use crate::policy::{Decision, Now, Outcome, Policy};
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 use crate::session::Shared;
-use crate::{idempotency, telemetry, wait, Error, Result, RetrySettings};
+use crate::{idempotency, policy, telemetry, wait, Error, Result, RetrySettings};
+
+/// Where a call's request came from, which decides how it is copied for a retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Built by [`RequestBuilder`](crate::RequestBuilder): besides method, URL, headers, version
+    /// and body, it holds at most reqwest's per-request timeout.
+    Builder,
+    /// A ready `reqwest::Request` given to [`Session::execute`](crate::Session::execute): it
+    /// may carry extensions (from an `http::Request`) that only reqwest's own copy preserves.
+    Ready,
+}
+
+/// The most of a retried response's body that is read so that its connection can be reused;
+/// a longer body is dropped with its connection.
+const DRAIN_MAX_BYTES: u64 = 64 * 1024;
+
+/// How long reading the rest of a retried response's body may delay a retry that would start
+/// sooner; a body still incomplete then is dropped with its connection.
+const DRAIN_TIME: Duration = Duration::from_millis(10);
 
 /// Runs one call with `settings`; `retry: false` makes a single attempt.
-pub(crate) async fn run(
+///
+/// A plain function returning the call's future rather than an `async fn` around it: every
+/// `async fn` layer adds its arguments to the size of the future and copies the future it
+/// awaits into its own when it starts.
+pub(crate) fn run(
     shared: &Shared,
     mut request: Request,
+    origin: Origin,
     settings: Arc<RetrySettings>,
     retry: bool,
-) -> Result<Response> {
+) -> impl Future<Output = Result<Response>> + Send + '_ {
     let span = telemetry::call_span(request.method(), request.url());
     let max_retries = if retry { settings.max_retries } else { 0 };
     idempotency::add_key(&settings, max_retries, &mut request);
     Call {
         shared,
-        settings: &settings,
+        settings,
         max_retries,
+        origin,
         started: Instant::now(),
+        request: Some(request),
     }
-    .run(request, &span)
-    .instrument(span.clone())
-    .await
+    .run(span)
 }
 
 struct Call<'a> {
     shared: &'a Shared,
-    settings: &'a RetrySettings,
+    settings: Arc<RetrySettings>,
     max_retries: u32,
+    origin: Origin,
     started: Instant,
+    /// The request as given. Each attempt sends a copy of it while another attempt may follow,
+    /// and the request itself when none can.
+    request: Option<Request>,
 }
 
-impl Call<'_> {
-    async fn run(&self, mut request: Request, span: &tracing::Span) -> Result<Response> {
-        let (shared, settings) = (self.shared, self.settings);
-        shared.stats.call();
-        if let Some(budget) = &settings.retry_budget {
-            shared.budget.deposit(budget, self.started);
-        }
-        // A deadline later than the clock can represent is no deadline.
-        let deadline = settings
-            .total_timeout
-            .and_then(|total| self.started.checked_add(total));
-        let own_timeout = request.timeout().copied();
-        let method = request.method().clone();
-        let max_retries = self.max_retries;
-        let policy = |can_resend| Policy {
-            settings,
-            method: &method,
-            max_retries,
-            can_resend,
-        };
-        let mut record = CallRecord::default();
-        let mut waited = (Duration::ZERO, WaitSource::None);
-        let mut retries_done = 0u32;
-        loop {
-            if settings.share_retry_after {
-                self.wait_for_host(&request, deadline, &mut waited).await;
+impl<'a> Call<'a> {
+    /// The loop. An `async` block rather than an `async fn`: an `async fn` keeps its arguments
+    /// twice in its future (as received, and moved into its body).
+    ///
+    /// The call's span is entered around what runs inside the call (each attempt, the pause
+    /// with its drain, the `on_retry` hook) rather than around the whole loop: wrapping the
+    /// loop would move its whole future once more per call. This module's own events name
+    /// the span as their parent.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` would keep its arguments twice in the future"
+    )]
+    fn run(mut self, span: Span) -> impl Future<Output = Result<Response>> + Send + 'a {
+        async move {
+            let shared = self.shared;
+            let settings: &RetrySettings = &self.settings;
+            shared.stats.call();
+            if let Some(budget) = &settings.retry_budget {
+                shared.budget.deposit(budget, self.started);
             }
-            // A copy for the next attempt, only while one may follow.
-            let spare = if retries_done < self.max_retries {
-                request.try_clone()
-            } else {
-                None
+            // A deadline later than the clock can represent is no deadline.
+            let deadline = settings
+                .total_timeout
+                .and_then(|total| self.started.checked_add(total));
+            let given = self
+                .request
+                .as_ref()
+                .expect("a call starts with its request");
+            let own_timeout = given.timeout().copied();
+            let method = given.method().clone();
+            let max_retries = self.max_retries;
+            let policy = |can_resend| Policy {
+                settings,
+                method: &method,
+                max_retries,
+                can_resend,
             };
-            let can_resend = spare.is_some();
-            *request.timeout_mut() =
-                attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
-            shared.stats.attempt();
-            let result = shared.client.execute(request).await;
-            let (outcome, recorded) = classify(&result);
-            record.push(AttemptRecord::new(recorded, waited.0, waited.1));
-            let now = Now {
+            // The clock and the dice are read only when a retry is wanted.
+            let now = || Now {
                 time: SystemTime::now(),
                 remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
                 jitter_unit: if settings.backoff_jitter.is_zero() {
@@ -89,52 +116,87 @@ impl Call<'_> {
                     fastrand::f64()
                 },
             };
-            if settings.share_retry_after {
-                self.close_host(&result, outcome, now.time);
-            }
-            let decision = match policy(can_resend).decide(retries_done, outcome, now) {
-                Decision::Retry {
-                    raise_if_refused, ..
-                } if !self.budget_allows() => Decision::Stop {
-                    raise: raise_if_refused,
-                    give_up: Some(GiveUp::Budget),
-                },
-                decision => decision,
-            };
-            match (decision, spare) {
-                (Decision::Retry { wait, .. }, Some(spare)) => {
-                    drop(result);
+            let mut record = CallRecord::default();
+            let mut waited = (Duration::ZERO, WaitSource::None);
+            let mut retries_done = 0u32;
+            loop {
+                if settings.share_retry_after {
+                    self.wait_for_host(deadline, &mut waited)
+                        .instrument(span.clone())
+                        .await;
+                }
+                // The attempt and its decision in a block whose locals (the response) end
+                // before the pause: the future need not keep room for both.
+                let (pause, wait) = {
+                    let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+                    let (sent, can_resend) = send(
+                        shared,
+                        &mut self.request,
+                        self.origin,
+                        retries_done < self.max_retries,
+                        (limit != own_timeout).then_some(limit),
+                    );
+                    let result = sent.instrument(span.clone()).await;
+                    let (outcome, recorded) = classify(&result, settings);
+                    record.push(AttemptRecord::new(recorded, waited.0, waited.1));
+                    if settings.share_retry_after {
+                        self.close_host(&result, outcome, SystemTime::now());
+                    }
+                    let decision = match policy(can_resend).decide(retries_done, outcome, now) {
+                        Decision::Retry {
+                            raise_if_refused, ..
+                        } if !self.budget_allows() => Decision::Stop {
+                            raise: raise_if_refused,
+                            give_up: Some(GiveUp::Budget),
+                        },
+                        decision => decision,
+                    };
+                    let wait = match decision {
+                        Decision::Retry { wait, .. } => wait,
+                        Decision::Stop { raise, give_up } => {
+                            telemetry::finished(&span, recorded, record.retries() as usize);
+                            if let Some(reason) = give_up {
+                                record.set_give_up(reason);
+                                shared.stats.give_up(reason == GiveUp::Budget);
+                                telemetry::gave_up(
+                                    &span,
+                                    record.attempt_count() as usize,
+                                    recorded,
+                                    reason,
+                                );
+                            }
+                            return finish(result, raise, record);
+                        }
+                    };
                     shared.stats.retry(recorded);
-                    telemetry::retrying(span, record.attempts().len(), recorded, wait);
+                    telemetry::retrying(&span, record.attempts().len(), recorded, wait);
                     if let Some(hook) = &shared.on_retry {
-                        let (url, wait_source) = (spare.url(), wait.source);
-                        hook(&RetryEvent {
-                            method: &method,
-                            url,
-                            record: &record,
-                            wait: wait.duration,
-                            wait_source,
+                        span.in_scope(|| {
+                            hook(&RetryEvent {
+                                method: &method,
+                                url: self.given().url(),
+                                record: &record,
+                                wait: wait.duration,
+                                wait_source: wait.source,
+                            });
                         });
                     }
-                    sleep(wait.duration).await;
-                    retries_done += 1;
-                    waited = (wait.duration, wait.source);
-                    request = spare;
-                }
-                (Decision::Retry { .. }, None) => {
-                    unreachable!("a retry is decided only with a spare request")
-                }
-                (Decision::Stop { raise, give_up }, _) => {
-                    telemetry::finished(span, recorded, record.retries() as usize);
-                    if let Some(reason) = give_up {
-                        record.set_give_up(reason);
-                        shared.stats.give_up(reason == GiveUp::Budget);
-                        telemetry::gave_up(span, record.attempt_count() as usize, recorded, reason);
-                    }
-                    return finish(result, raise, record);
-                }
+                    // Boxed: only retries pay for the room the pause takes in the future.
+                    let pause = pause(result.ok(), wait.duration, deadline);
+                    (Box::pin(pause.instrument(span.clone())), wait)
+                };
+                pause.await;
+                retries_done += 1;
+                waited = (wait.duration, wait.source);
             }
         }
+    }
+
+    /// The request as given; a retry is decided only while it has not been sent itself.
+    fn given(&self) -> &Request {
+        self.request
+            .as_ref()
+            .expect("the request itself is sent only by the last attempt")
     }
 
     fn budget_allows(&self) -> bool {
@@ -146,14 +208,9 @@ impl Call<'_> {
 
     /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
     /// past the deadline (the attempt is then sent at once).
-    async fn wait_for_host(
-        &self,
-        request: &Request,
-        deadline: Option<Instant>,
-        waited: &mut (Duration, WaitSource),
-    ) {
+    async fn wait_for_host(&self, deadline: Option<Instant>, waited: &mut (Duration, WaitSource)) {
         let now = Instant::now();
-        let Some(until) = self.shared.host_gate.closed_until(request.url(), now) else {
+        let Some(until) = self.shared.host_gate.closed_until(self.given().url(), now) else {
             return;
         };
         if deadline.is_some_and(|deadline| until >= deadline) {
@@ -185,18 +242,79 @@ impl Call<'_> {
         };
         if let Some(asked) = wait::parse_retry_after(value, now) {
             let asked = asked.min(self.settings.retry_after_max);
-            let start = Instant::now();
-            // Beyond what the clock can represent: as far as tokio's own "far future".
-            let until = start
-                .checked_add(asked)
-                .unwrap_or_else(|| start + FAR_FUTURE);
-            self.shared.host_gate.close(response.url(), until);
+            self.shared
+                .host_gate
+                .close(response.url(), later(Instant::now(), asked));
         }
     }
 }
 
 /// Thirty years: how far ahead a wait the clock cannot represent is put.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `now + wait`, or tokio's own "far future" for a wait beyond what the clock can represent.
+fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
+}
+
+/// Starts an attempt: sends a copy of `request` if `another_may_follow` and the request can be
+/// copied (then true), else the request itself (then false: no retry can follow). `timeout`
+/// replaces the request's own.
+///
+/// Not part of the loop's `async` block: the attempt's request would keep room in its future.
+fn send(
+    shared: &Shared,
+    request: &mut Option<Request>,
+    origin: Origin,
+    another_may_follow: bool,
+    timeout: Option<Option<Duration>>,
+) -> (impl Future<Output = reqwest::Result<Response>>, bool) {
+    let given = request
+        .as_ref()
+        .expect("the request itself is sent only once, last");
+    if another_may_follow {
+        if let Some(copied) = copy(given, origin) {
+            return (execute(shared, copied, timeout), true);
+        }
+    }
+    let last = request.take().expect("checked above");
+    (execute(shared, last, timeout), false)
+}
+
+fn execute(
+    shared: &Shared,
+    mut attempt: Request,
+    timeout: Option<Option<Duration>>,
+) -> impl Future<Output = reqwest::Result<Response>> {
+    // reqwest keeps the timeout in an extension map: writing one that is already there would
+    // cost three allocations per attempt for nothing.
+    if let Some(timeout) = timeout {
+        *attempt.timeout_mut() = timeout;
+    }
+    shared.stats.attempt();
+    shared.client.execute(attempt)
+}
+
+/// A copy of `request` for the next attempt; `None` for a streaming body, which cannot be
+/// replayed.
+///
+/// reqwest's `try_clone` also builds a timeout extension that it then throws away (three
+/// allocations, on every call that may be retried), so a body-less request built by this
+/// crate's builder, whose extensions hold nothing but that timeout, is copied field by field.
+fn copy(request: &Request, origin: Origin) -> Option<Request> {
+    if origin == Origin::Ready || request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    if !request.headers().is_empty() {
+        *copy.headers_mut() = request.headers().clone();
+    }
+    *copy.version_mut() = request.version();
+    if let Some(&timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(timeout);
+    }
+    Some(copy)
+}
 
 /// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before
 /// the deadline, whichever is shortest. reqwest enforces it, so a cut attempt is a timeout error.
@@ -212,15 +330,26 @@ fn attempt_timeout(
     [own, attempt, remaining].into_iter().flatten().min()
 }
 
-fn classify(result: &reqwest::Result<Response>) -> (Outcome<'_>, AttemptOutcome) {
+fn classify<'r>(
+    result: &'r reqwest::Result<Response>,
+    settings: &RetrySettings,
+) -> (Outcome<'r>, AttemptOutcome) {
     match result {
         Ok(response) => {
-            let outcome = Outcome::Response {
-                status: response.status().as_u16(),
-                retry_after: response
+            let status = response.status().as_u16();
+            // Looked up only for the statuses whose decision may read it: not on the success
+            // path.
+            let retry_after = if policy::may_read_retry_after(settings, status) {
+                response
                     .headers()
                     .get(RETRY_AFTER)
-                    .map(HeaderValue::as_bytes),
+                    .map(HeaderValue::as_bytes)
+            } else {
+                None
+            };
+            let outcome = Outcome::Response {
+                status,
+                retry_after,
             };
             (outcome, AttemptOutcome::Status(response.status()))
         }
@@ -238,23 +367,107 @@ fn finish(result: reqwest::Result<Response>, raise: bool, record: CallRecord) ->
     match result {
         Ok(response) if raise => Err(Error::from_status(response, record)),
         Ok(mut response) => {
-            response.extensions_mut().insert(record);
+            record.attach(&mut response);
             Ok(response)
         }
         Err(error) => Err(Error::from_request(error, record)),
     }
 }
 
-/// A zero wait skips the timer, whose granularity would add about a millisecond.
-async fn sleep(wait: Duration) {
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
+/// The pause before a retry: `wait`, during which the retried response's body is drained.
+///
+/// A zero wait skips the timer, whose granularity would add about a millisecond. Draining
+/// lets the connection go back to the pool instead of being closed, which would cost the
+/// retry a new connection (a TLS handshake on a real API); a body already received is read
+/// without touching the timer. A body that has not arrived by the end of the wait (or within
+/// [`DRAIN_TIME`] of a shorter wait, unless that passes the deadline) is dropped as before.
+async fn pause(response: Option<Response>, wait: Duration, deadline: Option<Instant>) {
+    let Some(response) = response else {
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        return;
+    };
+    let now = Instant::now();
+    let wake = later(now, wait);
+    let drain_until = wake.max(now + DRAIN_TIME);
+    let drain_until = if deadline.is_some_and(|deadline| drain_until >= deadline) {
+        wake
+    } else {
+        drain_until
+    };
+    drain(response, drain_until).await;
+    if Instant::now() < wake {
+        tokio::time::sleep_until(wake.into()).await;
     }
+}
+
+/// Reads the rest of `response`'s body, at most [`DRAIN_MAX_BYTES`], until `until`.
+///
+/// `timeout_at` polls the body before its timer, and registers the timer only if the body is
+/// not all there yet.
+async fn drain(mut response: Response, until: Instant) {
+    if response
+        .content_length()
+        .is_some_and(|length| length > DRAIN_MAX_BYTES)
+    {
+        return;
+    }
+    let read = async {
+        let mut read = 0;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_MAX_BYTES {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout_at(until.into(), read).await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_keeps_everything_a_builder_sets() {
+        let client = reqwest::Client::new();
+        let request = client
+            .request(reqwest::Method::PUT, "http://127.0.0.1:1/a?b=c")
+            .header("x-one", "1")
+            .header("x-two", "2")
+            .timeout(Duration::from_secs(3))
+            .version(reqwest::Version::HTTP_11)
+            .build()
+            .unwrap();
+        let copied = copy(&request, Origin::Builder).unwrap();
+        assert_eq!(copied.method(), request.method());
+        assert_eq!(copied.url(), request.url());
+        assert_eq!(copied.headers(), request.headers());
+        assert_eq!(copied.timeout(), Some(&Duration::from_secs(3)));
+        assert_eq!(copied.version(), request.version());
+        assert!(copied.body().is_none());
+
+        let plain = client.get("http://127.0.0.1:1/").build().unwrap();
+        assert_eq!(copy(&plain, Origin::Builder).unwrap().timeout(), None);
+    }
+
+    #[test]
+    fn copy_replays_bytes_bodies() {
+        let client = reqwest::Client::new();
+        let with_body = client
+            .post("http://127.0.0.1:1/")
+            .body("payload")
+            .build()
+            .unwrap();
+        for origin in [Origin::Builder, Origin::Ready] {
+            let copied = copy(&with_body, origin).unwrap();
+            assert_eq!(
+                copied.body().and_then(reqwest::Body::as_bytes),
+                Some(&b"payload"[..])
+            );
+        }
+    }
 
     #[test]
     fn attempt_timeout_is_the_shortest_limit() {

@@ -12,16 +12,15 @@ pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempote
 /// Adds a key when the settings ask for one and the call may be retried after reaching the
 /// server; a key the caller set is kept.
 pub(crate) fn add_key(settings: &RetrySettings, max_retries: u32, request: &mut Request) {
+    if !settings.idempotency_key {
+        return;
+    }
     let method = request.method();
     let non_idempotent = *method == Method::POST || *method == Method::PATCH;
     let may_resend = max_retries > 0
         && settings.allows(method)
         && request.body().is_none_or(|body| body.as_bytes().is_some());
-    if settings.idempotency_key
-        && non_idempotent
-        && may_resend
-        && !request.headers().contains_key(IDEMPOTENCY_KEY)
-    {
+    if non_idempotent && may_resend && !request.headers().contains_key(IDEMPOTENCY_KEY) {
         request.headers_mut().insert(IDEMPOTENCY_KEY, new_key());
     }
 }

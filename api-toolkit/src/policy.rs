@@ -68,6 +68,12 @@ pub(crate) struct Now {
 /// Statuses whose `Retry-After` makes them retryable even outside `status_forcelist`.
 const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 
+/// Whether a decision about a response with `status` may read its `Retry-After` header: for
+/// any other status, [`Outcome::Response`] may leave it out.
+pub(crate) fn may_read_retry_after(settings: &RetrySettings, status: u16) -> bool {
+    RETRY_AFTER_STATUSES.contains(&status) || settings.forces(status)
+}
+
 /// The decision for one call.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Policy<'a> {
@@ -80,23 +86,30 @@ pub(crate) struct Policy<'a> {
 }
 
 impl Policy<'_> {
-    /// Decides after an attempt, when `retries_done` retries have already been made.
-    pub(crate) fn decide(&self, retries_done: u32, outcome: Outcome<'_>, now: Now) -> Decision {
+    /// Decides after an attempt, when `retries_done` retries have already been made. `now` is
+    /// asked only when a retry is wanted (to compute its wait).
+    pub(crate) fn decide(
+        &self,
+        retries_done: u32,
+        outcome: Outcome<'_>,
+        now: impl FnOnce() -> Now,
+    ) -> Decision {
         let settings = self.settings;
-        let allowed = settings.allows(self.method);
+        // Asked last: most responses are settled by their status alone.
+        let allowed = || settings.allows(self.method);
         let (wanted, raise, retry_after) = match outcome {
             Outcome::ConnectFailed => (true, false, None),
-            Outcome::FailedAfterSend => (allowed, false, None),
+            Outcome::FailedAfterSend => (allowed(), false, None),
             Outcome::Fatal => (false, false, None),
             Outcome::Response {
                 status,
                 retry_after,
             } => {
-                let forced = allowed && settings.forces(status);
-                let by_retry_after = allowed
-                    && settings.respect_retry_after_header
+                let forced = settings.forces(status) && allowed();
+                let by_retry_after = settings.respect_retry_after_header
                     && retry_after.is_some_and(|v| !v.is_empty())
-                    && RETRY_AFTER_STATUSES.contains(&status);
+                    && RETRY_AFTER_STATUSES.contains(&status)
+                    && allowed();
                 let raise = forced && settings.raise_on_status;
                 (
                     forced || by_retry_after,
@@ -118,6 +131,7 @@ impl Policy<'_> {
         if !self.can_resend {
             return stop(Some(GiveUp::BodyNotReplayable));
         }
+        let now = now();
         let wait = match retry_after.and_then(|value| wait::parse_retry_after(value, now.time)) {
             Some(asked) if asked > settings.retry_after_max => {
                 return stop(Some(GiveUp::RetryAfterTooLong))
@@ -180,7 +194,7 @@ mod tests {
             max_retries: s.max_retries,
             can_resend: true,
         }
-        .decide(retries_done, outcome, NOW)
+        .decide(retries_done, outcome, || NOW)
     }
 
     fn status(status: u16) -> Outcome<'static> {
@@ -301,11 +315,11 @@ mod tests {
             can_resend: false,
         };
         assert_eq!(
-            policy.decide(0, Outcome::ConnectFailed, NOW),
+            policy.decide(0, Outcome::ConnectFailed, || NOW),
             gave_up(false, GiveUp::BodyNotReplayable)
         );
         assert_eq!(
-            policy.decide(0, status(503), NOW),
+            policy.decide(0, status(503), || NOW),
             gave_up(true, GiveUp::BodyNotReplayable)
         );
     }
@@ -433,14 +447,14 @@ mod tests {
             ..NOW
         };
         assert_eq!(
-            policy.decide(0, status(503), tight),
+            policy.decide(0, status(503), || tight),
             gave_up(false, GiveUp::Deadline)
         );
         let roomy = Now {
             remaining: Some(Duration::from_millis(600)),
             ..NOW
         };
-        assert_eq!(policy.decide(0, status(503), roomy), backoff(0.5));
+        assert_eq!(policy.decide(0, status(503), || roomy), backoff(0.5));
     }
 
     #[test]
@@ -455,15 +469,58 @@ mod tests {
             max_retries: 2,
             can_resend: true,
         };
-        let decision = policy.decide(
-            0,
-            status(503),
-            Now {
-                jitter_unit: 0.25,
-                ..NOW
-            },
-        );
+        let decision = policy.decide(0, status(503), || Now {
+            jitter_unit: 0.25,
+            ..NOW
+        });
         assert_eq!(decision, backoff(0.75));
+    }
+
+    #[test]
+    fn clock_not_read_for_an_outcome_that_is_not_retried() {
+        let s = settings();
+        let policy = Policy {
+            settings: &s,
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend: true,
+        };
+        let no_clock = || -> Now { panic!("the clock was read") };
+        assert_eq!(policy.decide(0, status(200), no_clock), RETURN);
+        assert_eq!(policy.decide(0, status(404), no_clock), RETURN);
+        assert_eq!(
+            policy.decide(2, status(503), no_clock),
+            gave_up(false, GiveUp::Exhausted)
+        );
+    }
+
+    #[test]
+    fn retry_after_ignored_where_it_is_not_looked_up() {
+        let s = RetrySettings {
+            status_forcelist: vec![500, 200],
+            ..settings()
+        };
+        for code in [
+            100, 200, 204, 301, 404, 408, 413, 429, 500, 502, 503, 504, 599,
+        ] {
+            let with = Outcome::Response {
+                status: code,
+                retry_after: Some(b"7"),
+            };
+            if may_read_retry_after(&s, code) {
+                continue;
+            }
+            for method in [Method::GET, Method::POST] {
+                assert_eq!(
+                    decide(&s, method.clone(), 0, with),
+                    decide(&s, method, 0, status(code)),
+                    "{code}"
+                );
+            }
+        }
+        assert!(may_read_retry_after(&s, 413) && may_read_retry_after(&s, 429));
+        assert!(may_read_retry_after(&s, 503) && may_read_retry_after(&s, 200));
+        assert!(!may_read_retry_after(&s, 502) && !may_read_retry_after(&s, 404));
     }
 
     #[test]

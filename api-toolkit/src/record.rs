@@ -1,10 +1,13 @@
 //! [`CallRecord`]: what happened during one call, attempt by attempt.
 //!
-//! Every call keeps one, success or failure: it is in the extensions of the returned
-//! `reqwest::Response` ([`CallRecord::of`]) and in an [`Error`](crate::Error)
-//! ([`Error::record`](crate::Error::record)).
+//! Every call keeps one, success or failure: it comes with the returned `reqwest::Response`
+//! ([`CallRecord::of`]) and with an [`Error`](crate::Error)
+//! ([`Error::record`](crate::Error::record)). Read it with [`CallRecord::of`] rather than from
+//! the response's extensions: the record of a call that made a single attempt is not stored
+//! there but told by the response's status, which saves an allocation per call.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -25,10 +28,10 @@ use reqwest::StatusCode;
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CallRecord {
     /// The first `MAX_KEPT` attempts: memory stays bounded whatever `max_retries` is.
-    attempts: Vec<AttemptRecord>,
+    attempts: Attempts,
     count: u32,
     give_up: Option<GiveUp>,
 }
@@ -36,16 +39,128 @@ pub struct CallRecord {
 /// How many attempts a record keeps in detail.
 const MAX_KEPT: usize = 1000;
 
+/// In a response's extensions in place of the [`CallRecord`] of a call that made one attempt,
+/// without waiting first, and returned its response: that record is told by the response's
+/// status alone, and a zero-sized marker costs no allocation ([`CallRecord`] is 112 bytes,
+/// boxed in the map).
+#[derive(Clone, Copy, Debug)]
+struct FirstAttempt;
+
+/// The record of a call whose single attempt returned a response with `status`: made once per
+/// status, on first use.
+fn first_attempt(status: StatusCode) -> &'static CallRecord {
+    /// One per status code, `100..=999`.
+    static RECORDS: [OnceLock<CallRecord>; 900] = [const { OnceLock::new() }; 900];
+    let index = usize::from(status.as_u16()).saturating_sub(100).min(899);
+    RECORDS[index].get_or_init(|| {
+        let mut record = CallRecord::default();
+        record.push(AttemptRecord::new(
+            AttemptOutcome::Status(status),
+            Duration::ZERO,
+            WaitSource::None,
+        ));
+        record
+    })
+}
+
+/// How many attempts are kept without a heap allocation: a call that succeeds at once (or
+/// after a few retries) records them in place.
+const INLINE: usize = 4;
+
+/// The attempts kept: in place while they fit, on the heap after.
+#[derive(Clone)]
+enum Attempts {
+    Inline {
+        len: usize,
+        slots: [AttemptRecord; INLINE],
+    },
+    Heap(Vec<AttemptRecord>),
+}
+
+impl Attempts {
+    fn as_slice(&self) -> &[AttemptRecord] {
+        match self {
+            Attempts::Inline { len, slots } => &slots[..*len],
+            Attempts::Heap(attempts) => attempts,
+        }
+    }
+
+    fn push(&mut self, attempt: AttemptRecord) {
+        match self {
+            Attempts::Inline { len, slots } if *len < INLINE => {
+                slots[*len] = attempt;
+                *len += 1;
+            }
+            Attempts::Inline { slots, .. } => {
+                let mut attempts = Vec::with_capacity(2 * INLINE);
+                attempts.extend_from_slice(slots);
+                attempts.push(attempt);
+                *self = Attempts::Heap(attempts);
+            }
+            Attempts::Heap(attempts) => attempts.push(attempt),
+        }
+    }
+}
+
+impl Default for Attempts {
+    fn default() -> Self {
+        Attempts::Inline {
+            len: 0,
+            slots: [AttemptRecord::new(AttemptOutcome::Other, Duration::ZERO, WaitSource::None);
+                INLINE],
+        }
+    }
+}
+
+impl PartialEq for Attempts {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Attempts {}
+
+impl fmt::Debug for CallRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallRecord")
+            .field("attempts", &self.attempts())
+            .field("count", &self.count)
+            .field("give_up", &self.give_up)
+            .finish()
+    }
+}
+
 impl CallRecord {
     /// The record of the call that returned `response`.
     pub fn of(response: &reqwest::Response) -> Option<&CallRecord> {
-        response.extensions().get::<CallRecord>()
+        let extensions = response.extensions();
+        match extensions.get::<CallRecord>() {
+            Some(record) => Some(record),
+            None => extensions
+                .get::<FirstAttempt>()
+                .map(|_| first_attempt(response.status())),
+        }
+    }
+
+    /// Puts this record in the extensions of the response it led to.
+    pub(crate) fn attach(self, response: &mut reqwest::Response) {
+        let untold = AttemptRecord::new(
+            AttemptOutcome::Status(response.status()),
+            Duration::ZERO,
+            WaitSource::None,
+        );
+        if self.count == 1 && self.give_up.is_none() && self.attempts() == [untold] {
+            // Fully told by the response's status: no allocation for the common case.
+            response.extensions_mut().insert(FirstAttempt);
+        } else {
+            response.extensions_mut().insert(self);
+        }
     }
 
     /// The attempts, in order (the first 1000 of a call that made more); empty when nothing
     /// was sent.
     pub fn attempts(&self) -> &[AttemptRecord] {
-        &self.attempts
+        self.attempts.as_slice()
     }
 
     /// How many attempts were made.
@@ -66,7 +181,7 @@ impl CallRecord {
 
     pub(crate) fn push(&mut self, attempt: AttemptRecord) {
         self.count = self.count.saturating_add(1);
-        if self.attempts.len() < MAX_KEPT {
+        if self.attempts().len() < MAX_KEPT {
             self.attempts.push(attempt);
         }
     }
@@ -229,5 +344,113 @@ impl RetryEvent<'_> {
     /// Where the wait comes from.
     pub fn wait_source(&self) -> WaitSource {
         self.wait_source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(status: u16) -> AttemptRecord {
+        AttemptRecord::new(
+            AttemptOutcome::Status(StatusCode::from_u16(status).unwrap()),
+            Duration::from_millis(u64::from(status)),
+            WaitSource::Backoff,
+        )
+    }
+
+    #[test]
+    fn attempts_kept_in_order_in_place_and_beyond() {
+        let mut record = CallRecord::default();
+        let all: Vec<AttemptRecord> = (500..510).map(attempt).collect();
+        for (n, &a) in all.iter().enumerate() {
+            record.push(a);
+            assert_eq!(record.attempts(), &all[..=n]);
+        }
+        assert_eq!(record.attempt_count(), 10);
+    }
+
+    #[test]
+    fn equal_records_compare_equal_whatever_their_storage() {
+        let mut spilled = CallRecord::default();
+        for status in 500..510 {
+            spilled.push(attempt(status));
+        }
+        let mut in_place = CallRecord::default();
+        in_place.push(attempt(500));
+        assert_ne!(spilled, in_place);
+        let mut again = CallRecord::default();
+        again.push(attempt(500));
+        assert_eq!(in_place, again);
+        assert_eq!(spilled.clone(), spilled);
+        assert_eq!(CallRecord::default(), CallRecord::default());
+    }
+
+    #[test]
+    fn at_most_max_kept_attempts_detailed() {
+        let mut record = CallRecord::default();
+        for _ in 0..MAX_KEPT + 5 {
+            record.push(attempt(503));
+        }
+        assert_eq!(record.attempts().len(), MAX_KEPT);
+        assert_eq!(record.attempt_count(), MAX_KEPT as u32 + 5);
+    }
+
+    fn response(status: u16) -> reqwest::Response {
+        let response = http::Response::builder().status(status).body("").unwrap();
+        reqwest::Response::from(response)
+    }
+
+    #[test]
+    fn record_of_a_single_attempt_read_back_from_the_status() {
+        let mut record = CallRecord::default();
+        record.push(AttemptRecord::new(
+            AttemptOutcome::Status(StatusCode::CREATED),
+            Duration::ZERO,
+            WaitSource::None,
+        ));
+        let mut created = response(201);
+        record.clone().attach(&mut created);
+        assert_eq!(CallRecord::of(&created), Some(&record));
+        assert_eq!(CallRecord::of(&response(201)), None, "not from a session");
+    }
+
+    #[test]
+    fn record_of_several_attempts_a_wait_or_a_give_up_kept_whole() {
+        let mut retried = CallRecord::default();
+        retried.push(attempt(503));
+        retried.push(attempt(200));
+        let mut ok = response(200);
+        retried.clone().attach(&mut ok);
+        assert_eq!(CallRecord::of(&ok), Some(&retried));
+
+        let mut refused = CallRecord::default();
+        refused.push(attempt(503));
+        refused.set_give_up(GiveUp::Budget);
+        let mut unavailable = response(503);
+        refused.clone().attach(&mut unavailable);
+        assert_eq!(CallRecord::of(&unavailable), Some(&refused));
+
+        let mut held_back = CallRecord::default();
+        held_back.push(AttemptRecord::new(
+            AttemptOutcome::Status(StatusCode::OK),
+            Duration::from_secs(1),
+            WaitSource::SharedRetryAfter,
+        ));
+        let mut ok = response(200);
+        held_back.clone().attach(&mut ok);
+        assert_eq!(CallRecord::of(&ok), Some(&held_back));
+    }
+
+    #[test]
+    fn debug_shows_the_attempts_not_the_storage() {
+        let mut record = CallRecord::default();
+        record.push(attempt(503));
+        let text = format!("{record:?}");
+        assert!(
+            text.starts_with("CallRecord { attempts: [AttemptRecord {"),
+            "{text}"
+        );
+        assert!(!text.contains("slots"), "{text}");
     }
 }

@@ -1,6 +1,7 @@
 //! [`RequestBuilder`]: reqwest's request builder, whose `send` retries.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,6 +144,9 @@ impl RequestBuilder {
 
     /// Sends the request, retrying as the session's settings say; see [`Session::execute`].
     ///
+    /// Nothing happens until the returned future is polled: the request is built and the
+    /// settings are read then, as with an `async fn`.
+    ///
     /// # Errors
     ///
     /// A builder mistake or invalid per-request settings (no attempt made), or what
@@ -151,18 +155,41 @@ impl RequestBuilder {
     /// # Cancel safety
     ///
     /// Dropping the future stops the call: no attempt starts after the drop.
-    pub async fn send(self) -> Result<Response> {
-        let (_, request) = self.inner.build_split();
-        let request = request.map_err(|error| Error::from_request(error, CallRecord::default()))?;
-        let (settings, retry) = match self.retry {
-            PerRequest::Session => (self.session.current_settings(), true),
-            PerRequest::Off => (self.session.current_settings(), false),
-            PerRequest::Settings(settings) => {
-                settings.validate()?;
-                (Arc::new(*settings), true)
+    // Not an `async fn`, which would keep `self` twice in its future (as received, and moved
+    // into its body): the future is copied as it is awaited, so its size is paid per call.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` would keep `self` twice in the future"
+    )]
+    pub fn send(self) -> impl Future<Output = Result<Response>> + Send + 'static {
+        async move {
+            // The request and the settings are locals of this block only, so that the future
+            // keeps no room for them beside the call's.
+            {
+                let request = match self.inner.build_split() {
+                    (_, Ok(request)) => request,
+                    (_, Err(error)) => {
+                        return Err(Error::from_request(error, CallRecord::default()))
+                    }
+                };
+                let (settings, retry) = match self.retry {
+                    PerRequest::Session => (self.session.current_settings(), true),
+                    PerRequest::Off => (self.session.current_settings(), false),
+                    PerRequest::Settings(settings) => {
+                        settings.validate()?;
+                        (Arc::new(*settings), true)
+                    }
+                };
+                call::run(
+                    self.session.shared(),
+                    request,
+                    call::Origin::Builder,
+                    settings,
+                    retry,
+                )
             }
-        };
-        call::run(self.session.shared(), request, settings, retry).await
+            .await
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Session`]: a `reqwest::Client` plus retry settings, and the one loop that retries.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -148,14 +149,25 @@ impl Session {
     ///
     /// Dropping the future stops the call: an attempt in flight is abandoned (its connection
     /// closed) and no further attempt starts, whether it was dropped mid-request or mid-wait.
-    pub async fn execute(&self, request: reqwest::Request) -> Result<Response> {
-        call::run(
-            &self.shared,
-            request,
-            self.shared.settings.load_full(),
-            true,
-        )
-        .await
+    // Not an `async fn`, which would keep its arguments twice in its future.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` would keep `request` twice in the future"
+    )]
+    pub fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> impl Future<Output = Result<Response>> + Send + '_ {
+        async move {
+            call::run(
+                &self.shared,
+                request,
+                call::Origin::Ready,
+                self.shared.settings.load_full(),
+                true,
+            )
+            .await
+        }
     }
 
     /// The settings in force, shared, for a call that starts now.

@@ -34,6 +34,9 @@ pub enum Reply {
     Close,
     /// Sends the head and half of a promised body, then closes the connection.
     CloseMidBody,
+    /// Sends the head with this status and a tenth of a promised body, then sends nothing more
+    /// for a minute, holding the connection open.
+    StallMidBody(u16),
 }
 
 impl Reply {
@@ -200,6 +203,16 @@ async fn write_reply(stream: &mut TcpStream, reply: Reply) -> bool {
             let head = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789";
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.flush().await;
+            false
+        }
+        Reply::StallMidBody(status) => {
+            let head = format!(
+                "HTTP/1.1 {status} {}\r\ncontent-length: 100\r\n\r\n0123456789",
+                reason(status)
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_secs(60)).await;
             false
         }
         Reply::Respond {
