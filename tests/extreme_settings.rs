@@ -75,3 +75,27 @@ async fn most_retries_and_longest_caps_end_on_the_first_success() {
     assert_eq!(response.status(), 200);
     assert_eq!(server.count(), 2);
 }
+
+#[tokio::test]
+async fn longest_retry_after_wait_does_not_panic() {
+    // A retry is due after u64::MAX seconds and nothing caps it: the call waits "forever"
+    // (until dropped) instead of overflowing the clock.
+    let settings = RetrySettings {
+        max_retries: 1,
+        retry_after_max: FOREVER,
+        ..RetrySettings::default()
+    };
+    let server = TestServer::start(vec![
+        Reply::status(503).header("Retry-After", "99999999999999999999")
+    ])
+    .await;
+    let session = Session::new(settings).unwrap();
+    let call = session.get(server.url("/")).send();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), call)
+            .await
+            .is_err(),
+        "still waiting"
+    );
+    assert_eq!(server.count(), 1);
+}
