@@ -684,7 +684,7 @@ mod properties {
             let mut made = 1u64; // the first attempt
             for attempt in attempts.iter().cycle().take(200) {
                 let outcome = attempt.outcome();
-                match policy.decide(retries_done, outcome, now) {
+                match policy.decide(retries_done, outcome, || now) {
                     Decision::Retry { wait, raise_if_refused } => {
                         prop_assert!(can_resend, "a body that cannot be replayed is never resent");
                         prop_assert!(retries_done < settings.max_retries);
@@ -733,7 +733,7 @@ mod properties {
             now in now(),
         ) {
             let policy = Policy { settings: &settings, method: &Method::GET, max_retries: settings.max_retries, can_resend: true };
-            if let Decision::Retry { wait, .. } = policy.decide(retries_done, attempt.outcome(), now) {
+            if let Decision::Retry { wait, .. } = policy.decide(retries_done, attempt.outcome(), || now) {
                 prop_assert!(retries_done < settings.max_retries);
                 prop_assert!(wait.duration <= settings.backoff_max.max(settings.retry_after_max));
             }
