@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use smallvec::SmallVec;
 
 /// The attempts of one call: their outcomes and the waits before them.
 ///
@@ -28,10 +29,10 @@ use reqwest::StatusCode;
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallRecord {
     /// The first `MAX_KEPT` attempts: memory stays bounded whatever `max_retries` is.
-    attempts: Attempts,
+    attempts: SmallVec<[AttemptRecord; INLINE]>,
     count: u32,
     give_up: Option<GiveUp>,
 }
@@ -67,69 +68,6 @@ fn first_attempt(status: StatusCode) -> &'static CallRecord {
 /// after a few retries) records them in place.
 const INLINE: usize = 4;
 
-/// The attempts kept: in place while they fit, on the heap after.
-#[derive(Clone)]
-enum Attempts {
-    Inline {
-        len: usize,
-        slots: [AttemptRecord; INLINE],
-    },
-    Heap(Vec<AttemptRecord>),
-}
-
-impl Attempts {
-    fn as_slice(&self) -> &[AttemptRecord] {
-        match self {
-            Attempts::Inline { len, slots } => &slots[..*len],
-            Attempts::Heap(attempts) => attempts,
-        }
-    }
-
-    fn push(&mut self, attempt: AttemptRecord) {
-        match self {
-            Attempts::Inline { len, slots } if *len < INLINE => {
-                slots[*len] = attempt;
-                *len += 1;
-            }
-            Attempts::Inline { slots, .. } => {
-                let mut attempts = Vec::with_capacity(2 * INLINE);
-                attempts.extend_from_slice(slots);
-                attempts.push(attempt);
-                *self = Attempts::Heap(attempts);
-            }
-            Attempts::Heap(attempts) => attempts.push(attempt),
-        }
-    }
-}
-
-impl Default for Attempts {
-    fn default() -> Self {
-        Attempts::Inline {
-            len: 0,
-            slots: [AttemptRecord::new(AttemptOutcome::Other, Duration::ZERO, WaitSource::None);
-                INLINE],
-        }
-    }
-}
-
-impl PartialEq for Attempts {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Eq for Attempts {}
-
-impl fmt::Debug for CallRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallRecord")
-            .field("attempts", &self.attempts())
-            .field("count", &self.count)
-            .field("give_up", &self.give_up)
-            .finish()
-    }
-}
-
 impl CallRecord {
     /// The record of the call that returned `response`.
     pub fn of(response: &reqwest::Response) -> Option<&CallRecord> {
@@ -160,7 +98,7 @@ impl CallRecord {
     /// The attempts, in order (the first 1000 of a call that made more); empty when nothing
     /// was sent.
     pub fn attempts(&self) -> &[AttemptRecord] {
-        self.attempts.as_slice()
+        &self.attempts
     }
 
     /// How many attempts were made.
