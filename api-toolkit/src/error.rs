@@ -63,6 +63,11 @@ impl Error {
         Self::new(Repr::Request(error), record)
     }
 
+    /// A reqwest error from before anything was sent (building the client or the request).
+    pub(crate) fn not_sent(error: reqwest::Error) -> Self {
+        Self::from_request(error, CallRecord::default())
+    }
+
     fn new(kind: Repr, record: CallRecord) -> Self {
         Error {
             inner: Box::new(Inner { kind, record }),

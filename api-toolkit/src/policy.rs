@@ -182,6 +182,16 @@ mod tests {
         }
     }
 
+    /// The policy of a GET under `s`, with `max_retries` 2.
+    fn get(s: &RetrySettings, can_resend: bool) -> Policy<'_> {
+        Policy {
+            settings: s,
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend,
+        }
+    }
+
     fn decide(
         s: &RetrySettings,
         method: Method,
@@ -308,12 +318,7 @@ mod tests {
             raise_on_status: true,
             ..settings()
         };
-        let policy = Policy {
-            settings: &s,
-            method: &Method::GET,
-            max_retries: 2,
-            can_resend: false,
-        };
+        let policy = get(&s, false);
         assert_eq!(
             policy.decide(0, Outcome::ConnectFailed, || NOW),
             gave_up(false, GiveUp::BodyNotReplayable)
@@ -436,12 +441,7 @@ mod tests {
     #[test]
     fn wait_past_deadline_not_started() {
         let s = settings();
-        let policy = Policy {
-            settings: &s,
-            method: &Method::GET,
-            max_retries: 2,
-            can_resend: true,
-        };
+        let policy = get(&s, true);
         let tight = Now {
             remaining: Some(Duration::from_millis(400)),
             ..NOW
@@ -463,12 +463,7 @@ mod tests {
             backoff_jitter: Duration::from_secs(1),
             ..settings()
         };
-        let policy = Policy {
-            settings: &s,
-            method: &Method::GET,
-            max_retries: 2,
-            can_resend: true,
-        };
+        let policy = get(&s, true);
         let decision = policy.decide(0, status(503), || Now {
             jitter_unit: 0.25,
             ..NOW
@@ -479,12 +474,7 @@ mod tests {
     #[test]
     fn clock_not_read_for_an_outcome_that_is_not_retried() {
         let s = settings();
-        let policy = Policy {
-            settings: &s,
-            method: &Method::GET,
-            max_retries: 2,
-            can_resend: true,
-        };
+        let policy = get(&s, true);
         let no_clock = || -> Now { panic!("the clock was read") };
         assert_eq!(policy.decide(0, status(200), no_clock), RETURN);
         assert_eq!(policy.decide(0, status(404), no_clock), RETURN);

@@ -9,7 +9,6 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Body, Response, Version};
 use serde::Serialize;
 
-use crate::record::CallRecord;
 use crate::{call, Error, Result, RetrySettings, Session};
 
 /// A request being built, from [`Session::get`], [`Session::request`] and friends.
@@ -137,9 +136,7 @@ impl RequestBuilder {
     /// Any mistake kept by the builder (an invalid URL or header, a body that did not
     /// serialize), as a [`Request`](crate::ErrorKind::Request) error with no attempts.
     pub fn build(self) -> Result<reqwest::Request> {
-        self.inner
-            .build()
-            .map_err(|error| Error::from_request(error, CallRecord::default()))
+        self.inner.build().map_err(Error::not_sent)
     }
 
     /// Sends the request, retrying as the session's settings say; see [`Session::execute`].
@@ -168,9 +165,7 @@ impl RequestBuilder {
             {
                 let request = match self.inner.build_split() {
                     (_, Ok(request)) => request,
-                    (_, Err(error)) => {
-                        return Err(Error::from_request(error, CallRecord::default()))
-                    }
+                    (_, Err(error)) => return Err(Error::not_sent(error)),
                 };
                 let (settings, retry) = match self.retry {
                     PerRequest::Session => (self.session.current_settings(), true),

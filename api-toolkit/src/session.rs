@@ -302,10 +302,7 @@ impl SessionBuilder {
     /// builder (an invalid header, a TLS backend that cannot load).
     pub fn build(self) -> Result<Session> {
         self.settings.validate()?;
-        let client = self
-            .client
-            .build()
-            .map_err(|error| Error::from_request(error, crate::CallRecord::default()))?;
+        let client = self.client.build().map_err(Error::not_sent)?;
         let shared = Shared {
             client,
             settings: ArcSwap::from_pointee(self.settings),
