@@ -1,13 +1,12 @@
 //! What a call tells: its record, the `on_retry` hook, the session's stats, and tracing.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use api_toolkit::{
     AttemptOutcome, CallRecord, GiveUp, Method, RetrySettings, Session, StatusCode, WaitSource,
 };
-use testkit::{refused_url, Reply, TestServer};
+use testkit::{refused_url, Captured, Reply, TestServer};
 
 fn settings(max_retries: u32) -> RetrySettings {
     RetrySettings {
@@ -134,20 +133,6 @@ async fn stats_add_up_to_what_the_server_counted() {
     assert_eq!(stats.attempts, stats.calls + stats.retries());
 }
 
-/// Captures formatted tracing output.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().write(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() {
     let server = TestServer::start(vec![Reply::status(503).body("secret-body")]).await;
@@ -173,7 +158,7 @@ async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() 
         .body("secret-payload")
         .send()
         .await;
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let output = captured.text();
     println!("{output}");
     assert!(output.contains("http.request.method=GET"), "{output}");
     assert!(

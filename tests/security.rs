@@ -2,15 +2,14 @@
 //! values or bodies; TLS certificates are verified unless the user opts out; and no server can
 //! make a call sleep longer than `retry_after_max`.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use api_toolkit::reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use api_toolkit::reqwest::{self, Certificate};
 use api_toolkit::{CallRecord, GiveUp, Method, RetrySettings, Session};
-use testkit::{refused_url, Reply, TestServer};
+use testkit::{refused_url, Captured, Reply, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -237,21 +236,6 @@ async fn errors_never_show_a_secret_in_the_query() {
     assert_hidden("status Error", &format!("{error} {error:?} {error:#?}"));
 }
 
-/// Captures formatted tracing output.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // One thread: every task of the calls, reqwest's and hyper's included, logs to this subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn tracing_output_of_every_crate_at_every_level_never_shows_secrets() {
@@ -296,7 +280,7 @@ async fn tracing_output_of_every_crate_at_every_level_never_shows_secrets() {
         .send()
         .await;
 
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let output = captured.text();
     assert!(output.contains("api_toolkit"), "{output}");
     assert!(output.contains("retrying"), "{output}");
     assert_hidden("tracing output", &output);
