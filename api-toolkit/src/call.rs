@@ -6,12 +6,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Request, Response};
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use crate::policy::{Decision, Now, Outcome, Policy};
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 use crate::session::Shared;
-use crate::{idempotency, policy, telemetry, wait, Error, Result, RetrySettings};
+use crate::{idempotency, policy, telemetry, wait, Error, Result, RetrySettings, Session};
 
 /// Where a call's request came from, which decides how it is copied for a retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,166 +32,172 @@ const DRAIN_MAX_BYTES: u64 = 64 * 1024;
 /// sooner; a body still incomplete then is dropped with its connection.
 const DRAIN_TIME: Duration = Duration::from_millis(10);
 
-/// Runs one call with `settings`; `retry: false` makes a single attempt.
-///
-/// A plain function returning the call's future rather than an `async fn` around it: every
-/// `async fn` layer adds its arguments to the size of the future and copies the future it
-/// awaits into its own when it starts.
-pub(crate) fn run(
-    shared: &Shared,
-    mut request: Request,
-    origin: Origin,
-    settings: Arc<RetrySettings>,
-    retry: bool,
-) -> impl Future<Output = Result<Response>> + Send + '_ {
-    let span = telemetry::call_span(request.method(), request.url());
-    let max_retries = if retry { settings.max_retries } else { 0 };
-    idempotency::add_key(&settings, max_retries, &mut request);
-    Call {
-        shared,
-        settings,
-        max_retries,
-        origin,
-        started: Instant::now(),
-        request: Some(request),
-    }
-    .run(span)
+/// The settings a call runs with, read when it starts (its first poll).
+pub(crate) enum CallSettings {
+    /// The session's.
+    Session,
+    /// The session's, with a single attempt ([`no_retry`](crate::RequestBuilder::no_retry)).
+    Once,
+    /// Its own ([`retry_settings`](crate::RequestBuilder::retry_settings)), checked then.
+    Own(Box<RetrySettings>),
 }
 
-struct Call<'a> {
-    shared: &'a Shared,
-    settings: Arc<RetrySettings>,
-    max_retries: u32,
+/// Runs one call of `request` (or reports why it could not be built) on `session`.
+///
+/// The whole call is this one `async` block, with no `async fn` or block nested inside for the
+/// attempts: each nesting level moves the future it awaits into its own, and keeps room for its
+/// arguments, which the success path would pay for on every call. What the loop needs besides
+/// its locals is in [`Call`], built here so that the block uses it where it is.
+pub(crate) fn run(
+    session: Session,
+    request: reqwest::Result<Request>,
     origin: Origin,
-    started: Instant,
+    which: CallSettings,
+) -> impl Future<Output = Result<Response>> + Send + 'static {
+    let (request, not_built) = match request {
+        Ok(request) => (Some(request), None),
+        Err(error) => (None, Some(error)),
+    };
+    let mut call = Call {
+        session,
+        origin,
+        request,
+    };
+    async move {
+        if let Some(error) = not_built {
+            return Err(Error::not_sent(error));
+        }
+        let started = Instant::now();
+        let (settings, retry) = match which {
+            CallSettings::Session => (call.session.current_settings(), true),
+            CallSettings::Once => (call.session.current_settings(), false),
+            CallSettings::Own(settings) => {
+                settings.validate()?;
+                (Arc::new(*settings), true)
+            }
+        };
+        let settings: &RetrySettings = &settings;
+        let max_retries = if retry { settings.max_retries } else { 0 };
+        let given = call.request.as_mut().expect("built above");
+        idempotency::add_key(settings, max_retries, given);
+        let span = telemetry::call_span(given.method(), given.url());
+        let own_timeout = given.timeout().copied();
+        let method = given.method().clone();
+        let shared = call.session.shared();
+        shared.stats.call();
+        if let Some(budget) = &settings.retry_budget {
+            shared.budget.deposit(budget, started);
+        }
+        // A deadline later than the clock can represent is no deadline.
+        let deadline = settings
+            .total_timeout
+            .and_then(|total| started.checked_add(total));
+        let policy = |can_resend| Policy {
+            settings,
+            method: &method,
+            max_retries,
+            can_resend,
+        };
+        // The clock and the dice are read only when a retry is wanted.
+        let now = || Now {
+            time: SystemTime::now(),
+            remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+            jitter_unit: if settings.backoff_jitter.is_zero() {
+                0.0
+            } else {
+                fastrand::f64()
+            },
+        };
+        let mut record = CallRecord::default();
+        let mut waited = (Duration::ZERO, WaitSource::None);
+        let mut retries_done = 0u32;
+        // The call's span is entered around what runs inside the call (each attempt, the pause
+        // with its drain, the `on_retry` hook) rather than around the whole block: wrapping
+        // the block would move its whole future once more per call. This module's own events
+        // name the span as their parent.
+        loop {
+            if settings.share_retry_after {
+                call.wait_for_host(deadline, &mut waited)
+                    .instrument(span.clone())
+                    .await;
+            }
+            // The attempt and its decision in a block whose locals (the response) end before
+            // the pause: the future need not keep room for both.
+            let (pause, wait) = {
+                let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+                let (sent, can_resend) = send(
+                    shared,
+                    &mut call.request,
+                    call.origin,
+                    retries_done < max_retries,
+                    (limit != own_timeout).then_some(limit),
+                );
+                let result = sent.instrument(span.clone()).await;
+                let (outcome, recorded) = classify(&result, settings);
+                record.push(AttemptRecord::new(recorded, waited.0, waited.1));
+                if settings.share_retry_after {
+                    close_host(shared, settings, &result, outcome, SystemTime::now());
+                }
+                let decision = match policy(can_resend).decide(retries_done, outcome, now) {
+                    Decision::Retry {
+                        raise_if_refused, ..
+                    } if !budget_allows(shared, settings) => Decision::Stop {
+                        raise: raise_if_refused,
+                        give_up: Some(GiveUp::Budget),
+                    },
+                    decision => decision,
+                };
+                let wait = match decision {
+                    Decision::Retry { wait, .. } => wait,
+                    Decision::Stop { raise, give_up } => {
+                        telemetry::finished(&span, recorded, record.retries() as usize);
+                        if let Some(reason) = give_up {
+                            record.set_give_up(reason);
+                            shared.stats.give_up(reason == GiveUp::Budget);
+                            telemetry::gave_up(
+                                &span,
+                                record.attempt_count() as usize,
+                                recorded,
+                                reason,
+                            );
+                        }
+                        return finish(result, raise, record);
+                    }
+                };
+                shared.stats.retry(recorded);
+                telemetry::retrying(&span, record.attempts().len(), recorded, wait);
+                if let Some(hook) = &shared.on_retry {
+                    span.in_scope(|| {
+                        hook(&RetryEvent {
+                            method: &method,
+                            url: call.given().url(),
+                            record: &record,
+                            wait: wait.duration,
+                            wait_source: wait.source,
+                        });
+                    });
+                }
+                // Boxed: only retries pay for the room the pause takes in the future.
+                let pause = pause(result.ok(), wait.duration, deadline);
+                (Box::pin(pause.instrument(span.clone())), wait)
+            };
+            pause.await;
+            retries_done += 1;
+            waited = (wait.duration, wait.source);
+        }
+    }
+}
+
+/// What a call owns from before it starts.
+struct Call {
+    session: Session,
+    origin: Origin,
     /// The request as given. Each attempt sends a copy of it while another attempt may follow,
     /// and the request itself when none can.
     request: Option<Request>,
 }
 
-impl<'a> Call<'a> {
-    /// The loop. An `async` block rather than an `async fn`: an `async fn` keeps its arguments
-    /// twice in its future (as received, and moved into its body).
-    ///
-    /// The call's span is entered around what runs inside the call (each attempt, the pause
-    /// with its drain, the `on_retry` hook) rather than around the whole loop: wrapping the
-    /// loop would move its whole future once more per call. This module's own events name
-    /// the span as their parent.
-    #[expect(
-        clippy::manual_async_fn,
-        reason = "an `async fn` would keep its arguments twice in the future"
-    )]
-    fn run(mut self, span: Span) -> impl Future<Output = Result<Response>> + Send + 'a {
-        async move {
-            let shared = self.shared;
-            let settings: &RetrySettings = &self.settings;
-            shared.stats.call();
-            if let Some(budget) = &settings.retry_budget {
-                shared.budget.deposit(budget, self.started);
-            }
-            // A deadline later than the clock can represent is no deadline.
-            let deadline = settings
-                .total_timeout
-                .and_then(|total| self.started.checked_add(total));
-            let given = self
-                .request
-                .as_ref()
-                .expect("a call starts with its request");
-            let own_timeout = given.timeout().copied();
-            let method = given.method().clone();
-            let max_retries = self.max_retries;
-            let policy = |can_resend| Policy {
-                settings,
-                method: &method,
-                max_retries,
-                can_resend,
-            };
-            // The clock and the dice are read only when a retry is wanted.
-            let now = || Now {
-                time: SystemTime::now(),
-                remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
-                jitter_unit: if settings.backoff_jitter.is_zero() {
-                    0.0
-                } else {
-                    fastrand::f64()
-                },
-            };
-            let mut record = CallRecord::default();
-            let mut waited = (Duration::ZERO, WaitSource::None);
-            let mut retries_done = 0u32;
-            loop {
-                if settings.share_retry_after {
-                    self.wait_for_host(deadline, &mut waited)
-                        .instrument(span.clone())
-                        .await;
-                }
-                // The attempt and its decision in a block whose locals (the response) end
-                // before the pause: the future need not keep room for both.
-                let (pause, wait) = {
-                    let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
-                    let (sent, can_resend) = send(
-                        shared,
-                        &mut self.request,
-                        self.origin,
-                        retries_done < self.max_retries,
-                        (limit != own_timeout).then_some(limit),
-                    );
-                    let result = sent.instrument(span.clone()).await;
-                    let (outcome, recorded) = classify(&result, settings);
-                    record.push(AttemptRecord::new(recorded, waited.0, waited.1));
-                    if settings.share_retry_after {
-                        self.close_host(&result, outcome, SystemTime::now());
-                    }
-                    let decision = match policy(can_resend).decide(retries_done, outcome, now) {
-                        Decision::Retry {
-                            raise_if_refused, ..
-                        } if !self.budget_allows() => Decision::Stop {
-                            raise: raise_if_refused,
-                            give_up: Some(GiveUp::Budget),
-                        },
-                        decision => decision,
-                    };
-                    let wait = match decision {
-                        Decision::Retry { wait, .. } => wait,
-                        Decision::Stop { raise, give_up } => {
-                            telemetry::finished(&span, recorded, record.retries() as usize);
-                            if let Some(reason) = give_up {
-                                record.set_give_up(reason);
-                                shared.stats.give_up(reason == GiveUp::Budget);
-                                telemetry::gave_up(
-                                    &span,
-                                    record.attempt_count() as usize,
-                                    recorded,
-                                    reason,
-                                );
-                            }
-                            return finish(result, raise, record);
-                        }
-                    };
-                    shared.stats.retry(recorded);
-                    telemetry::retrying(&span, record.attempts().len(), recorded, wait);
-                    if let Some(hook) = &shared.on_retry {
-                        span.in_scope(|| {
-                            hook(&RetryEvent {
-                                method: &method,
-                                url: self.given().url(),
-                                record: &record,
-                                wait: wait.duration,
-                                wait_source: wait.source,
-                            });
-                        });
-                    }
-                    // Boxed: only retries pay for the room the pause takes in the future.
-                    let pause = pause(result.ok(), wait.duration, deadline);
-                    (Box::pin(pause.instrument(span.clone())), wait)
-                };
-                pause.await;
-                retries_done += 1;
-                waited = (wait.duration, wait.source);
-            }
-        }
-    }
-
+impl Call {
     /// The request as given; a retry is decided only while it has not been sent itself.
     fn given(&self) -> &Request {
         self.request
@@ -199,18 +205,12 @@ impl<'a> Call<'a> {
             .expect("the request itself is sent only by the last attempt")
     }
 
-    fn budget_allows(&self) -> bool {
-        match &self.settings.retry_budget {
-            Some(budget) => self.shared.budget.withdraw(budget, Instant::now()),
-            None => true,
-        }
-    }
-
     /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
     /// past the deadline (the attempt is then sent at once).
     async fn wait_for_host(&self, deadline: Option<Instant>, waited: &mut (Duration, WaitSource)) {
         let now = Instant::now();
-        let Some(until) = self.shared.host_gate.closed_until(self.given().url(), now) else {
+        let gate = &self.session.shared().host_gate;
+        let Some(until) = gate.closed_until(self.given().url(), now) else {
             return;
         };
         if deadline.is_some_and(|deadline| until >= deadline) {
@@ -222,30 +222,38 @@ impl<'a> Call<'a> {
             WaitSource::SharedRetryAfter,
         );
     }
+}
 
-    /// After a 429 or 503 with a valid `Retry-After`, closes the host for the session's calls.
-    fn close_host(
-        &self,
-        result: &reqwest::Result<Response>,
-        outcome: Outcome<'_>,
-        now: SystemTime,
-    ) {
-        let (
-            Ok(response),
-            Outcome::Response {
-                status: 429 | 503,
-                retry_after: Some(value),
-            },
-        ) = (result, outcome)
-        else {
-            return;
-        };
-        if let Some(asked) = wait::parse_retry_after(value, now) {
-            let asked = asked.min(self.settings.retry_after_max);
-            self.shared
-                .host_gate
-                .close(response.url(), later(Instant::now(), asked));
-        }
+fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {
+    match &settings.retry_budget {
+        Some(budget) => shared.budget.withdraw(budget, Instant::now()),
+        None => true,
+    }
+}
+
+/// After a 429 or 503 with a valid `Retry-After`, closes the host for the session's calls.
+fn close_host(
+    shared: &Shared,
+    settings: &RetrySettings,
+    result: &reqwest::Result<Response>,
+    outcome: Outcome<'_>,
+    now: SystemTime,
+) {
+    let (
+        Ok(response),
+        Outcome::Response {
+            status: 429 | 503,
+            retry_after: Some(value),
+        },
+    ) = (result, outcome)
+    else {
+        return;
+    };
+    if let Some(asked) = wait::parse_retry_after(value, now) {
+        let asked = asked.min(settings.retry_after_max);
+        shared
+            .host_gate
+            .close(response.url(), later(Instant::now(), asked));
     }
 }
 

@@ -2,14 +2,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Body, Response, Version};
 use serde::Serialize;
 
-use crate::{call, Error, Result, RetrySettings, Session};
+use crate::call::{self, CallSettings};
+use crate::{Error, Result, RetrySettings, Session};
 
 /// A request being built, from [`Session::get`], [`Session::request`] and friends.
 ///
@@ -19,14 +19,7 @@ use crate::{call, Error, Result, RetrySettings, Session};
 pub struct RequestBuilder {
     session: Session,
     inner: reqwest::RequestBuilder,
-    retry: PerRequest,
-}
-
-/// The retry settings of one call.
-enum PerRequest {
-    Session,
-    Settings(Box<RetrySettings>),
-    Off,
+    retry: CallSettings,
 }
 
 impl RequestBuilder {
@@ -34,7 +27,7 @@ impl RequestBuilder {
         RequestBuilder {
             session,
             inner,
-            retry: PerRequest::Session,
+            retry: CallSettings::Session,
         }
     }
 
@@ -57,13 +50,13 @@ impl RequestBuilder {
     /// # Ok(()) }
     /// ```
     pub fn retry_settings(mut self, settings: RetrySettings) -> Self {
-        self.retry = PerRequest::Settings(Box::new(settings));
+        self.retry = CallSettings::Own(Box::new(settings));
         self
     }
 
     /// Sends this call once, whatever the settings say.
     pub fn no_retry(mut self) -> Self {
-        self.retry = PerRequest::Off;
+        self.retry = CallSettings::Once;
         self
     }
 
@@ -141,8 +134,8 @@ impl RequestBuilder {
 
     /// Sends the request, retrying as the session's settings say; see [`Session::execute`].
     ///
-    /// Nothing happens until the returned future is polled: the request is built and the
-    /// settings are read then, as with an `async fn`.
+    /// As with reqwest, the request is built here; the call starts when the returned future
+    /// is first polled, and reads the settings then.
     ///
     /// # Errors
     ///
@@ -152,39 +145,9 @@ impl RequestBuilder {
     /// # Cancel safety
     ///
     /// Dropping the future stops the call: no attempt starts after the drop.
-    // Not an `async fn`, which would keep `self` twice in its future (as received, and moved
-    // into its body): the future is copied as it is awaited, so its size is paid per call.
-    #[expect(
-        clippy::manual_async_fn,
-        reason = "an `async fn` would keep `self` twice in the future"
-    )]
     pub fn send(self) -> impl Future<Output = Result<Response>> + Send + 'static {
-        async move {
-            // The request and the settings are locals of this block only, so that the future
-            // keeps no room for them beside the call's.
-            {
-                let request = match self.inner.build_split() {
-                    (_, Ok(request)) => request,
-                    (_, Err(error)) => return Err(Error::not_sent(error)),
-                };
-                let (settings, retry) = match self.retry {
-                    PerRequest::Session => (self.session.current_settings(), true),
-                    PerRequest::Off => (self.session.current_settings(), false),
-                    PerRequest::Settings(settings) => {
-                        settings.validate()?;
-                        (Arc::new(*settings), true)
-                    }
-                };
-                call::run(
-                    self.session.shared(),
-                    request,
-                    call::Origin::Builder,
-                    settings,
-                    retry,
-                )
-            }
-            .await
-        }
+        let (_, request) = self.inner.build_split();
+        call::run(self.session, request, call::Origin::Builder, self.retry)
     }
 }
 

@@ -149,25 +149,16 @@ impl Session {
     ///
     /// Dropping the future stops the call: an attempt in flight is abandoned (its connection
     /// closed) and no further attempt starts, whether it was dropped mid-request or mid-wait.
-    // Not an `async fn`, which would keep its arguments twice in its future.
-    #[expect(
-        clippy::manual_async_fn,
-        reason = "an `async fn` would keep `request` twice in the future"
-    )]
     pub fn execute(
         &self,
         request: reqwest::Request,
-    ) -> impl Future<Output = Result<Response>> + Send + '_ {
-        async move {
-            call::run(
-                &self.shared,
-                request,
-                call::Origin::Ready,
-                self.shared.settings.load_full(),
-                true,
-            )
-            .await
-        }
+    ) -> impl Future<Output = Result<Response>> + Send + 'static {
+        call::run(
+            self.clone(),
+            Ok(request),
+            call::Origin::Ready,
+            call::CallSettings::Session,
+        )
     }
 
     /// The settings in force, shared, for a call that starts now.
