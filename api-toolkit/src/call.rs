@@ -67,7 +67,6 @@ pub(crate) fn run(
         if let Some(error) = not_built {
             return Err(Error::not_sent(error));
         }
-        let started = Instant::now();
         let (settings, retry) = match which {
             CallSettings::Session => (call.session.current_settings(), true),
             CallSettings::Once => (call.session.current_settings(), false),
@@ -77,36 +76,33 @@ pub(crate) fn run(
             }
         };
         let settings: &RetrySettings = &settings;
-        let max_retries = if retry { settings.max_retries } else { 0 };
-        let given = call.request.as_mut().expect("built above");
-        idempotency::add_key(settings, max_retries, given);
-        let span = telemetry::call_span(given.method(), given.url());
-        let own_timeout = given.timeout().copied();
-        let method = given.method().clone();
         let shared = call.session.shared();
-        shared.stats.call();
-        if let Some(budget) = &settings.retry_budget {
-            shared.budget.deposit(budget, started);
-        }
-        // A deadline later than the clock can represent is no deadline.
-        let deadline = settings
-            .total_timeout
-            .and_then(|total| started.checked_add(total));
-        let policy = |can_resend| Policy {
-            settings,
-            method: &method,
-            max_retries,
-            can_resend,
-        };
-        // The clock and the dice are read only when a retry is wanted.
-        let now = || Now {
-            time: SystemTime::now(),
-            remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
-            jitter_unit: if settings.backoff_jitter.is_zero() {
-                0.0
-            } else {
-                fastrand::f64()
-            },
+        // In a block, so that what is only needed to start takes no room in the future.
+        let (max_retries, span, own_timeout, method, deadline) = {
+            // The clock is read only for what needs it.
+            let started = (settings.total_timeout.is_some() || settings.retry_budget.is_some())
+                .then(Instant::now);
+            let max_retries = if retry { settings.max_retries } else { 0 };
+            let given = call.request.as_mut().expect("built above");
+            idempotency::add_key(settings, max_retries, given);
+            let span = telemetry::call_span(given.method(), given.url());
+            shared.stats.call();
+            if let (Some(budget), Some(started)) = (&settings.retry_budget, started) {
+                shared.budget.deposit(budget, started);
+            }
+            // A deadline later than the clock can represent is no deadline.
+            let deadline = settings
+                .total_timeout
+                .zip(started)
+                .and_then(|(total, started)| started.checked_add(total));
+            let own_timeout = given.timeout().copied();
+            (
+                max_retries,
+                span,
+                own_timeout,
+                given.method().clone(),
+                deadline,
+            )
         };
         let mut record = CallRecord::default();
         let mut waited = (Duration::ZERO, WaitSource::None);
@@ -117,13 +113,14 @@ pub(crate) fn run(
         // name the span as their parent.
         loop {
             if settings.share_retry_after {
-                call.wait_for_host(deadline, &mut waited)
+                // Boxed: the sleep would take room in every call's future.
+                Box::pin(call.wait_for_host(deadline, &mut waited))
                     .instrument(span.clone())
                     .await;
             }
             // The attempt and its decision in a block whose locals (the response) end before
             // the pause: the future need not keep room for both.
-            let (pause, wait) = {
+            let (pause, wait, retried) = {
                 let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
                 let (sent, can_resend) = send(
                     shared,
@@ -138,15 +135,22 @@ pub(crate) fn run(
                 if settings.share_retry_after {
                     close_host(shared, settings, &result, outcome, SystemTime::now());
                 }
-                let decision = match policy(can_resend).decide(retries_done, outcome, now) {
-                    Decision::Retry {
-                        raise_if_refused, ..
-                    } if !budget_allows(shared, settings) => Decision::Stop {
-                        raise: raise_if_refused,
-                        give_up: Some(GiveUp::Budget),
-                    },
-                    decision => decision,
+                let policy = Policy {
+                    settings,
+                    method: &method,
+                    max_retries,
+                    can_resend,
                 };
+                let decision =
+                    match policy.decide(retries_done, outcome, || now(settings, deadline)) {
+                        Decision::Retry {
+                            raise_if_refused, ..
+                        } if !budget_allows(shared, settings) => Decision::Stop {
+                            raise: raise_if_refused,
+                            give_up: Some(GiveUp::Budget),
+                        },
+                        decision => decision,
+                    };
                 let wait = match decision {
                     Decision::Retry { wait, .. } => wait,
                     Decision::Stop { raise, give_up } => {
@@ -164,7 +168,6 @@ pub(crate) fn run(
                         return finish(result, raise, record);
                     }
                 };
-                shared.stats.retry(recorded);
                 telemetry::retrying(&span, record.attempts().len(), recorded, wait);
                 if let Some(hook) = &shared.on_retry {
                     span.in_scope(|| {
@@ -179,12 +182,27 @@ pub(crate) fn run(
                 }
                 // Boxed: only retries pay for the room the pause takes in the future.
                 let pause = pause(result.ok(), wait.duration, deadline);
-                (Box::pin(pause.instrument(span.clone())), wait)
+                (Box::pin(pause.instrument(span.clone())), wait, recorded)
             };
             pause.await;
+            // Counted as it is sent: a call dropped during the pause makes no retry.
+            shared.stats.retry(retried);
             retries_done += 1;
             waited = (wait.duration, wait.source);
         }
+    }
+}
+
+/// The clock and the dice, read only when a retry is wanted.
+fn now(settings: &RetrySettings, deadline: Option<Instant>) -> Now {
+    Now {
+        time: SystemTime::now(),
+        remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+        jitter_unit: if settings.backoff_jitter.is_zero() {
+            0.0
+        } else {
+            fastrand::f64()
+        },
     }
 }
 
@@ -299,7 +317,6 @@ fn execute(
     if let Some(timeout) = timeout {
         *attempt.timeout_mut() = timeout;
     }
-    shared.stats.attempt();
     shared.client.execute(attempt)
 }
 
@@ -331,11 +348,21 @@ fn attempt_timeout(
     attempt: Option<Duration>,
     deadline: Option<Instant>,
 ) -> Option<Duration> {
+    if attempt.is_none() && deadline.is_none() {
+        return own;
+    }
     let remaining = deadline.map(|d| {
         d.saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1))
     });
-    [own, attempt, remaining].into_iter().flatten().min()
+    shortest(shortest(own, attempt), remaining)
+}
+
+fn shortest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn classify<'r>(
@@ -345,19 +372,16 @@ fn classify<'r>(
     match result {
         Ok(response) => {
             let status = response.status().as_u16();
-            // Looked up only for the statuses whose decision may read it: not on the success
-            // path.
-            let retry_after = if policy::may_read_retry_after(settings, status) {
-                response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .map(HeaderValue::as_bytes)
+            let outcome = if policy::is_final(settings, status) {
+                Outcome::Final
             } else {
-                None
-            };
-            let outcome = Outcome::Response {
-                status,
-                retry_after,
+                Outcome::Response {
+                    status,
+                    retry_after: response
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .map(HeaderValue::as_bytes),
+                }
             };
             (outcome, AttemptOutcome::Status(response.status()))
         }

@@ -20,7 +20,11 @@ use crate::{wait, RetrySettings};
 /// What one attempt produced, as far as the decision is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome<'a> {
-    /// A response arrived; `retry_after` is the raw `Retry-After` header, if any.
+    /// A response whose status neither `status_forcelist` nor a `Retry-After` can make
+    /// retried (see [`is_final`]): most responses. Told apart when the response is classified,
+    /// so that the success path pays for one look at the settings.
+    Final,
+    /// Any other response; `retry_after` is the raw `Retry-After` header, if any.
     Response {
         status: u16,
         retry_after: Option<&'a [u8]>,
@@ -68,10 +72,11 @@ pub(crate) struct Now {
 /// Statuses whose `Retry-After` makes them retryable even outside `status_forcelist`.
 const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 
-/// Whether a decision about a response with `status` may read its `Retry-After` header: for
-/// any other status, [`Outcome::Response`] may leave it out.
-pub(crate) fn may_read_retry_after(settings: &RetrySettings, status: u16) -> bool {
-    RETRY_AFTER_STATUSES.contains(&status) || settings.forces(status)
+/// Whether a response with `status` is returned as it is, whatever its headers: it is not in
+/// `status_forcelist`, and not a status whose `Retry-After` is honoured. Its outcome is
+/// [`Outcome::Final`]; for any other status, the decision reads `Retry-After`.
+pub(crate) fn is_final(settings: &RetrySettings, status: u16) -> bool {
+    !(RETRY_AFTER_STATUSES.contains(&status) || settings.forces(status))
 }
 
 /// The decision for one call.
@@ -98,6 +103,7 @@ impl Policy<'_> {
         // Asked last: most responses are settled by their status alone.
         let allowed = || settings.allows(self.method);
         let (wanted, raise, retry_after) = match outcome {
+            Outcome::Final => (false, false, None),
             Outcome::ConnectFailed => (true, false, None),
             Outcome::FailedAfterSend => (allowed(), false, None),
             Outcome::Fatal => (false, false, None),
@@ -485,32 +491,27 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_ignored_where_it_is_not_looked_up() {
+    fn final_statuses_are_returned_whatever_their_headers() {
         let s = RetrySettings {
             status_forcelist: vec![500, 200],
             ..settings()
         };
-        for code in [
-            100, 200, 204, 301, 404, 408, 413, 429, 500, 502, 503, 504, 599,
-        ] {
+        for code in 100..=599 {
+            if !is_final(&s, code) {
+                continue;
+            }
             let with = Outcome::Response {
                 status: code,
                 retry_after: Some(b"7"),
             };
-            if may_read_retry_after(&s, code) {
-                continue;
-            }
             for method in [Method::GET, Method::POST] {
-                assert_eq!(
-                    decide(&s, method.clone(), 0, with),
-                    decide(&s, method, 0, status(code)),
-                    "{code}"
-                );
+                assert_eq!(decide(&s, method.clone(), 0, with), RETURN, "{code}");
+                assert_eq!(decide(&s, method, 0, Outcome::Final), RETURN);
             }
         }
-        assert!(may_read_retry_after(&s, 413) && may_read_retry_after(&s, 429));
-        assert!(may_read_retry_after(&s, 503) && may_read_retry_after(&s, 200));
-        assert!(!may_read_retry_after(&s, 502) && !may_read_retry_after(&s, 404));
+        assert!(!is_final(&s, 413) && !is_final(&s, 429));
+        assert!(!is_final(&s, 503) && !is_final(&s, 200));
+        assert!(is_final(&s, 502) && is_final(&s, 404));
     }
 
     #[test]

@@ -14,9 +14,9 @@ use crate::record::AttemptOutcome;
 pub struct Stats {
     /// Calls started.
     pub calls: u64,
-    /// Attempts sent (first attempts and retries).
+    /// Attempts: the calls plus their retries.
     pub attempts: u64,
-    /// Retries after a response, by its status.
+    /// Retries sent after a response, by its status.
     pub retries_by_status: BTreeMap<u16, u64>,
     /// Retries after a connection could not be established.
     pub retries_on_connect: u64,
@@ -40,9 +40,10 @@ impl Stats {
     }
 }
 
+/// A call's first attempt is counted with the call and each retry as it is sent: one atomic
+/// increment per call on the success path.
 pub(crate) struct Counters {
     calls: AtomicU64,
-    attempts: AtomicU64,
     /// Indexed by status − 100.
     retries_by_status: Box<[AtomicU64]>,
     retries_on_connect: AtomicU64,
@@ -56,7 +57,6 @@ impl Counters {
     pub(crate) fn new() -> Self {
         Counters {
             calls: AtomicU64::new(0),
-            attempts: AtomicU64::new(0),
             retries_by_status: (100..=599).map(|_| AtomicU64::new(0)).collect(),
             retries_on_connect: AtomicU64::new(0),
             retries_on_timeout: AtomicU64::new(0),
@@ -68,10 +68,6 @@ impl Counters {
 
     pub(crate) fn call(&self) {
         self.calls.fetch_add(1, Relaxed);
-    }
-
-    pub(crate) fn attempt(&self) {
-        self.attempts.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn retry(&self, after: AttemptOutcome) {
@@ -101,15 +97,17 @@ impl Counters {
             .map(|(status, count)| (status, count.load(Relaxed)))
             .filter(|&(_, count)| count > 0)
             .collect();
-        Stats {
+        let mut stats = Stats {
             calls: self.calls.load(Relaxed),
-            attempts: self.attempts.load(Relaxed),
+            attempts: 0,
             retries_by_status,
             retries_on_connect: self.retries_on_connect.load(Relaxed),
             retries_on_timeout: self.retries_on_timeout.load(Relaxed),
             retries_on_closed: self.retries_on_closed.load(Relaxed),
             give_ups: self.give_ups.load(Relaxed),
             budget_refusals: self.budget_refusals.load(Relaxed),
-        }
+        };
+        stats.attempts = stats.calls + stats.retries();
+        stats
     }
 }
