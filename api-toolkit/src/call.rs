@@ -48,6 +48,9 @@ pub(crate) enum CallSettings {
 /// attempts: each nesting level moves the future it awaits into its own, and keeps room for its
 /// arguments, which the success path would pay for on every call. What the loop needs besides
 /// its locals is in [`Call`], built here so that the block uses it where it is.
+// Inlined, like `RequestBuilder::send`, into the caller: the future is then built where the
+// caller keeps it rather than copied there.
+#[inline]
 pub(crate) fn run(
     session: Session,
     request: reqwest::Result<Request>,
@@ -288,6 +291,7 @@ fn later(now: Instant, wait: Duration) -> Instant {
 /// replaces the request's own.
 ///
 /// Not part of the loop's `async` block: the attempt's request would keep room in its future.
+#[inline]
 fn send(
     shared: &Shared,
     request: &mut Option<Request>,
@@ -307,6 +311,7 @@ fn send(
     (execute(shared, last, timeout), false)
 }
 
+#[inline]
 fn execute(
     shared: &Shared,
     mut attempt: Request,
@@ -326,6 +331,7 @@ fn execute(
 /// reqwest's `try_clone` also builds a timeout extension that it then throws away (three
 /// allocations, on every call that may be retried), so a body-less request built by this
 /// crate's builder, whose extensions hold nothing but that timeout, is copied field by field.
+#[inline]
 fn copy(request: &Request, origin: Origin) -> Option<Request> {
     if origin == Origin::Ready || request.body().is_some() {
         return request.try_clone();
@@ -395,6 +401,7 @@ fn classify<'r>(
     }
 }
 
+#[inline]
 fn finish(result: reqwest::Result<Response>, raise: bool, record: CallRecord) -> Result<Response> {
     match result {
         Ok(response) if raise => Err(Error::from_status(response, record)),

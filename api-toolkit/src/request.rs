@@ -145,6 +145,8 @@ impl RequestBuilder {
     /// # Cancel safety
     ///
     /// Dropping the future stops the call: no attempt starts after the drop.
+    // Inlined into the caller's crate with `call::run`: the call's future is built in place.
+    #[inline]
     pub fn send(self) -> impl Future<Output = Result<Response>> + Send + 'static {
         let (_, request) = self.inner.build_split();
         call::run(self.session, request, call::Origin::Builder, self.retry)
