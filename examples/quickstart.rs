@@ -84,7 +84,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("GET /orders/42 (503 twice, then 200):");
     let response = shop.order(42).await?;
-    let retries = CallRecord::of(&response).map_or(0, CallRecord::retries);
+    let retries = CallRecord::of(&response).retries();
     println!(
         "  -> {} after {retries} retries: {}\n",
         response.status(),

@@ -3,8 +3,9 @@
 //! Every call keeps one, success or failure: it comes with the returned `reqwest::Response`
 //! ([`CallRecord::of`]) and with an [`Error`](crate::Error)
 //! ([`Error::record`](crate::Error::record)). Read it with [`CallRecord::of`] rather than from
-//! the response's extensions: the record of a call that made a single attempt is not stored
-//! there but told by the response's status, which saves an allocation per call.
+//! the response's extensions: the record of a call that made a single attempt without waiting
+//! is not stored there but told by the response's status, which the success path does not pay
+//! for.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -22,10 +23,8 @@ use smallvec::SmallVec;
 /// use api_toolkit::CallRecord;
 ///
 /// let response = session.get("http://127.0.0.1:8080/orders").send().await?;
-/// if let Some(record) = CallRecord::of(&response) {
-///     for (n, attempt) in record.attempts().iter().enumerate() {
-///         println!("attempt {}: {} after waiting {:?}", n + 1, attempt.outcome(), attempt.wait_before());
-///     }
+/// for (n, attempt) in CallRecord::of(&response).attempts().iter().enumerate() {
+///     println!("attempt {}: {} after waiting {:?}", n + 1, attempt.outcome(), attempt.wait_before());
 /// }
 /// # Ok(()) }
 /// ```
@@ -39,13 +38,6 @@ pub struct CallRecord {
 
 /// How many attempts a record keeps in detail.
 const MAX_KEPT: usize = 1000;
-
-/// In a response's extensions in place of the [`CallRecord`] of a call that made one attempt,
-/// without waiting first, and returned its response: that record is told by the response's
-/// status alone, and a zero-sized marker costs no allocation (a [`CallRecord`] would be
-/// boxed in the map).
-#[derive(Clone, Copy, Debug)]
-struct FirstAttempt;
 
 /// The record of a call whose single attempt returned a response with `status`: made once per
 /// status, on first use.
@@ -71,27 +63,26 @@ const INLINE: usize = 1;
 
 impl CallRecord {
     /// The record of the call that returned `response`.
-    pub fn of(response: &reqwest::Response) -> Option<&CallRecord> {
-        let extensions = response.extensions();
-        match extensions.get::<CallRecord>() {
-            Some(record) => Some(record),
-            None => extensions
-                .get::<FirstAttempt>()
-                .map(|_| first_attempt(response.status())),
-        }
+    ///
+    /// A response that carries no record in its extensions made a single attempt, without
+    /// waiting: its record is told by its status. That is also what a response from a plain
+    /// `reqwest::Client` gets, which made one attempt too.
+    pub fn of(response: &reqwest::Response) -> &CallRecord {
+        response
+            .extensions()
+            .get::<CallRecord>()
+            .unwrap_or_else(|| first_attempt(response.status()))
     }
 
-    /// Puts this record in the extensions of the response it led to.
+    /// Puts this record in the extensions of the response it led to, unless the response's
+    /// status tells it all.
     pub(crate) fn attach(self, response: &mut reqwest::Response) {
-        let untold = AttemptRecord::new(
-            AttemptOutcome::Status(response.status()),
-            Duration::ZERO,
-            WaitSource::None,
-        );
-        if self.count == 1 && self.give_up.is_none() && self.attempts() == [untold] {
-            // Fully told by the response's status: no allocation for the common case.
-            response.extensions_mut().insert(FirstAttempt);
-        } else {
+        let told = self.count == 1
+            && self.give_up.is_none()
+            && self.attempts.first().is_some_and(|first| {
+                first.wait_source == WaitSource::None && first.wait_before.is_zero()
+            });
+        if !told {
             response.extensions_mut().insert(self);
         }
     }
@@ -350,8 +341,8 @@ mod tests {
         ));
         let mut created = response(201);
         record.clone().attach(&mut created);
-        assert_eq!(CallRecord::of(&created), Some(&record));
-        assert_eq!(CallRecord::of(&response(201)), None, "not from a session");
+        assert_eq!(CallRecord::of(&created), &record);
+        assert_eq!(CallRecord::of(&response(201)), &record, "a plain response");
     }
 
     #[test]
@@ -361,14 +352,14 @@ mod tests {
         retried.push(attempt(200));
         let mut ok = response(200);
         retried.clone().attach(&mut ok);
-        assert_eq!(CallRecord::of(&ok), Some(&retried));
+        assert_eq!(CallRecord::of(&ok), &retried);
 
         let mut refused = CallRecord::default();
         refused.push(attempt(503));
         refused.set_give_up(GiveUp::Budget);
         let mut unavailable = response(503);
         refused.clone().attach(&mut unavailable);
-        assert_eq!(CallRecord::of(&unavailable), Some(&refused));
+        assert_eq!(CallRecord::of(&unavailable), &refused);
 
         let mut held_back = CallRecord::default();
         held_back.push(AttemptRecord::new(
@@ -378,7 +369,7 @@ mod tests {
         ));
         let mut ok = response(200);
         held_back.clone().attach(&mut ok);
-        assert_eq!(CallRecord::of(&ok), Some(&held_back));
+        assert_eq!(CallRecord::of(&ok), &held_back);
     }
 
     #[test]
