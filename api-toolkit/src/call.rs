@@ -1,6 +1,7 @@
 //! The retry loop: send, decide, wait, send again. It exists once; every `send()` ends here.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -116,10 +117,10 @@ pub(crate) fn run(
         // name the span as their parent.
         loop {
             if settings.share_retry_after {
-                // Boxed: the sleep would take room in every call's future.
-                Box::pin(call.wait_for_host(deadline, &mut waited))
-                    .instrument(span.clone())
-                    .await;
+                // Boxed as a trait object, like the pause below.
+                let wait: Pin<Box<dyn Future<Output = ()> + Send + '_>> =
+                    Box::pin(call.wait_for_host(deadline, &mut waited));
+                wait.instrument(span.clone()).await;
             }
             // The attempt and its decision in a block whose locals (the response) end before
             // the pause: the future need not keep room for both.
@@ -183,9 +184,11 @@ pub(crate) fn run(
                         });
                     });
                 }
-                // Boxed: only retries pay for the room the pause takes in the future.
-                let pause = pause(result.ok(), wait.duration, deadline);
-                (Box::pin(pause.instrument(span.clone())), wait, recorded)
+                // Boxed as a trait object: only retries pay for the room the pause takes in the
+                // future, and its code (the timer, the drain) stays out of the success path's.
+                let pause: Pin<Box<dyn Future<Output = ()> + Send>> =
+                    Box::pin(pause(result.ok(), wait.duration, deadline).instrument(span.clone()));
+                (pause, wait, recorded)
             };
             pause.await;
             // Counted as it is sent: a call dropped during the pause makes no retry.

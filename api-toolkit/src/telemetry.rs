@@ -25,6 +25,8 @@ pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
     span
 }
 
+// Cold: the events' code stays out of the success path's.
+#[cold]
 pub(crate) fn retrying(span: &Span, attempt: usize, outcome: AttemptOutcome, wait: Wait) {
     tracing::debug!(
         target: "api_toolkit",
@@ -37,6 +39,7 @@ pub(crate) fn retrying(span: &Span, attempt: usize, outcome: AttemptOutcome, wai
     );
 }
 
+#[cold]
 pub(crate) fn gave_up(span: &Span, attempts: usize, outcome: AttemptOutcome, reason: GiveUp) {
     tracing::warn!(target: "api_toolkit", parent: span, attempts, last = %outcome, reason = %reason, "giving up");
 }
