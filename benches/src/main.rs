@@ -138,9 +138,9 @@ struct Plan {
 
 fn parse_args() -> Result<Plan, String> {
     let mut plan = Plan {
-        rounds: 10,
+        rounds: 20,
         warmup: Duration::from_millis(200),
-        duration: Duration::from_secs(1),
+        duration: Duration::from_millis(500),
         alloc_calls: 10_000,
         python: true,
         out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/results")),
