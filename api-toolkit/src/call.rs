@@ -352,6 +352,7 @@ fn copy(request: &Request, origin: Origin) -> Option<Request> {
 
 /// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before
 /// the deadline, whichever is shortest. reqwest enforces it, so a cut attempt is a timeout error.
+#[inline]
 fn attempt_timeout(
     own: Option<Duration>,
     attempt: Option<Duration>,
@@ -367,6 +368,7 @@ fn attempt_timeout(
     shortest(shortest(own, attempt), remaining)
 }
 
+#[inline]
 fn shortest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -374,6 +376,7 @@ fn shortest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     }
 }
 
+#[inline]
 fn classify<'r>(
     result: &'r reqwest::Result<Response>,
     settings: &RetrySettings,

@@ -11,10 +11,16 @@ pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempote
 
 /// Adds a key when the settings ask for one and the call may be retried after reaching the
 /// server; a key the caller set is kept.
+// Inlined with the call into the caller's crate, where the check costs nothing when the
+// setting is off.
+#[inline]
 pub(crate) fn add_key(settings: &RetrySettings, max_retries: u32, request: &mut Request) {
-    if !settings.idempotency_key {
-        return;
+    if settings.idempotency_key {
+        add_key_if_resendable(settings, max_retries, request);
     }
+}
+
+fn add_key_if_resendable(settings: &RetrySettings, max_retries: u32, request: &mut Request) {
     let method = request.method();
     let non_idempotent = *method == Method::POST || *method == Method::PATCH;
     let may_resend = max_retries > 0

@@ -75,6 +75,7 @@ const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 /// Whether a response with `status` is returned as it is, whatever its headers: it is not in
 /// `status_forcelist`, and not a status whose `Retry-After` is honoured. Its outcome is
 /// [`Outcome::Final`]; for any other status, the decision reads `Retry-After`.
+#[inline]
 pub(crate) fn is_final(settings: &RetrySettings, status: u16) -> bool {
     !(RETRY_AFTER_STATUSES.contains(&status) || settings.forces(status))
 }

@@ -76,6 +76,7 @@ impl CallRecord {
 
     /// Puts this record in the extensions of the response it led to, unless the response's
     /// status tells it all.
+    #[inline]
     pub(crate) fn attach(self, response: &mut reqwest::Response) {
         let told = self.count == 1
             && self.give_up.is_none()
@@ -109,6 +110,7 @@ impl CallRecord {
         self.give_up
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, attempt: AttemptRecord) {
         self.count = self.count.saturating_add(1);
         if self.attempts().len() < MAX_KEPT {
@@ -130,6 +132,7 @@ pub struct AttemptRecord {
 }
 
 impl AttemptRecord {
+    #[inline]
     pub(crate) fn new(
         outcome: AttemptOutcome,
         wait_before: Duration,

@@ -162,10 +162,12 @@ impl Session {
     }
 
     /// The settings in force, shared, for a call that starts now.
+    #[inline]
     pub(crate) fn current_settings(&self) -> Arc<RetrySettings> {
         self.shared.settings.load_full()
     }
 
+    #[inline]
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
     }

@@ -192,11 +192,13 @@ impl RetrySettings {
     }
 
     /// Whether `method` is in `allowed_methods`.
+    #[inline]
     pub(crate) fn allows(&self, method: &Method) -> bool {
         self.allowed_methods.contains(method)
     }
 
     /// Whether `status` is in `status_forcelist`.
+    #[inline]
     pub(crate) fn forces(&self, status: u16) -> bool {
         // Without an early exit the comparison is vectorized: it runs on every response.
         self.status_forcelist

@@ -66,6 +66,7 @@ impl Counters {
         }
     }
 
+    #[inline]
     pub(crate) fn call(&self) {
         self.calls.fetch_add(1, Relaxed);
     }

@@ -44,6 +44,7 @@ pub(crate) fn gave_up(span: &Span, attempts: usize, outcome: AttemptOutcome, rea
     tracing::warn!(target: "api_toolkit", parent: span, attempts, last = %outcome, reason = %reason, "giving up");
 }
 
+#[inline]
 pub(crate) fn finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
     if let AttemptOutcome::Status(status) = outcome {
         span.record("http.response.status_code", status.as_u16());
