@@ -365,15 +365,7 @@ fn attempt_timeout(
         d.saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1))
     });
-    shortest(shortest(own, attempt), remaining)
-}
-
-#[inline]
-fn shortest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    [own, attempt, remaining].into_iter().flatten().min()
 }
 
 #[inline]
