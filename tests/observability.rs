@@ -6,7 +6,7 @@ use std::time::Duration;
 use api_toolkit::{
     AttemptOutcome, CallRecord, GiveUp, Method, RetrySettings, Session, StatusCode, WaitSource,
 };
-use testkit::{refused_url, Captured, Reply, TestServer};
+use testkit::{capture_tracing, refused_url, Reply, TestServer};
 
 fn settings(max_retries: u32) -> RetrySettings {
     RetrySettings {
@@ -136,14 +136,7 @@ async fn stats_add_up_to_what_the_server_counted() {
 #[tokio::test]
 async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() {
     let server = TestServer::start(vec![Reply::status(503).body("secret-body")]).await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_tracing();
     let session = Session::new(RetrySettings {
         max_retries: 2,
         backoff_factor: 0.0,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use api_toolkit::reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use api_toolkit::reqwest::{self, Certificate};
 use api_toolkit::{CallRecord, GiveUp, Method, RetrySettings, Session};
-use testkit::{refused_url, Captured, Reply, TestServer};
+use testkit::{capture_tracing, refused_url, Reply, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -236,17 +236,10 @@ async fn errors_never_show_a_secret_in_the_query() {
     assert_hidden("status Error", &format!("{error} {error:?} {error:#?}"));
 }
 
-// One thread: every task of the calls, reqwest's and hyper's included, logs to this subscriber.
+// One thread: every task of the calls, reqwest's and hyper's included, logs to this capture.
 #[tokio::test(flavor = "current_thread")]
 async fn tracing_output_of_every_crate_at_every_level_never_shows_secrets() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_tracing();
 
     let target = TestServer::start(vec![
         Reply::status(503)

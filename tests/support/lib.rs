@@ -310,8 +310,7 @@ async fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
     }
 }
 
-/// A writer that keeps what is written, for capturing formatted tracing output: clones share
-/// one buffer, so a subscriber can write to a clone while the test reads the original.
+/// The formatted tracing output of one test's thread, at every level: see [`capture_tracing`].
 #[derive(Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -326,9 +325,52 @@ impl Captured {
     }
 }
 
-impl std::io::Write for Captured {
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Captures what tracing emits on the calling thread, at every level, until the guard is
+/// dropped. Run the calls on this thread (`#[tokio::test]`'s current-thread runtime).
+///
+/// One global subscriber for the test binary writes each event to the capture of the thread
+/// that emitted it. A subscriber set for one thread (`set_default`) is not enough when tests
+/// run in parallel: tracing caches globally whether a callsite is enabled, and a test on
+/// another thread, with no subscriber, can register a callsite as disabled while this one sets
+/// its subscriber up (the span and events then go missing).
+pub fn capture_tracing() -> (Captured, CaptureGuard) {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with_writer(|| ThreadCapture)
+            .with_ansi(false)
+            .try_init()
+            .expect("no other global subscriber in a test binary");
+    });
+    let captured = Captured::default();
+    CAPTURING.with(|current| *current.borrow_mut() = Some(captured.clone()));
+    (captured, CaptureGuard(()))
+}
+
+/// Ends the calling thread's capture when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURING.with(|current| current.borrow_mut().take());
+    }
+}
+
+/// Writes to the capture of the current thread, if any.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURING.with(|current| {
+            if let Some(captured) = &*current.borrow() {
+                captured.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
 
