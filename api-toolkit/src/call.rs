@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use crate::policy::{Decision, Now, Outcome, Policy};
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
+use crate::replay::Kept;
 use crate::session::Shared;
 use crate::{idempotency, policy, telemetry, wait, Error, Result, RetrySettings, Session};
 
@@ -58,14 +59,14 @@ pub(crate) fn run(
     origin: Origin,
     which: CallSettings,
 ) -> impl Future<Output = Result<Response>> + Send + 'static {
-    let (request, not_built) = match request {
-        Ok(request) => (Some(request), None),
-        Err(error) => (None, Some(error)),
+    let (kept, not_built) = match request {
+        Ok(request) => (Kept::Next(request), None),
+        Err(error) => (Kept::Spent, Some(error)),
     };
     let mut call = Call {
         session,
         origin,
-        request,
+        kept,
     };
     async move {
         if let Some(error) = not_built {
@@ -87,7 +88,7 @@ pub(crate) fn run(
             let started = (settings.total_timeout.is_some() || settings.retry_budget.is_some())
                 .then(Instant::now);
             let max_retries = if retry { settings.max_retries } else { 0 };
-            let given = call.request.as_mut().expect("built above");
+            let given = call.kept.next_mut();
             idempotency::add_key(settings, max_retries, given);
             let span = telemetry::call_span(given.method(), given.url());
             shared.stats.call();
@@ -126,13 +127,9 @@ pub(crate) fn run(
             // the pause: the future need not keep room for both.
             let (pause, wait, retried) = {
                 let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
-                let (sent, can_resend) = send(
-                    shared,
-                    &mut call.request,
-                    call.origin,
-                    retries_done < max_retries,
-                    (limit != own_timeout).then_some(limit),
-                );
+                let (request, can_resend) =
+                    call.kept.take_next(retries_done < max_retries, call.origin);
+                let sent = execute(shared, request, (limit != own_timeout).then_some(limit));
                 let result = sent.instrument(span.clone()).await;
                 let (outcome, recorded) = classify(&result, settings);
                 record.push(AttemptRecord::new(recorded, waited.0, waited.1));
@@ -172,12 +169,13 @@ pub(crate) fn run(
                         return finish(result, raise, record);
                     }
                 };
+                call.kept.make_next();
                 telemetry::retrying(&span, record.attempts().len(), recorded, wait);
                 if let Some(hook) = &shared.on_retry {
                     span.in_scope(|| {
                         hook(&RetryEvent {
                             method: &method,
-                            url: call.given().url(),
+                            url: call.kept.next().url(),
                             record: &record,
                             wait: wait.duration,
                             wait_source: wait.source,
@@ -216,25 +214,16 @@ fn now(settings: &RetrySettings, deadline: Option<Instant>) -> Now {
 struct Call {
     session: Session,
     origin: Origin,
-    /// The request as given. Each attempt sends a copy of it while another attempt may follow,
-    /// and the request itself when none can.
-    request: Option<Request>,
+    kept: Kept,
 }
 
 impl Call {
-    /// The request as given; a retry is decided only while it has not been sent itself.
-    fn given(&self) -> &Request {
-        self.request
-            .as_ref()
-            .expect("the request itself is sent only by the last attempt")
-    }
-
     /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
     /// past the deadline (the attempt is then sent at once).
     async fn wait_for_host(&self, deadline: Option<Instant>, waited: &mut (Duration, WaitSource)) {
         let now = Instant::now();
         let gate = &self.session.shared().host_gate;
-        let Some(until) = gate.closed_until(self.given().url(), now) else {
+        let Some(until) = gate.closed_until(self.kept.next().url(), now) else {
             return;
         };
         if deadline.is_some_and(|deadline| until >= deadline) {
@@ -289,31 +278,6 @@ fn later(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
 }
 
-/// Starts an attempt: sends a copy of `request` if `another_may_follow` and the request can be
-/// copied (then true), else the request itself (then false: no retry can follow). `timeout`
-/// replaces the request's own.
-///
-/// Not part of the loop's `async` block: the attempt's request would keep room in its future.
-#[inline]
-fn send(
-    shared: &Shared,
-    request: &mut Option<Request>,
-    origin: Origin,
-    another_may_follow: bool,
-    timeout: Option<Option<Duration>>,
-) -> (impl Future<Output = reqwest::Result<Response>>, bool) {
-    let given = request
-        .as_ref()
-        .expect("the request itself is sent only once, last");
-    if another_may_follow {
-        if let Some(copied) = copy(given, origin) {
-            return (execute(shared, copied, timeout), true);
-        }
-    }
-    let last = request.take().expect("checked above");
-    (execute(shared, last, timeout), false)
-}
-
 #[inline]
 fn execute(
     shared: &Shared,
@@ -326,28 +290,6 @@ fn execute(
         *attempt.timeout_mut() = timeout;
     }
     shared.client.execute(attempt)
-}
-
-/// A copy of `request` for the next attempt; `None` for a streaming body, which cannot be
-/// replayed.
-///
-/// reqwest's `try_clone` also builds a timeout extension that it then throws away (three
-/// allocations, on every call that may be retried), so a body-less request built by this
-/// crate's builder, whose extensions hold nothing but that timeout, is copied field by field.
-#[inline]
-fn copy(request: &Request, origin: Origin) -> Option<Request> {
-    if origin == Origin::Ready || request.body().is_some() {
-        return request.try_clone();
-    }
-    let mut copy = Request::new(request.method().clone(), request.url().clone());
-    if !request.headers().is_empty() {
-        *copy.headers_mut() = request.headers().clone();
-    }
-    *copy.version_mut() = request.version();
-    if let Some(&timeout) = request.timeout() {
-        *copy.timeout_mut() = Some(timeout);
-    }
-    Some(copy)
 }
 
 /// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before
@@ -465,46 +407,6 @@ async fn drain(mut response: Response, until: Instant) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn copy_keeps_everything_a_builder_sets() {
-        let client = reqwest::Client::new();
-        let request = client
-            .request(reqwest::Method::PUT, "http://127.0.0.1:1/a?b=c")
-            .header("x-one", "1")
-            .header("x-two", "2")
-            .timeout(Duration::from_secs(3))
-            .version(reqwest::Version::HTTP_11)
-            .build()
-            .unwrap();
-        let copied = copy(&request, Origin::Builder).unwrap();
-        assert_eq!(copied.method(), request.method());
-        assert_eq!(copied.url(), request.url());
-        assert_eq!(copied.headers(), request.headers());
-        assert_eq!(copied.timeout(), Some(&Duration::from_secs(3)));
-        assert_eq!(copied.version(), request.version());
-        assert!(copied.body().is_none());
-
-        let plain = client.get("http://127.0.0.1:1/").build().unwrap();
-        assert_eq!(copy(&plain, Origin::Builder).unwrap().timeout(), None);
-    }
-
-    #[test]
-    fn copy_replays_bytes_bodies() {
-        let client = reqwest::Client::new();
-        let with_body = client
-            .post("http://127.0.0.1:1/")
-            .body("payload")
-            .build()
-            .unwrap();
-        for origin in [Origin::Builder, Origin::Ready] {
-            let copied = copy(&with_body, origin).unwrap();
-            assert_eq!(
-                copied.body().and_then(reqwest::Body::as_bytes),
-                Some(&b"payload"[..])
-            );
-        }
-    }
 
     #[test]
     fn attempt_timeout_is_the_shortest_limit() {

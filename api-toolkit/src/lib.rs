@@ -73,6 +73,7 @@ mod idempotency;
 mod policy;
 mod record;
 mod redact;
+mod replay;
 mod request;
 mod session;
 mod settings;

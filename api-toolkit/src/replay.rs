@@ -1,0 +1,234 @@
+//! What a call keeps of its request so that it can send it again.
+//!
+//! reqwest's `execute` consumes the request, so a retry needs what was sent kept aside. The
+//! first attempt sends the request itself; while another attempt may follow, the call keeps a
+//! [`Replay`] of it and makes the next request from that only when a retry is decided. A
+//! request made by this crate's builder without a body is kept as its parts with the URL as
+//! text, in place: a call that succeeds at once allocates nothing for its retries.
+
+use std::mem;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Request, Url, Version};
+use smallvec::SmallVec;
+
+use crate::call::Origin;
+
+/// The request of a call, as its attempts go.
+pub(crate) enum Kept {
+    /// The request the next attempt sends.
+    Next(Request),
+    /// The attempt under way may be followed by another: what it sent, to make it again.
+    Sent(Replay),
+    /// No attempt can follow the one under way.
+    Spent,
+}
+
+impl Kept {
+    /// The request for the attempt about to start, and whether a retry could send it again:
+    /// if `another_may_follow` and the request can be replayed, it is kept as a [`Replay`].
+    #[inline]
+    pub(crate) fn take_next(
+        &mut self,
+        another_may_follow: bool,
+        origin: Origin,
+    ) -> (Request, bool) {
+        let Kept::Next(request) = mem::replace(self, Kept::Spent) else {
+            unreachable!("an attempt starts only with its request");
+        };
+        if another_may_follow {
+            *self = Replay::of(&request, origin).map_or(Kept::Spent, Kept::Sent);
+        }
+        (request, matches!(self, Kept::Sent(_)))
+    }
+
+    /// Makes the request sent by the last attempt again, for the next one.
+    #[inline]
+    pub(crate) fn make_next(&mut self) {
+        if let Kept::Sent(replay) = mem::replace(self, Kept::Spent) {
+            *self = Kept::Next(replay.into_request());
+        }
+    }
+
+    /// The request the next attempt sends.
+    #[inline]
+    pub(crate) fn next(&self) -> &Request {
+        match self {
+            Kept::Next(request) => request,
+            Kept::Sent(_) | Kept::Spent => unreachable!("read only before an attempt starts"),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn next_mut(&mut self) -> &mut Request {
+        match self {
+            Kept::Next(request) => request,
+            Kept::Sent(_) | Kept::Spent => unreachable!("read only before an attempt starts"),
+        }
+    }
+}
+
+/// The longest URL kept in place; a longer one is kept on the heap.
+const URL_IN_PLACE: usize = 96;
+
+/// What is needed to make a sent request again.
+pub(crate) enum Replay {
+    /// reqwest's own copy, for a body to send again or the extensions of a ready request.
+    Copy(Request),
+    /// A body-less request made by this crate's builder, whose extensions hold at most its
+    /// timeout. reqwest's `try_clone` would also build, and throw away, a timeout extension
+    /// (three allocations) and copy the URL (one more).
+    Parts {
+        method: Method,
+        /// The URL's serialization, parsed again only for a retry: the parser gives the same
+        /// URL back for the serialization of an http(s) URL, the only schemes reqwest sends.
+        url: SmallVec<[u8; URL_IN_PLACE]>,
+        headers: HeaderMap,
+        version: Version,
+        timeout: Option<Duration>,
+    },
+}
+
+impl Replay {
+    /// `None` for a streaming body, which cannot be sent twice.
+    #[inline]
+    fn of(request: &Request, origin: Origin) -> Option<Replay> {
+        if origin == Origin::Ready || request.body().is_some() {
+            return request.try_clone().map(Replay::Copy);
+        }
+        Some(Replay::Parts {
+            method: request.method().clone(),
+            url: SmallVec::from_slice(request.url().as_str().as_bytes()),
+            headers: if request.headers().is_empty() {
+                HeaderMap::new()
+            } else {
+                request.headers().clone()
+            },
+            version: request.version(),
+            timeout: request.timeout().copied(),
+        })
+    }
+
+    fn into_request(self) -> Request {
+        match self {
+            Replay::Copy(request) => request,
+            Replay::Parts {
+                method,
+                url,
+                headers,
+                version,
+                timeout,
+            } => {
+                let url = std::str::from_utf8(&url)
+                    .ok()
+                    .and_then(|text| Url::parse(text).ok())
+                    .expect("a URL's serialization parses back to the same URL");
+                let mut request = Request::new(method, url);
+                *request.headers_mut() = headers;
+                *request.version_mut() = version;
+                // Written only when set: reqwest keeps it in an extension map it allocates.
+                if timeout.is_some() {
+                    *request.timeout_mut() = timeout;
+                }
+                request
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends nothing: keeps `request` as a first attempt would, then makes it again.
+    fn again(request: Request, origin: Origin) -> (Request, Request) {
+        let mut kept = Kept::Next(request);
+        let (sent, can_resend) = kept.take_next(true, origin);
+        assert!(can_resend);
+        kept.make_next();
+        let Kept::Next(next) = kept else {
+            panic!("made again")
+        };
+        (sent, next)
+    }
+
+    fn same(a: &Request, b: &Request) {
+        assert_eq!(a.method(), b.method());
+        assert_eq!(a.url(), b.url());
+        assert_eq!(a.url().as_str(), b.url().as_str());
+        assert_eq!(a.headers(), b.headers());
+        assert_eq!(a.timeout(), b.timeout());
+        assert_eq!(a.version(), b.version());
+        assert_eq!(
+            a.body().and_then(reqwest::Body::as_bytes),
+            b.body().and_then(reqwest::Body::as_bytes)
+        );
+    }
+
+    #[test]
+    fn a_builder_request_is_made_again_whole() {
+        let client = reqwest::Client::new();
+        let request = client
+            .request(Method::PUT, "http://127.0.0.1:1/a?b=c")
+            .header("x-one", "1")
+            .header("x-two", "2")
+            .timeout(Duration::from_secs(3))
+            .version(Version::HTTP_11)
+            .build()
+            .unwrap();
+        let (sent, next) = again(request, Origin::Builder);
+        same(&sent, &next);
+        assert!(next.body().is_none());
+
+        let plain = client.get("http://127.0.0.1:1/").build().unwrap();
+        let (_, next) = again(plain, Origin::Builder);
+        assert_eq!(next.timeout(), None);
+    }
+
+    #[test]
+    fn bytes_bodies_and_ready_requests_are_copied_by_reqwest() {
+        let client = reqwest::Client::new();
+        for origin in [Origin::Builder, Origin::Ready] {
+            let with_body = client
+                .post("http://127.0.0.1:1/")
+                .body("payload")
+                .build()
+                .unwrap();
+            let (sent, next) = again(with_body, origin);
+            same(&sent, &next);
+            assert_eq!(
+                next.body().and_then(reqwest::Body::as_bytes),
+                Some(&b"payload"[..])
+            );
+        }
+    }
+
+    #[test]
+    fn urls_are_the_same_after_their_text_is_parsed_again() {
+        let long = format!(
+            "https://api.example.com/v1/{}?q={}",
+            "a".repeat(120),
+            "b".repeat(60)
+        );
+        for text in [
+            "http://127.0.0.1:8080/small",
+            "HTTP://Example.COM:80/a/./b/../c?x=1&y=%20z#frag",
+            "https://bücher.example/straße?q=ü",
+            "https://[::1]:8443/v1/items/",
+            "http://user:secret@example.com/path",
+            "https://example.com/a%2Fb/%7Euser?empty=&&list[]=1",
+            "https://example.com?",
+            "https://example.com/#",
+            "https://0x7f.1/",
+            "https://example.com./trailing/dot",
+            "https://example.com/with space/and\ttab",
+            &long,
+        ] {
+            let url = Url::parse(text).unwrap();
+            let request = Request::new(Method::GET, url.clone());
+            let (_, next) = again(request, Origin::Builder);
+            assert_eq!(next.url(), &url, "{text}");
+        }
+    }
+}
