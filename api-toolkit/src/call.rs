@@ -278,6 +278,7 @@ fn later(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
 }
 
+/// Sends `attempt`; `timeout`, when given, replaces its own.
 #[inline]
 fn execute(
     shared: &Shared,
