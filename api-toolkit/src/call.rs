@@ -130,7 +130,12 @@ pub(crate) fn run(
                 let (request, can_resend) =
                     call.kept.take_next(retries_done < max_retries, call.origin);
                 let sent = execute(shared, request, (limit != own_timeout).then_some(limit));
-                let result = sent.instrument(span.clone()).await;
+                // Without a subscriber that wants the span, entering it on every poll is waste.
+                let result = if span.is_disabled() {
+                    sent.await
+                } else {
+                    sent.instrument(span.clone()).await
+                };
                 let (outcome, recorded) = classify(&result, settings);
                 record.push(AttemptRecord::new(recorded, waited.0, waited.1));
                 if settings.share_retry_after {
