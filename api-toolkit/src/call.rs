@@ -127,9 +127,14 @@ pub(crate) fn run(
             // the pause: the future need not keep room for both.
             let (pause, wait, retried) = {
                 let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+                // reqwest keeps the timeout in an extension map: writing one that is already
+                // there would cost three allocations per attempt for nothing.
+                if limit != own_timeout {
+                    *call.kept.next_mut().timeout_mut() = limit;
+                }
                 let (request, can_resend) =
                     call.kept.take_next(retries_done < max_retries, call.origin);
-                let sent = execute(shared, request, (limit != own_timeout).then_some(limit));
+                let sent = shared.client.execute(request);
                 // Without a subscriber that wants the span, entering it on every poll is waste.
                 let result = if span.is_disabled() {
                     sent.await
@@ -281,21 +286,6 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 /// `now + wait`, or tokio's own "far future" for a wait beyond what the clock can represent.
 fn later(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
-}
-
-/// Sends `attempt`; `timeout`, when given, replaces its own.
-#[inline]
-fn execute(
-    shared: &Shared,
-    mut attempt: Request,
-    timeout: Option<Option<Duration>>,
-) -> impl Future<Output = reqwest::Result<Response>> {
-    // reqwest keeps the timeout in an extension map: writing one that is already there would
-    // cost three allocations per attempt for nothing.
-    if let Some(timeout) = timeout {
-        *attempt.timeout_mut() = timeout;
-    }
-    shared.client.execute(attempt)
 }
 
 /// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before

@@ -94,7 +94,26 @@ pub(crate) struct Policy<'a> {
 impl Policy<'_> {
     /// Decides after an attempt, when `retries_done` retries have already been made. `now` is
     /// asked only when a retry is wanted (to compute its wait).
+    ///
+    /// Inlined for the outcome most calls end with: a final response is returned at once.
+    #[inline]
     pub(crate) fn decide(
+        &self,
+        retries_done: u32,
+        outcome: Outcome<'_>,
+        now: impl FnOnce() -> Now,
+    ) -> Decision {
+        match outcome {
+            Outcome::Final => Decision::Stop {
+                raise: false,
+                give_up: None,
+            },
+            outcome => self.decide_retryable(retries_done, outcome, now),
+        }
+    }
+
+    /// [`decide`](Self::decide) for an outcome a setting might retry.
+    fn decide_retryable(
         &self,
         retries_done: u32,
         outcome: Outcome<'_>,

@@ -34,13 +34,15 @@ impl Kept {
         another_may_follow: bool,
         origin: Origin,
     ) -> (Request, bool) {
-        let Kept::Next(request) = mem::replace(self, Kept::Spent) else {
+        let replay = match self {
+            Kept::Next(request) if another_may_follow => Replay::of(request, origin),
+            _ => None,
+        };
+        let can_resend = replay.is_some();
+        let Kept::Next(request) = mem::replace(self, replay.map_or(Kept::Spent, Kept::Sent)) else {
             unreachable!("an attempt starts only with its request");
         };
-        if another_may_follow {
-            *self = Replay::of(&request, origin).map_or(Kept::Spent, Kept::Sent);
-        }
-        (request, matches!(self, Kept::Sent(_)))
+        (request, can_resend)
     }
 
     /// Makes the request sent by the last attempt again, for the next one.
@@ -84,7 +86,8 @@ pub(crate) enum Replay {
         /// The URL's serialization, parsed again only for a retry: the parser gives the same
         /// URL back for the serialization of an http(s) URL, the only schemes reqwest sends.
         url: SmallVec<[u8; URL_IN_PLACE]>,
-        headers: HeaderMap,
+        /// `None` for none: an empty map costs its drop.
+        headers: Option<HeaderMap>,
         version: Version,
         timeout: Option<Duration>,
     },
@@ -100,11 +103,7 @@ impl Replay {
         Some(Replay::Parts {
             method: request.method().clone(),
             url: SmallVec::from_slice(request.url().as_str().as_bytes()),
-            headers: if request.headers().is_empty() {
-                HeaderMap::new()
-            } else {
-                request.headers().clone()
-            },
+            headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
             version: request.version(),
             timeout: request.timeout().copied(),
         })
@@ -125,7 +124,9 @@ impl Replay {
                     .and_then(|text| Url::parse(text).ok())
                     .expect("a URL's serialization parses back to the same URL");
                 let mut request = Request::new(method, url);
-                *request.headers_mut() = headers;
+                if let Some(headers) = headers {
+                    *request.headers_mut() = headers;
+                }
                 *request.version_mut() = version;
                 // Written only when set: reqwest keeps it in an extension map it allocates.
                 if timeout.is_some() {
