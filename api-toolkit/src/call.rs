@@ -60,8 +60,8 @@ pub(crate) fn run(
     which: CallSettings,
 ) -> impl Future<Output = Result<Response>> + Send + 'static {
     let (kept, not_built) = match request {
-        Ok(request) => (Kept::Next(request), None),
-        Err(error) => (Kept::Spent, Some(error)),
+        Ok(request) => (Kept::new(request), None),
+        Err(error) => (Kept::spent(), Some(error)),
     };
     let mut call = Call {
         session,
@@ -132,9 +132,11 @@ pub(crate) fn run(
                 if limit != own_timeout {
                     *call.kept.next_mut().timeout_mut() = limit;
                 }
-                let (request, can_resend) =
-                    call.kept.take_next(retries_done < max_retries, call.origin);
-                let sent = shared.client.execute(request);
+                let (sent, can_resend) =
+                    call.kept
+                        .send_next(retries_done < max_retries, call.origin, |request| {
+                            shared.client.execute(request)
+                        });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
                 let result = if span.is_disabled() {
                     sent.await

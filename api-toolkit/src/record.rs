@@ -90,16 +90,19 @@ impl CallRecord {
 
     /// The attempts, in order (the first 1000 of a call that made more); empty when nothing
     /// was sent.
+    #[inline]
     pub fn attempts(&self) -> &[AttemptRecord] {
         &self.attempts
     }
 
     /// How many attempts were made.
+    #[inline]
     pub fn attempt_count(&self) -> u32 {
         self.count
     }
 
     /// How many retries were made (attempts after the first).
+    #[inline]
     pub fn retries(&self) -> u32 {
         self.count.saturating_sub(1)
     }

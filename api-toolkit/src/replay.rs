@@ -6,7 +6,6 @@
 //! request made by this crate's builder without a body is kept as its parts with the URL as
 //! text, in place: a call that succeeds at once allocates nothing for its retries.
 
-use std::mem;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -16,58 +15,67 @@ use smallvec::SmallVec;
 use crate::call::Origin;
 
 /// The request of a call, as its attempts go.
-pub(crate) enum Kept {
-    /// The request the next attempt sends.
-    Next(Request),
-    /// The attempt under way may be followed by another: what it sent, to make it again.
-    Sent(Replay),
-    /// No attempt can follow the one under way.
-    Spent,
+pub(crate) struct Kept {
+    /// The request the next attempt sends; `None` once it is sent.
+    next: Option<Request>,
+    /// While another attempt may follow the one under way: what it sent, to make it again.
+    sent: Option<Replay>,
 }
 
 impl Kept {
-    /// The request for the attempt about to start, and whether a retry could send it again:
-    /// if `another_may_follow` and the request can be replayed, it is kept as a [`Replay`].
+    pub(crate) fn new(request: Request) -> Kept {
+        Kept {
+            next: Some(request),
+            sent: None,
+        }
+    }
+
+    /// A call whose request could not be built: it makes no attempt.
+    pub(crate) fn spent() -> Kept {
+        Kept {
+            next: None,
+            sent: None,
+        }
+    }
+
+    /// Sends the request of the attempt about to start, and says whether a retry could send it
+    /// again: if `another_may_follow` and the request can be replayed, it is kept as a
+    /// [`Replay`]. Given `send` rather than returned, the request is moved once.
     #[inline]
-    pub(crate) fn take_next(
+    pub(crate) fn send_next<F>(
         &mut self,
         another_may_follow: bool,
         origin: Origin,
-    ) -> (Request, bool) {
-        let replay = match self {
-            Kept::Next(request) if another_may_follow => Replay::of(request, origin),
-            _ => None,
-        };
-        let can_resend = replay.is_some();
-        let Kept::Next(request) = mem::replace(self, replay.map_or(Kept::Spent, Kept::Sent)) else {
+        send: impl FnOnce(Request) -> F,
+    ) -> (F, bool) {
+        let Some(request) = self.next.take() else {
             unreachable!("an attempt starts only with its request");
         };
-        (request, can_resend)
+        if another_may_follow {
+            self.sent = Replay::of(&request, origin);
+        }
+        (send(request), self.sent.is_some())
     }
 
     /// Makes the request sent by the last attempt again, for the next one.
     #[inline]
     pub(crate) fn make_next(&mut self) {
-        if let Kept::Sent(replay) = mem::replace(self, Kept::Spent) {
-            *self = Kept::Next(replay.into_request());
-        }
+        self.next = self.sent.take().map(Replay::into_request);
     }
 
     /// The request the next attempt sends.
     #[inline]
     pub(crate) fn next(&self) -> &Request {
-        match self {
-            Kept::Next(request) => request,
-            Kept::Sent(_) | Kept::Spent => unreachable!("read only before an attempt starts"),
-        }
+        self.next
+            .as_ref()
+            .expect("read only before an attempt starts")
     }
 
     #[inline]
     pub(crate) fn next_mut(&mut self) -> &mut Request {
-        match self {
-            Kept::Next(request) => request,
-            Kept::Sent(_) | Kept::Spent => unreachable!("read only before an attempt starts"),
-        }
+        self.next
+            .as_mut()
+            .expect("read only before an attempt starts")
     }
 }
 
@@ -144,13 +152,11 @@ mod tests {
 
     /// Sends nothing: keeps `request` as a first attempt would, then makes it again.
     fn again(request: Request, origin: Origin) -> (Request, Request) {
-        let mut kept = Kept::Next(request);
-        let (sent, can_resend) = kept.take_next(true, origin);
+        let mut kept = Kept::new(request);
+        let (sent, can_resend) = kept.send_next(true, origin, |request| request);
         assert!(can_resend);
         kept.make_next();
-        let Kept::Next(next) = kept else {
-            panic!("made again")
-        };
+        let next = kept.next.expect("made again");
         (sent, next)
     }
 
