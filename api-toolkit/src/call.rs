@@ -60,8 +60,8 @@ pub(crate) fn run(
     which: CallSettings,
 ) -> impl Future<Output = Result<Response>> + Send + 'static {
     let (kept, not_built) = match request {
-        Ok(request) => (Kept::new(request), None),
-        Err(error) => (Kept::spent(), Some(error)),
+        Ok(request) => (Kept::Next(request), None),
+        Err(error) => (Kept::Spent, Some(error)),
     };
     let mut call = Call {
         session,

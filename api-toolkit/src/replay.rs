@@ -6,6 +6,7 @@
 //! request made by this crate's builder without a body is kept as its parts with the URL as
 //! text, in place: a call that succeeds at once allocates nothing for its retries.
 
+use std::mem;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -14,33 +15,22 @@ use smallvec::SmallVec;
 
 use crate::call::Origin;
 
-/// The request of a call, as its attempts go.
-pub(crate) struct Kept {
-    /// The request the next attempt sends; `None` once it is sent.
-    next: Option<Request>,
-    /// While another attempt may follow the one under way: what it sent, to make it again.
-    sent: Option<Replay>,
+/// The request of a call, as its attempts go: one value at a time, so that the call's future
+/// keeps room for the larger of the two only.
+pub(crate) enum Kept {
+    /// The request the next attempt sends.
+    Next(Request),
+    /// The attempt under way may be followed by another: what it sent, to make it again.
+    Sent(Replay),
+    /// No attempt can follow the one under way.
+    Spent,
 }
 
 impl Kept {
-    pub(crate) fn new(request: Request) -> Kept {
-        Kept {
-            next: Some(request),
-            sent: None,
-        }
-    }
-
-    /// A call whose request could not be built: it makes no attempt.
-    pub(crate) fn spent() -> Kept {
-        Kept {
-            next: None,
-            sent: None,
-        }
-    }
-
     /// Sends the request of the attempt about to start, and says whether a retry could send it
     /// again: if `another_may_follow` and the request can be replayed, it is kept as a
-    /// [`Replay`]. Given `send` rather than returned, the request is moved once.
+    /// [`Replay`]. The replay is made while the request is in place, and the request is given
+    /// to `send` rather than returned: it is moved as few times as possible.
     #[inline]
     pub(crate) fn send_next<F>(
         &mut self,
@@ -48,34 +38,40 @@ impl Kept {
         origin: Origin,
         send: impl FnOnce(Request) -> F,
     ) -> (F, bool) {
-        let Some(request) = self.next.take() else {
+        let replay = match self {
+            Kept::Next(request) if another_may_follow => Replay::of(request, origin),
+            _ => None,
+        };
+        let can_resend = replay.is_some();
+        let Kept::Next(request) = mem::replace(self, replay.map_or(Kept::Spent, Kept::Sent)) else {
             unreachable!("an attempt starts only with its request");
         };
-        if another_may_follow {
-            self.sent = Replay::of(&request, origin);
-        }
-        (send(request), self.sent.is_some())
+        (send(request), can_resend)
     }
 
     /// Makes the request sent by the last attempt again, for the next one.
     #[inline]
     pub(crate) fn make_next(&mut self) {
-        self.next = self.sent.take().map(Replay::into_request);
+        if let Kept::Sent(replay) = mem::replace(self, Kept::Spent) {
+            *self = Kept::Next(replay.into_request());
+        }
     }
 
     /// The request the next attempt sends.
     #[inline]
     pub(crate) fn next(&self) -> &Request {
-        self.next
-            .as_ref()
-            .expect("read only before an attempt starts")
+        match self {
+            Kept::Next(request) => request,
+            Kept::Sent(_) | Kept::Spent => unreachable!("read only before an attempt starts"),
+        }
     }
 
     #[inline]
     pub(crate) fn next_mut(&mut self) -> &mut Request {
-        self.next
-            .as_mut()
-            .expect("read only before an attempt starts")
+        match self {
+            Kept::Next(request) => request,
+            Kept::Sent(_) | Kept::Spent => unreachable!("read only before an attempt starts"),
+        }
     }
 }
 
@@ -152,11 +148,13 @@ mod tests {
 
     /// Sends nothing: keeps `request` as a first attempt would, then makes it again.
     fn again(request: Request, origin: Origin) -> (Request, Request) {
-        let mut kept = Kept::new(request);
+        let mut kept = Kept::Next(request);
         let (sent, can_resend) = kept.send_next(true, origin, |request| request);
         assert!(can_resend);
         kept.make_next();
-        let next = kept.next.expect("made again");
+        let Kept::Next(next) = kept else {
+            panic!("made again")
+        };
         (sent, next)
     }
 
