@@ -10,6 +10,7 @@ use crate::policy::Wait;
 use crate::record::{AttemptOutcome, GiveUp};
 use crate::redact::redacted;
 
+#[inline]
 pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
     let span = tracing::info_span!(
         target: "api_toolkit",
