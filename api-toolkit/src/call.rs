@@ -181,7 +181,7 @@ pub(crate) fn run(
                         return finish(result, raise, record);
                     }
                 };
-                call.kept.make_next();
+                call.kept.make_next(&method, own_timeout);
                 telemetry::retrying(&span, record.attempts().len(), recorded, wait);
                 if let Some(hook) = &shared.on_retry {
                     span.in_scope(|| {

@@ -49,11 +49,12 @@ impl Kept {
         (send(request), can_resend)
     }
 
-    /// Makes the request sent by the last attempt again, for the next one.
+    /// Makes the request sent by the last attempt again, for the next one. `method` and
+    /// `timeout` are the call's, which it keeps anyway: its replay need not hold them.
     #[inline]
-    pub(crate) fn make_next(&mut self) {
+    pub(crate) fn make_next(&mut self, method: &Method, timeout: Option<Duration>) {
         if let Kept::Sent(replay) = mem::replace(self, Kept::Spent) {
-            *self = Kept::Next(replay.into_request());
+            *self = Kept::Next(replay.into_request(method, timeout));
         }
     }
 
@@ -84,16 +85,15 @@ pub(crate) enum Replay {
     Copy(Request),
     /// A body-less request made by this crate's builder, whose extensions hold at most its
     /// timeout. reqwest's `try_clone` would also build, and throw away, a timeout extension
-    /// (three allocations) and copy the URL (one more).
+    /// (three allocations) and copy the URL (one more). The method and the timeout are the
+    /// call's own.
     Parts {
-        method: Method,
         /// The URL's serialization, parsed again only for a retry: the parser gives the same
         /// URL back for the serialization of an http(s) URL, the only schemes reqwest sends.
         url: SmallVec<[u8; URL_IN_PLACE]>,
         /// `None` for none: an empty map costs its drop.
         headers: Option<HeaderMap>,
         version: Version,
-        timeout: Option<Duration>,
     },
 }
 
@@ -105,29 +105,26 @@ impl Replay {
             return request.try_clone().map(Replay::Copy);
         }
         Some(Replay::Parts {
-            method: request.method().clone(),
             url: SmallVec::from_slice(request.url().as_str().as_bytes()),
             headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
             version: request.version(),
-            timeout: request.timeout().copied(),
         })
     }
 
-    fn into_request(self) -> Request {
+    /// The request again; a copy keeps its own method and timeout.
+    fn into_request(self, method: &Method, timeout: Option<Duration>) -> Request {
         match self {
             Replay::Copy(request) => request,
             Replay::Parts {
-                method,
                 url,
                 headers,
                 version,
-                timeout,
             } => {
                 let url = std::str::from_utf8(&url)
                     .ok()
                     .and_then(|text| Url::parse(text).ok())
                     .expect("a URL's serialization parses back to the same URL");
-                let mut request = Request::new(method, url);
+                let mut request = Request::new(method.clone(), url);
                 if let Some(headers) = headers {
                     *request.headers_mut() = headers;
                 }
@@ -148,10 +145,11 @@ mod tests {
 
     /// Sends nothing: keeps `request` as a first attempt would, then makes it again.
     fn again(request: Request, origin: Origin) -> (Request, Request) {
+        let (method, timeout) = (request.method().clone(), request.timeout().copied());
         let mut kept = Kept::Next(request);
         let (sent, can_resend) = kept.send_next(true, origin, |request| request);
         assert!(can_resend);
-        kept.make_next();
+        kept.make_next(&method, timeout);
         let Kept::Next(next) = kept else {
             panic!("made again")
         };
