@@ -9,11 +9,11 @@ use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Request, Response};
 use tracing::Instrument;
 
-use crate::policy::{Decision, Now, Outcome, Policy};
+use crate::policy::{Active, Decision, Now, Outcome, Policy};
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 use crate::replay::Kept;
 use crate::session::Shared;
-use crate::{idempotency, policy, telemetry, wait, Error, Result, RetrySettings, Session};
+use crate::{idempotency, telemetry, wait, Error, Result, RetrySettings, Session};
 
 /// Where a call's request came from, which decides how it is copied for a retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,15 +72,15 @@ pub(crate) fn run(
         if let Some(error) = not_built {
             return Err(Error::not_sent(error));
         }
-        let (settings, retry) = match which {
+        let (active, retry) = match which {
             CallSettings::Session => (call.session.current_settings(), true),
             CallSettings::Once => (call.session.current_settings(), false),
             CallSettings::Own(settings) => {
                 settings.validate()?;
-                (Arc::new(*settings), true)
+                (Arc::new(Active::new(*settings)), true)
             }
         };
-        let settings: &RetrySettings = &settings;
+        let settings: &RetrySettings = &active.settings;
         let shared = call.session.shared();
         // In a block, so that what is only needed to start takes no room in the future.
         let (max_retries, span, own_timeout, method, deadline) = {
@@ -143,7 +143,7 @@ pub(crate) fn run(
                 } else {
                     sent.instrument(span.clone()).await
                 };
-                let (outcome, recorded) = classify(&result, settings);
+                let (outcome, recorded) = classify(&result, &active);
                 record.push(AttemptRecord::new(recorded, waited.0, waited.1));
                 if settings.share_retry_after {
                     close_host(shared, settings, &result, outcome, SystemTime::now());
@@ -311,12 +311,12 @@ fn attempt_timeout(
 #[inline]
 fn classify<'r>(
     result: &'r reqwest::Result<Response>,
-    settings: &RetrySettings,
+    active: &Active,
 ) -> (Outcome<'r>, AttemptOutcome) {
     match result {
         Ok(response) => {
             let status = response.status().as_u16();
-            let outcome = if policy::is_final(settings, status) {
+            let outcome = if active.is_final(status) {
                 Outcome::Final
             } else {
                 Outcome::Response {

@@ -72,12 +72,43 @@ pub(crate) struct Now {
 /// Statuses whose `Retry-After` makes them retryable even outside `status_forcelist`.
 const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 
-/// Whether a response with `status` is returned as it is, whatever its headers: it is not in
-/// `status_forcelist`, and not a status whose `Retry-After` is honoured. Its outcome is
-/// [`Outcome::Final`]; for any other status, the decision reads `Retry-After`.
-#[inline]
-pub(crate) fn is_final(settings: &RetrySettings, status: u16) -> bool {
-    !(RETRY_AFTER_STATUSES.contains(&status) || settings.forces(status))
+/// Settings as calls read them: checked, with the statuses a setting might retry as a set of
+/// bits, so that a call settles a final response with one look.
+#[derive(Debug)]
+pub(crate) struct Active {
+    pub(crate) settings: RetrySettings,
+    /// Bit `s` is set for each status `s` in `status_forcelist` or [`RETRY_AFTER_STATUSES`].
+    may_retry: [u64; 16],
+}
+
+impl Active {
+    pub(crate) fn new(settings: RetrySettings) -> Active {
+        let mut may_retry = [0u64; 16];
+        for &status in settings
+            .status_forcelist
+            .iter()
+            .chain(&RETRY_AFTER_STATUSES)
+        {
+            // Checked settings hold statuses in 100..=599; the guard keeps this total.
+            if let Some(word) = may_retry.get_mut(usize::from(status / 64)) {
+                *word |= 1 << (status % 64);
+            }
+        }
+        Active {
+            settings,
+            may_retry,
+        }
+    }
+
+    /// Whether a response with `status` is returned as it is, whatever its headers: it is not
+    /// in `status_forcelist`, and not a status whose `Retry-After` is honoured. Its outcome is
+    /// [`Outcome::Final`]; for any other status, the decision reads `Retry-After`.
+    #[inline]
+    pub(crate) fn is_final(&self, status: u16) -> bool {
+        self.may_retry
+            .get(usize::from(status / 64))
+            .is_none_or(|word| word & (1 << (status % 64)) == 0)
+    }
 }
 
 /// The decision for one call.
@@ -516,8 +547,11 @@ mod tests {
             status_forcelist: vec![500, 200],
             ..settings()
         };
-        for code in 100..=599 {
-            if !is_final(&s, code) {
+        let active = Active::new(s.clone());
+        for code in 100..=999 {
+            let general = !(RETRY_AFTER_STATUSES.contains(&code) || s.forces(code));
+            assert_eq!(active.is_final(code), general, "{code}");
+            if !active.is_final(code) {
                 continue;
             }
             let with = Outcome::Response {
@@ -529,9 +563,10 @@ mod tests {
                 assert_eq!(decide(&s, method, 0, Outcome::Final), RETURN);
             }
         }
-        assert!(!is_final(&s, 413) && !is_final(&s, 429));
-        assert!(!is_final(&s, 503) && !is_final(&s, 200));
-        assert!(is_final(&s, 502) && is_final(&s, 404));
+        assert!(!active.is_final(413) && !active.is_final(429));
+        assert!(!active.is_final(503) && !active.is_final(200));
+        assert!(active.is_final(502) && active.is_final(404));
+        assert!(active.is_final(u16::MAX));
     }
 
     #[test]
