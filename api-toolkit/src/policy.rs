@@ -21,8 +21,8 @@ use crate::{wait, RetrySettings};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome<'a> {
     /// A response whose status neither `status_forcelist` nor a `Retry-After` can make
-    /// retried (see [`is_final`]): most responses. Told apart when the response is classified,
-    /// so that the success path pays for one look at the settings.
+    /// retried (see [`Active::is_final`]): most responses. Told apart when the response is
+    /// classified, so that the success path pays for one bit test.
     Final,
     /// Any other response; `retry_after` is the raw `Retry-After` header, if any.
     Response {
@@ -74,7 +74,6 @@ const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 
 /// Settings as calls read them: checked, with the statuses a setting might retry as a set of
 /// bits, so that a call settles a final response with one look.
-#[derive(Debug)]
 pub(crate) struct Active {
     pub(crate) settings: RetrySettings,
     /// Bit `s` is set for each status `s` in `status_forcelist` or [`RETRY_AFTER_STATUSES`].
@@ -154,10 +153,9 @@ impl Policy<'_> {
         // Asked last: most responses are settled by their status alone.
         let allowed = || settings.allows(self.method);
         let (wanted, raise, retry_after) = match outcome {
-            Outcome::Final => (false, false, None),
+            Outcome::Final | Outcome::Fatal => (false, false, None),
             Outcome::ConnectFailed => (true, false, None),
             Outcome::FailedAfterSend => (allowed(), false, None),
-            Outcome::Fatal => (false, false, None),
             Outcome::Response {
                 status,
                 retry_after,
