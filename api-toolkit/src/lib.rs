@@ -77,6 +77,7 @@ mod replay;
 mod request;
 mod session;
 mod settings;
+mod settings_cell;
 mod stats;
 mod telemetry;
 mod wait;

@@ -143,6 +143,8 @@ impl Policy<'_> {
     }
 
     /// [`decide`](Self::decide) for an outcome a setting might retry.
+    // Kept out of line: inlined, it makes `decide` too large to be inlined in its turn.
+    #[inline(never)]
     fn decide_retryable(
         &self,
         retries_done: u32,

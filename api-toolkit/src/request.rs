@@ -148,8 +148,12 @@ impl RequestBuilder {
     // Inlined into the caller's crate with `call::run`: the call's future is built in place.
     #[inline]
     pub fn send(self) -> impl Future<Output = Result<Response>> + Send + 'static {
-        let (_, request) = self.inner.build_split();
-        call::run(self.session, request, call::Origin::Builder, self.retry)
+        call::run(
+            self.session,
+            self.inner.build(),
+            call::Origin::Builder,
+            self.retry,
+        )
     }
 }
 

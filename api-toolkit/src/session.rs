@@ -5,7 +5,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{IntoUrl, Method, Response};
 
@@ -13,6 +12,7 @@ use crate::budget::BudgetState;
 use crate::host_gate::HostGate;
 use crate::policy::Active;
 use crate::record::RetryEvent;
+use crate::settings_cell::SettingsCell;
 use crate::stats::{Counters, Stats};
 use crate::{call, Error, RequestBuilder, Result, RetrySettings};
 
@@ -42,7 +42,7 @@ pub struct Session {
 pub(crate) struct Shared {
     pub(crate) client: reqwest::Client,
     // Read once per call without a lock a writer could hold up.
-    settings: ArcSwap<Active>,
+    settings: SettingsCell,
     pub(crate) stats: Counters,
     pub(crate) budget: BudgetState,
     pub(crate) host_gate: HostGate,
@@ -76,7 +76,7 @@ impl Session {
 
     /// A copy of the settings in force.
     pub fn retry_settings(&self) -> RetrySettings {
-        self.shared.settings.load().settings.clone()
+        self.shared.settings.peek().settings.clone()
     }
 
     /// Replaces the settings for every clone of this session, for calls started afterwards;
@@ -88,7 +88,7 @@ impl Session {
     /// value; the previous settings then stay in force.
     pub fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
         settings.validate()?;
-        self.shared.settings.store(Arc::new(Active::new(settings)));
+        self.shared.settings.store(Active::new(settings));
         Ok(())
     }
 
@@ -165,7 +165,7 @@ impl Session {
     /// The settings in force, shared, for a call that starts now.
     #[inline]
     pub(crate) fn current_settings(&self) -> Arc<Active> {
-        self.shared.settings.load_full()
+        self.shared.settings.load()
     }
 
     #[inline]
@@ -192,7 +192,7 @@ impl fmt::Debug for Session {
     // reqwest's Debug would show default header values (credentials among them).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("retry_settings", &self.shared.settings.load().settings)
+            .field("retry_settings", &self.shared.settings.peek().settings)
             .finish_non_exhaustive()
     }
 }
@@ -299,7 +299,7 @@ impl SessionBuilder {
         let client = self.client.build().map_err(Error::not_sent)?;
         let shared = Shared {
             client,
-            settings: ArcSwap::from_pointee(Active::new(self.settings)),
+            settings: SettingsCell::new(Active::new(self.settings)),
             stats: Counters::new(),
             budget: BudgetState::new(),
             host_gate: HostGate::default(),
