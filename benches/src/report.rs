@@ -71,16 +71,39 @@ impl Results {
         b: DriverId,
         f: impl Fn(&Sample, &Sample) -> f64,
     ) -> Option<f64> {
+        median(self.per_round(workload, a, b, f)?)
+    }
+
+    /// `f(a, b)` for each round where both drivers ran.
+    fn per_round(
+        &self,
+        workload: &Workload,
+        a: DriverId,
+        b: DriverId,
+        f: impl Fn(&Sample, &Sample) -> f64,
+    ) -> Option<Vec<f64>> {
         let (a, b) = (
             self.samples.get(&(workload.name, a))?,
             self.samples.get(&(workload.name, b))?,
         );
-        median(
+        Some(
             a.iter()
                 .zip(b)
                 .filter_map(|(a, b)| Some(f(a.as_ref()?, b.as_ref()?)))
                 .collect(),
         )
+    }
+
+    /// The 95% confidence interval of [`paired`](Self::paired)'s median, when there are rounds
+    /// enough for one.
+    fn paired_interval(
+        &self,
+        workload: &Workload,
+        a: DriverId,
+        b: DriverId,
+        f: impl Fn(&Sample, &Sample) -> f64,
+    ) -> Option<(f64, f64)> {
+        median_interval(self.per_round(workload, a, b, f)?)
     }
 
     /// calls/s of `a` over calls/s of `b`, median of the per-round ratios.
@@ -221,13 +244,32 @@ impl Results {
             unreachable!("six workloads")
         };
         let verdict = |met: bool| if met { "met" } else { "MISSED" };
+        // The success path's targets are within this machine's round-to-round noise: each
+        // verdict, on the median, comes with the interval that says whether the run can tell.
+        let interval = |interval: Option<(f64, f64)>, target: f64, digits: usize| {
+            interval.map_or(String::new(), |(low, high)| {
+                let tells = if low > target || high < target {
+                    ""
+                } else {
+                    ", which holds the target: this run cannot tell"
+                };
+                format!(" (95% interval {low:.digits$} to {high:.digits$}{tells})")
+            })
+        };
+        let throughput = |a: &Sample, b: &Sample| a.per_second() / b.per_second();
+        let p50 = |a: &Sample, b: &Sample| (a.p50.as_secs_f64() - b.p50.as_secs_f64()) * 1e6;
         let mut lines = Vec::new();
         for workload in [c1, c32] {
             if let Some(ratio) = self.ratio(workload, Toolkit, Raw) {
                 lines.push(format!(
-                    "throughput ≥ 0.98 × raw reqwest, {}: {ratio:.3} — {}",
+                    "throughput ≥ 0.98 × raw reqwest, {}: {ratio:.3} — {}{}",
                     workload.name,
-                    verdict(ratio >= 0.98)
+                    verdict(ratio >= 0.98),
+                    interval(
+                        self.paired_interval(workload, Toolkit, Raw, throughput),
+                        0.98,
+                        3
+                    ),
                 ));
             }
         }
@@ -248,9 +290,10 @@ impl Results {
         for workload in [c1, c32] {
             if let Some(extra) = self.p50_overhead(workload, Toolkit, Raw) {
                 lines.push(format!(
-                    "p50 overhead ≤ 5 µs, {}: {extra:+.1} µs — {}",
+                    "p50 overhead ≤ 5 µs, {}: {extra:+.1} µs — {}{}",
                     workload.name,
-                    verdict(extra <= 5.0)
+                    verdict(extra <= 5.0),
+                    interval(self.paired_interval(workload, Toolkit, Raw, p50), 5.0, 1),
                 ));
             }
         }
@@ -352,6 +395,27 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     } else {
         (values[mid - 1] + values[mid]) / 2.0
     })
+}
+
+/// The 95% confidence interval of the median of `values`, from their order statistics: the
+/// median lies below the k-th smallest value with the probability that fewer than k of n fair
+/// coin flips come up heads. `None` for fewer than 6 values, too few for a 95% interval.
+fn median_interval(mut values: Vec<f64>) -> Option<(f64, f64)> {
+    let n = values.len();
+    // P(Binomial(n, 1/2) < k), for k = 0, 1, …, while it stays within 2.5%.
+    let mut below = 0.0;
+    let mut pmf = 0.5f64.powi(i32::try_from(n).ok()?);
+    let mut k = 0;
+    while k < n && below + pmf <= 0.025 {
+        below += pmf;
+        pmf *= (n - k) as f64 / (k + 1) as f64;
+        k += 1;
+    }
+    if k == 0 {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some((values[k - 1], values[n - k]))
 }
 
 fn micros(duration: Duration) -> String {
