@@ -157,3 +157,30 @@ async fn calls_in_flight_keep_the_settings_they_started_with() {
     session.get(server.url("/")).send().await.unwrap();
     assert_eq!(server.count(), 4, "a new call uses max_retries = 0");
 }
+
+#[tokio::test]
+async fn a_replacement_made_on_another_thread_applies_to_the_next_call_here() {
+    let server = TestServer::start(vec![Reply::status(503)]).await;
+    let session = Session::new(RetrySettings {
+        max_retries: 1,
+        backoff_factor: 0.0,
+        ..RetrySettings::default()
+    })
+    .unwrap();
+    // Read here first, so that this thread holds the settings in its cache.
+    session.get(server.url("/")).send().await.unwrap();
+    assert_eq!(server.count(), 2);
+    let elsewhere = session.clone();
+    std::thread::spawn(move || {
+        elsewhere
+            .set_retry_settings(RetrySettings {
+                max_retries: 3,
+                ..elsewhere.retry_settings()
+            })
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    session.get(server.url("/")).send().await.unwrap();
+    assert_eq!(server.count(), 6, "the next call retries 3 times");
+}

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderValue, RETRY_AFTER};
-use reqwest::{Request, Response};
-use tracing::Instrument;
+use reqwest::{Method, Request, Response};
+use tracing::{Instrument, Span};
 
-use crate::policy::{Active, Decision, Now, Outcome, Policy};
+use crate::policy::{Active, Decision, Now, Outcome, Policy, Wait};
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 use crate::replay::Kept;
 use crate::session::Shared;
@@ -73,17 +73,22 @@ pub(crate) fn run(
             return Err(Error::not_sent(error));
         }
         let (active, retry) = match which {
-            CallSettings::Session => (call.session.current_settings(), true),
-            CallSettings::Once => (call.session.current_settings(), false),
-            CallSettings::Own(settings) => {
-                settings.validate()?;
-                (Arc::new(Active::new(*settings)), true)
-            }
+            CallSettings::Own(settings) => (own_settings(*settings)?, true),
+            which => (
+                call.session.current_settings(),
+                matches!(which, CallSettings::Session),
+            ),
         };
         let settings: &RetrySettings = &active.settings;
         let shared = call.session.shared();
         // In a block, so that what is only needed to start takes no room in the future.
-        let (max_retries, span, own_timeout, method, deadline) = {
+        let Plan {
+            max_retries,
+            span,
+            own_timeout,
+            method,
+            deadline,
+        } = {
             // The clock is read only for what needs it.
             let started = (settings.total_timeout.is_some() || settings.retry_budget.is_some())
                 .then(Instant::now);
@@ -100,14 +105,13 @@ pub(crate) fn run(
                 .total_timeout
                 .zip(started)
                 .and_then(|(total, started)| started.checked_add(total));
-            let own_timeout = given.timeout().copied();
-            (
+            Plan {
                 max_retries,
                 span,
-                own_timeout,
-                given.method().clone(),
+                own_timeout: given.timeout().copied(),
+                method: given.method().clone(),
                 deadline,
-            )
+            }
         };
         let mut record = CallRecord::default();
         let mut waited = (Duration::ZERO, WaitSource::None);
@@ -118,10 +122,7 @@ pub(crate) fn run(
         // name the span as their parent.
         loop {
             if settings.share_retry_after {
-                // Boxed as a trait object, like the pause below.
-                let wait: Pin<Box<dyn Future<Output = ()> + Send + '_>> =
-                    Box::pin(call.wait_for_host(deadline, &mut waited));
-                wait.instrument(span.clone()).await;
+                call.wait_for_host(deadline, &mut waited, &span).await;
             }
             // The attempt and its decision in a block whose locals (the response) end before
             // the pause: the future need not keep room for both.
@@ -169,35 +170,19 @@ pub(crate) fn run(
                     Decision::Stop { raise, give_up } => {
                         telemetry::finished(&span, recorded, record.retries() as usize);
                         if let Some(reason) = give_up {
-                            record.set_give_up(reason);
-                            shared.stats.give_up(reason == GiveUp::Budget);
-                            telemetry::gave_up(
-                                &span,
-                                record.attempt_count() as usize,
-                                recorded,
-                                reason,
-                            );
+                            give_up_on(shared, &span, &mut record, recorded, reason);
                         }
                         return finish(result, raise, record);
                     }
                 };
-                call.kept.make_next(&method, own_timeout);
-                telemetry::retrying(&span, record.attempts().len(), recorded, wait);
-                if let Some(hook) = &shared.on_retry {
-                    span.in_scope(|| {
-                        hook(&RetryEvent {
-                            method: &method,
-                            url: call.kept.next().url(),
-                            record: &record,
-                            wait: wait.duration,
-                            wait_source: wait.source,
-                        });
-                    });
-                }
-                // Boxed as a trait object: only retries pay for the room the pause takes in the
-                // future, and its code (the timer, the drain) stays out of the success path's.
-                let pause: Pin<Box<dyn Future<Output = ()> + Send>> =
-                    Box::pin(pause(result.ok(), wait.duration, deadline).instrument(span.clone()));
+                let retry = Retry {
+                    shared,
+                    method: &method,
+                    own_timeout,
+                    span: &span,
+                    deadline,
+                };
+                let pause = prepare_retry(&mut call.kept, &retry, &record, recorded, wait, result);
                 (pause, wait, recorded)
             };
             pause.await;
@@ -222,6 +207,46 @@ fn now(settings: &RetrySettings, deadline: Option<Instant>) -> Now {
     }
 }
 
+/// What a call fixes when it starts.
+struct Plan {
+    max_retries: u32,
+    span: Span,
+    own_timeout: Option<Duration>,
+    method: Method,
+    deadline: Option<Instant>,
+}
+
+/// What making a retry needs of the call's [`Plan`] and its session.
+struct Retry<'a> {
+    shared: &'a Shared,
+    method: &'a Method,
+    own_timeout: Option<Duration>,
+    span: &'a Span,
+    deadline: Option<Instant>,
+}
+
+/// A call's own settings ([`retry_settings`](crate::RequestBuilder::retry_settings)), checked.
+// Out of line, like the other paths below that most calls do not take: the code that every call
+// runs stays compact, which spares the instruction cache.
+#[inline(never)]
+fn own_settings(settings: RetrySettings) -> Result<Arc<Active>> {
+    settings.validate()?;
+    Ok(Arc::new(Active::new(settings)))
+}
+
+#[cold]
+fn give_up_on(
+    shared: &Shared,
+    span: &Span,
+    record: &mut CallRecord,
+    last: AttemptOutcome,
+    reason: GiveUp,
+) {
+    record.set_give_up(reason);
+    shared.stats.give_up(reason == GiveUp::Budget);
+    telemetry::gave_up(span, record.attempt_count() as usize, last, reason);
+}
+
 /// What a call owns from before it starts.
 struct Call {
     session: Session,
@@ -232,21 +257,63 @@ struct Call {
 impl Call {
     /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
     /// past the deadline (the attempt is then sent at once).
-    async fn wait_for_host(&self, deadline: Option<Instant>, waited: &mut (Duration, WaitSource)) {
-        let now = Instant::now();
-        let gate = &self.session.shared().host_gate;
-        let Some(until) = gate.closed_until(self.kept.next().url(), now) else {
-            return;
+    ///
+    /// Boxed as a trait object, like the pause: only calls that share `Retry-After` pay for the
+    /// room it takes in the future.
+    #[inline(never)]
+    fn wait_for_host<'a>(
+        &'a self,
+        deadline: Option<Instant>,
+        waited: &'a mut (Duration, WaitSource),
+        span: &Span,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        let wait = async move {
+            let now = Instant::now();
+            let gate = &self.session.shared().host_gate;
+            let Some(until) = gate.closed_until(self.kept.next().url(), now) else {
+                return;
+            };
+            if deadline.is_some_and(|deadline| until >= deadline) {
+                return;
+            }
+            tokio::time::sleep_until(until.into()).await;
+            *waited = (
+                waited.0.saturating_add(until - now),
+                WaitSource::SharedRetryAfter,
+            );
         };
-        if deadline.is_some_and(|deadline| until >= deadline) {
-            return;
-        }
-        tokio::time::sleep_until(until.into()).await;
-        *waited = (
-            waited.0.saturating_add(until - now),
-            WaitSource::SharedRetryAfter,
-        );
+        Box::pin(wait.instrument(span.clone()))
     }
+}
+
+/// Once a retry is decided: makes the next request, tells the span and the `on_retry` hook, and
+/// returns the pause before the retry, which drains `result`'s body.
+///
+/// Boxed as a trait object: only retries pay for the room the pause takes in the future, and its
+/// code (the timer, the drain) stays out of the success path's.
+#[cold]
+fn prepare_retry(
+    kept: &mut Kept,
+    retry: &Retry<'_>,
+    record: &CallRecord,
+    last: AttemptOutcome,
+    wait: Wait,
+    result: reqwest::Result<Response>,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    kept.make_next(retry.method, retry.own_timeout);
+    telemetry::retrying(retry.span, record.attempts().len(), last, wait);
+    if let Some(hook) = &retry.shared.on_retry {
+        retry.span.in_scope(|| {
+            hook(&RetryEvent {
+                method: retry.method,
+                url: kept.next().url(),
+                record,
+                wait: wait.duration,
+                wait_source: wait.source,
+            });
+        });
+    }
+    Box::pin(pause(result.ok(), wait.duration, retry.deadline).instrument(retry.span.clone()))
 }
 
 fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {
@@ -301,6 +368,15 @@ fn attempt_timeout(
     if attempt.is_none() && deadline.is_none() {
         return own;
     }
+    shortest_limit(own, attempt, deadline)
+}
+
+#[inline(never)]
+fn shortest_limit(
+    own: Option<Duration>,
+    attempt: Option<Duration>,
+    deadline: Option<Instant>,
+) -> Option<Duration> {
     let remaining = deadline.map(|d| {
         d.saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1))
@@ -342,12 +418,20 @@ fn classify<'r>(
 #[inline]
 fn finish(result: reqwest::Result<Response>, raise: bool, record: CallRecord) -> Result<Response> {
     match result {
-        Ok(response) if raise => Err(Error::from_status(response, record)),
-        Ok(mut response) => {
+        Ok(mut response) if !raise => {
             record.attach(&mut response);
             Ok(response)
         }
-        Err(error) => Err(Error::from_request(error, record)),
+        failed => Err(fail(failed, record)),
+    }
+}
+
+/// The error a call ends with: its last response raised, or its last failure.
+#[cold]
+fn fail(result: reqwest::Result<Response>, record: CallRecord) -> Error {
+    match result {
+        Ok(response) => Error::from_status(response, record),
+        Err(error) => Error::from_request(error, record),
     }
 }
 

@@ -84,8 +84,14 @@ impl CallRecord {
                 first.wait_source == WaitSource::None && first.wait_before.is_zero()
             });
         if !told {
-            response.extensions_mut().insert(self);
+            self.insert_into(response);
         }
+    }
+
+    // Out of line: the success path's code keeps only the check above.
+    #[inline(never)]
+    fn insert_into(self, response: &mut reqwest::Response) {
+        response.extensions_mut().insert(self);
     }
 
     /// The attempts, in order (the first 1000 of a call that made more); empty when nothing

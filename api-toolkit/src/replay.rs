@@ -102,13 +102,20 @@ impl Replay {
     #[inline]
     fn of(request: &Request, origin: Origin) -> Option<Replay> {
         if origin == Origin::Ready || request.body().is_some() {
-            return request.try_clone().map(Replay::Copy);
+            return Replay::copy(request);
         }
         Some(Replay::Parts {
             url: SmallVec::from_slice(request.url().as_str().as_bytes()),
-            headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
+            headers: (!request.headers().is_empty()).then(|| headers(request)),
             version: request.version(),
         })
+    }
+
+    // This and `headers` out of line: the code of a body-less request without headers, the
+    // commonest, stays compact where every call runs it.
+    #[inline(never)]
+    fn copy(request: &Request) -> Option<Replay> {
+        request.try_clone().map(Replay::Copy)
     }
 
     /// The request again; a copy keeps its own method and timeout.
@@ -137,6 +144,11 @@ impl Replay {
             }
         }
     }
+}
+
+#[inline(never)]
+fn headers(request: &Request) -> HeaderMap {
+    request.headers().clone()
 }
 
 #[cfg(test)]

@@ -4,14 +4,30 @@
 
 use reqwest::{Method, Url};
 use tracing::field::Empty;
-use tracing::Span;
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+use tracing::{Level, Span};
 
 use crate::policy::Wait;
 use crate::record::{AttemptOutcome, GiveUp};
 use crate::redact::redacted;
 
+/// The call's span, or a disabled one when no subscriber wants it.
+///
+/// The check is inlined into the call; making the span is not. Without a subscriber the call's
+/// code stays small: that code runs on every call, and what it does not run still takes room
+/// in the instruction cache.
 #[inline]
 pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
+    // What `info_span!` checks first: the level, compiled in and set by the subscribers.
+    if STATIC_MAX_LEVEL >= Level::INFO && LevelFilter::current() >= Level::INFO {
+        new_call_span(method, url)
+    } else {
+        Span::none()
+    }
+}
+
+#[inline(never)]
+fn new_call_span(method: &Method, url: &Url) -> Span {
     let span = tracing::info_span!(
         target: "api_toolkit",
         "http.client.request",
@@ -45,8 +61,16 @@ pub(crate) fn gave_up(span: &Span, attempts: usize, outcome: AttemptOutcome, rea
     tracing::warn!(target: "api_toolkit", parent: span, attempts, last = %outcome, reason = %reason, "giving up");
 }
 
+/// Records the call's outcome on its span; like [`call_span`], only the check is inlined.
 #[inline]
 pub(crate) fn finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
+    if !span.is_disabled() {
+        record_finished(span, outcome, retries);
+    }
+}
+
+#[inline(never)]
+fn record_finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
     if let AttemptOutcome::Status(status) = outcome {
         span.record("http.response.status_code", status.as_u16());
     }
