@@ -82,13 +82,7 @@ pub(crate) fn run(
         let settings: &RetrySettings = &active.settings;
         let shared = call.session.shared();
         // In a block, so that what is only needed to start takes no room in the future.
-        let Plan {
-            max_retries,
-            span,
-            own_timeout,
-            method,
-            deadline,
-        } = {
+        let plan = {
             // The clock is read only for what needs it.
             let started = (settings.total_timeout.is_some() || settings.retry_budget.is_some())
                 .then(Instant::now);
@@ -122,27 +116,29 @@ pub(crate) fn run(
         // name the span as their parent.
         loop {
             if settings.share_retry_after {
-                call.wait_for_host(deadline, &mut waited, &span).await;
+                call.wait_for_host(plan.deadline, &mut waited, &plan.span)
+                    .await;
             }
             // The attempt and its decision in a block whose locals (the response) end before
             // the pause: the future need not keep room for both.
             let (pause, wait, retried) = {
-                let limit = attempt_timeout(own_timeout, settings.attempt_timeout, deadline);
+                let limit =
+                    attempt_timeout(plan.own_timeout, settings.attempt_timeout, plan.deadline);
                 // reqwest keeps the timeout in an extension map: writing one that is already
                 // there would cost three allocations per attempt for nothing.
-                if limit != own_timeout {
+                if limit != plan.own_timeout {
                     *call.kept.next_mut().timeout_mut() = limit;
                 }
                 let (sent, can_resend) =
                     call.kept
-                        .send_next(retries_done < max_retries, call.origin, |request| {
+                        .send_next(retries_done < plan.max_retries, call.origin, |request| {
                             shared.client.execute(request)
                         });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
-                let result = if span.is_disabled() {
+                let result = if plan.span.is_disabled() {
                     sent.await
                 } else {
-                    sent.instrument(span.clone()).await
+                    sent.instrument(plan.span.clone()).await
                 };
                 let (outcome, recorded) = classify(&result, &active);
                 record.push(AttemptRecord::new(recorded, waited.0, waited.1));
@@ -151,12 +147,12 @@ pub(crate) fn run(
                 }
                 let policy = Policy {
                     settings,
-                    method: &method,
-                    max_retries,
+                    method: &plan.method,
+                    max_retries: plan.max_retries,
                     can_resend,
                 };
                 let decision =
-                    match policy.decide(retries_done, outcome, || now(settings, deadline)) {
+                    match policy.decide(retries_done, outcome, || now(settings, plan.deadline)) {
                         Decision::Retry {
                             raise_if_refused, ..
                         } if !budget_allows(shared, settings) => Decision::Stop {
@@ -168,21 +164,22 @@ pub(crate) fn run(
                 let wait = match decision {
                     Decision::Retry { wait, .. } => wait,
                     Decision::Stop { raise, give_up } => {
-                        telemetry::finished(&span, recorded, record.retries() as usize);
+                        telemetry::finished(&plan.span, recorded, record.retries() as usize);
                         if let Some(reason) = give_up {
-                            give_up_on(shared, &span, &mut record, recorded, reason);
+                            give_up_on(shared, &plan.span, &mut record, recorded, reason);
                         }
                         return finish(result, raise, record);
                     }
                 };
-                let retry = Retry {
+                let pause = prepare_retry(
+                    &mut call.kept,
                     shared,
-                    method: &method,
-                    own_timeout,
-                    span: &span,
-                    deadline,
-                };
-                let pause = prepare_retry(&mut call.kept, &retry, &record, recorded, wait, result);
+                    &plan,
+                    &record,
+                    recorded,
+                    wait,
+                    result,
+                );
                 (pause, wait, recorded)
             };
             pause.await;
@@ -207,21 +204,12 @@ fn now(settings: &RetrySettings, deadline: Option<Instant>) -> Now {
     }
 }
 
-/// What a call fixes when it starts.
+/// What a call fixes when it starts, besides its settings.
 struct Plan {
     max_retries: u32,
     span: Span,
     own_timeout: Option<Duration>,
     method: Method,
-    deadline: Option<Instant>,
-}
-
-/// What making a retry needs of the call's [`Plan`] and its session.
-struct Retry<'a> {
-    shared: &'a Shared,
-    method: &'a Method,
-    own_timeout: Option<Duration>,
-    span: &'a Span,
     deadline: Option<Instant>,
 }
 
@@ -294,18 +282,19 @@ impl Call {
 #[cold]
 fn prepare_retry(
     kept: &mut Kept,
-    retry: &Retry<'_>,
+    shared: &Shared,
+    plan: &Plan,
     record: &CallRecord,
     last: AttemptOutcome,
     wait: Wait,
     result: reqwest::Result<Response>,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-    kept.make_next(retry.method, retry.own_timeout);
-    telemetry::retrying(retry.span, record.attempts().len(), last, wait);
-    if let Some(hook) = &retry.shared.on_retry {
-        retry.span.in_scope(|| {
+    kept.make_next(&plan.method, plan.own_timeout);
+    telemetry::retrying(&plan.span, record.attempts().len(), last, wait);
+    if let Some(hook) = &shared.on_retry {
+        plan.span.in_scope(|| {
             hook(&RetryEvent {
-                method: retry.method,
+                method: &plan.method,
                 url: kept.next().url(),
                 record,
                 wait: wait.duration,
@@ -313,7 +302,7 @@ fn prepare_retry(
             });
         });
     }
-    Box::pin(pause(result.ok(), wait.duration, retry.deadline).instrument(retry.span.clone()))
+    Box::pin(pause(result.ok(), wait.duration, plan.deadline).instrument(plan.span.clone()))
 }
 
 fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {
