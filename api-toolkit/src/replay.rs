@@ -102,20 +102,13 @@ impl Replay {
     #[inline]
     fn of(request: &Request, origin: Origin) -> Option<Replay> {
         if origin == Origin::Ready || request.body().is_some() {
-            return Replay::copy(request);
+            return request.try_clone().map(Replay::Copy);
         }
         Some(Replay::Parts {
             url: SmallVec::from_slice(request.url().as_str().as_bytes()),
             headers: (!request.headers().is_empty()).then(|| headers(request)),
             version: request.version(),
         })
-    }
-
-    // This and `headers` out of line: the code of a body-less request without headers, the
-    // commonest, stays compact where every call runs it.
-    #[inline(never)]
-    fn copy(request: &Request) -> Option<Replay> {
-        request.try_clone().map(Replay::Copy)
     }
 
     /// The request again; a copy keeps its own method and timeout.
@@ -146,6 +139,8 @@ impl Replay {
     }
 }
 
+// Out of line: the code of a body-less request without headers, the commonest, stays compact
+// where every call runs it.
 #[inline(never)]
 fn headers(request: &Request) -> HeaderMap {
     request.headers().clone()
