@@ -222,6 +222,7 @@ fn own_settings(settings: RetrySettings) -> Result<Arc<Active>> {
     Ok(Arc::new(Active::new(settings)))
 }
 
+/// Records why a call stopped with retries left, counts it and tells the span.
 #[cold]
 fn give_up_on(
     shared: &Shared,
@@ -360,6 +361,7 @@ fn attempt_timeout(
     shortest_limit(own, attempt, deadline)
 }
 
+// Out of line: only calls with an attempt timeout or a deadline run it.
 #[inline(never)]
 fn shortest_limit(
     own: Option<Duration>,
