@@ -108,14 +108,12 @@ impl Results {
 
     /// calls/s of `a` over calls/s of `b`, median of the per-round ratios.
     fn ratio(&self, workload: &Workload, a: DriverId, b: DriverId) -> Option<f64> {
-        self.paired(workload, a, b, |a, b| a.per_second() / b.per_second())
+        self.paired(workload, a, b, throughput_ratio)
     }
 
     /// p50 of `a` minus p50 of `b` in microseconds, median over rounds.
     fn p50_overhead(&self, workload: &Workload, a: DriverId, b: DriverId) -> Option<f64> {
-        self.paired(workload, a, b, |a, b| {
-            (a.p50.as_secs_f64() - b.p50.as_secs_f64()) * 1e6
-        })
+        self.paired(workload, a, b, p50_difference)
     }
 
     pub(crate) fn rows(&self) -> Vec<Row> {
@@ -256,8 +254,6 @@ impl Results {
                 format!(" (95% interval {low:.digits$} to {high:.digits$}{tells})")
             })
         };
-        let throughput = |a: &Sample, b: &Sample| a.per_second() / b.per_second();
-        let p50 = |a: &Sample, b: &Sample| (a.p50.as_secs_f64() - b.p50.as_secs_f64()) * 1e6;
         let mut lines = Vec::new();
         for workload in [c1, c32] {
             if let Some(ratio) = self.ratio(workload, Toolkit, Raw) {
@@ -266,7 +262,7 @@ impl Results {
                     workload.name,
                     verdict(ratio >= 0.98),
                     interval(
-                        self.paired_interval(workload, Toolkit, Raw, throughput),
+                        self.paired_interval(workload, Toolkit, Raw, throughput_ratio),
                         0.98,
                         3
                     ),
@@ -293,7 +289,11 @@ impl Results {
                     "p50 overhead ≤ 5 µs, {}: {extra:+.1} µs — {}{}",
                     workload.name,
                     verdict(extra <= 5.0),
-                    interval(self.paired_interval(workload, Toolkit, Raw, p50), 5.0, 1),
+                    interval(
+                        self.paired_interval(workload, Toolkit, Raw, p50_difference),
+                        5.0,
+                        1
+                    ),
                 ));
             }
         }
@@ -382,6 +382,16 @@ impl Results {
         }
         lines
     }
+}
+
+/// calls/s of `a` over calls/s of `b`.
+fn throughput_ratio(a: &Sample, b: &Sample) -> f64 {
+    a.per_second() / b.per_second()
+}
+
+/// p50 of `a` minus p50 of `b`, in microseconds.
+fn p50_difference(a: &Sample, b: &Sample) -> f64 {
+    (a.p50.as_secs_f64() - b.p50.as_secs_f64()) * 1e6
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
