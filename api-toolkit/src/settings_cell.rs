@@ -1,15 +1,16 @@
 //! Where a session keeps its settings: replaced by any clone, read by every call.
 //!
-//! Calls read the settings through a small per-thread cache. A hit costs one atomic load and
-//! the `Arc` clone the call keeps, where arc-swap's `load_full` would add two more atomic
-//! read-modify-writes (its debt slot) and about fifty instructions. A writer never waits for
-//! a reader, and a reader never waits for a writer.
+//! Calls read the settings through arc-swap's [`Cache`], one per thread and session. A hit
+//! costs one plain atomic load (is the stored pointer still the cached one?) and the clone of
+//! the `Arc` the call keeps, where `load_full` would add two more atomic read-modify-writes (its
+//! debt slot) and about fifty instructions. A writer never waits for a reader, and a reader
+//! never waits for a writer.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, Cache};
 
 use crate::policy::Active;
 
@@ -17,72 +18,49 @@ use crate::policy::Active;
 /// a thread that alternates between this many sessions still hits.
 const SLOTS: usize = 4;
 
-/// Each cell's identity, never reused: a cached entry cannot be mistaken for a later cell's.
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+/// The slot of the next cell made.
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// A thread's cache of one cell's settings.
+type Cached = Cache<Arc<ArcSwap<Active>>, Arc<Active>>;
 
 thread_local! {
-    /// The settings this thread last read from the cells it uses, `id % SLOTS` each. An entry
-    /// outlives its session until the slot is reused or the thread ends: a settings value, not
-    /// a connection pool.
-    static CACHE: RefCell<[Option<Cached>; SLOTS]> = const { RefCell::new([const { None }; SLOTS]) };
-}
-
-struct Cached {
-    id: u64,
-    version: u64,
-    active: Arc<Active>,
+    /// The caches of the cells this thread reads, in their slots. A cache outlives its session
+    /// until the slot is reused or the thread ends: a settings value, not a connection pool.
+    static CACHES: RefCell<[Option<Cached>; SLOTS]> =
+        const { RefCell::new([const { None }; SLOTS]) };
 }
 
 /// A session's settings, replaced as a whole.
 pub(crate) struct SettingsCell {
-    id: u64,
-    /// Counts the replacements; raised after the new value is stored, so a reader that sees a
-    /// version then loads the value gets that version's value or a later one.
-    version: AtomicU64,
-    current: ArcSwap<Active>,
+    current: Arc<ArcSwap<Active>>,
+    slot: usize,
 }
 
 impl SettingsCell {
     pub(crate) fn new(active: Active) -> SettingsCell {
         SettingsCell {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            version: AtomicU64::new(0),
-            current: ArcSwap::from_pointee(active),
+            current: Arc::new(ArcSwap::from_pointee(active)),
+            slot: NEXT_SLOT.fetch_add(1, Ordering::Relaxed) % SLOTS,
         }
     }
 
     /// The settings in force, for a call that starts now.
     #[inline]
     pub(crate) fn load(&self) -> Arc<Active> {
-        let version = self.version.load(Ordering::Acquire);
-        let slot = (self.id % SLOTS as u64) as usize;
-        let hit = CACHE.try_with(|cache| {
-            let cache = cache.borrow();
-            match &cache[slot] {
-                Some(cached) if cached.id == self.id && cached.version == version => {
-                    Some(Arc::clone(&cached.active))
+        // Fails only while the thread's locals are being destroyed: nothing is cached then.
+        CACHES
+            .try_with(|caches| {
+                let mut caches = caches.borrow_mut();
+                // A cache holds its cell: while it is in the slot, no other cell has its address.
+                match &mut caches[self.slot] {
+                    Some(cache) if std::ptr::eq(cache.arc_swap(), &*self.current) => {
+                        Arc::clone(cache.load())
+                    }
+                    slot => Arc::clone(slot.insert(Cache::new(Arc::clone(&self.current))).load()),
                 }
-                _ => None,
-            }
-        });
-        match hit {
-            Ok(Some(active)) => active,
-            _ => self.load_and_cache(slot, version),
-        }
-    }
-
-    #[cold]
-    fn load_and_cache(&self, slot: usize, version: u64) -> Arc<Active> {
-        let active = self.current.load_full();
-        // Fails only while the thread's locals are being destroyed: the value is then not kept.
-        let _ = CACHE.try_with(|cache| {
-            cache.borrow_mut()[slot] = Some(Cached {
-                id: self.id,
-                version,
-                active: Arc::clone(&active),
-            });
-        });
-        active
+            })
+            .unwrap_or_else(|_| self.current.load_full())
     }
 
     /// The settings in force, borrowed: for a quick look (a copy, `Debug`).
@@ -93,7 +71,6 @@ impl SettingsCell {
     /// Replaces the settings for the calls that start from now on.
     pub(crate) fn store(&self, active: Active) {
         self.current.store(Arc::new(active));
-        self.version.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -168,7 +145,7 @@ mod tests {
             }
         }
         drop(cells);
-        // A cell made now may reuse a dropped cell's memory, never its identity.
+        // A cell made now takes a slot a dropped cell used.
         let fresh = SettingsCell::new(with_retries(99));
         assert_eq!(fresh.load().settings.max_retries, 99);
     }
