@@ -4,30 +4,19 @@
 
 use reqwest::{Method, Url};
 use tracing::field::Empty;
-use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
-use tracing::{Level, Span};
+use tracing::Span;
 
 use crate::policy::Wait;
 use crate::record::{AttemptOutcome, GiveUp};
 use crate::redact::redacted;
 
-/// The call's span, or a disabled one when no subscriber wants it.
+/// The call's span, disabled when no subscriber wants it.
 ///
-/// The check is inlined into the call; making the span is not. Without a subscriber the call's
-/// code stays small: that code runs on every call, and what it does not run still takes room
-/// in the instruction cache.
-#[inline]
-pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
-    // What `info_span!` checks first: the level, compiled in and set by the subscribers.
-    if STATIC_MAX_LEVEL >= Level::INFO && LevelFilter::current() >= Level::INFO {
-        new_call_span(method, url)
-    } else {
-        Span::none()
-    }
-}
-
+/// Out of line: `info_span!` expands to much code, which would sit among the code every call
+/// runs and take room in the instruction cache; its own first check is the level, so a call
+/// without a subscriber pays for little more than the function call.
 #[inline(never)]
-fn new_call_span(method: &Method, url: &Url) -> Span {
+pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
     let span = tracing::info_span!(
         target: "api_toolkit",
         "http.client.request",
@@ -61,7 +50,7 @@ pub(crate) fn gave_up(span: &Span, attempts: usize, outcome: AttemptOutcome, rea
     tracing::warn!(target: "api_toolkit", parent: span, attempts, last = %outcome, reason = %reason, "giving up");
 }
 
-/// Records the call's outcome on its span; like [`call_span`], only the check is inlined.
+/// Records the call's outcome on its span; only the check that it is enabled is inlined.
 #[inline]
 pub(crate) fn finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
     if !span.is_disabled() {
