@@ -57,10 +57,16 @@ impl SettingsCell {
                     Some(cache) if std::ptr::eq(cache.arc_swap(), &*self.current) => {
                         Arc::clone(cache.load())
                     }
-                    slot => Arc::clone(slot.insert(Cache::new(Arc::clone(&self.current))).load()),
+                    slot => self.fill(slot),
                 }
             })
             .unwrap_or_else(|_| self.current.load_full())
+    }
+
+    /// A miss: the slot gets a cache of this cell, in place of another cell's or none.
+    #[cold]
+    fn fill(&self, slot: &mut Option<Cached>) -> Arc<Active> {
+        Arc::clone(slot.insert(Cache::new(Arc::clone(&self.current))).load())
     }
 
     /// The settings in force, borrowed: for a quick look (a copy, `Debug`).
