@@ -48,8 +48,8 @@ pub(crate) enum CallSettings {
 ///
 /// The whole call is this one `async` block, with no `async fn` or block nested inside for the
 /// attempts: each nesting level moves the future it awaits into its own, and keeps room for its
-/// arguments, which the success path would pay for on every call. What the loop needs besides
-/// its locals is in [`Call`], built here so that the block uses it where it is.
+/// arguments, which the success path would pay for on every call. The request is put in its
+/// [`Kept`] here, so that the block uses it where it is.
 // Inlined, like `RequestBuilder::send`, into the caller: the future is then built where the
 // caller keeps it rather than copied there.
 #[inline]
@@ -59,35 +59,27 @@ pub(crate) fn run(
     origin: Origin,
     which: CallSettings,
 ) -> impl Future<Output = Result<Response>> + Send + 'static {
-    let (kept, not_built) = match request {
-        Ok(request) => (Kept::Next(request), None),
-        Err(error) => (Kept::Spent, Some(error)),
-    };
-    let mut call = Call {
-        session,
-        origin,
-        kept,
-    };
+    let mut kept = Kept::new(request);
     async move {
-        if let Some(error) = not_built {
+        if let Some(error) = kept.unbuilt() {
             return Err(Error::not_sent(error));
         }
         let (active, retry) = match which {
             CallSettings::Own(settings) => (own_settings(*settings)?, true),
             which => (
-                call.session.current_settings(),
+                session.current_settings(),
                 matches!(which, CallSettings::Session),
             ),
         };
         let settings: &RetrySettings = &active.settings;
-        let shared = call.session.shared();
+        let shared = session.shared();
         // In a block, so that what is only needed to start takes no room in the future.
         let plan = {
             // The clock is read only for what needs it.
             let started = (settings.total_timeout.is_some() || settings.retry_budget.is_some())
                 .then(Instant::now);
             let max_retries = if retry { settings.max_retries } else { 0 };
-            let given = call.kept.next_mut();
+            let given = kept.next_mut();
             idempotency::add_key(settings, max_retries, given);
             let span = telemetry::call_span(given.method(), given.url());
             shared.stats.call();
@@ -116,8 +108,7 @@ pub(crate) fn run(
         // name the span as their parent.
         loop {
             if settings.share_retry_after {
-                call.wait_for_host(plan.deadline, &mut waited, &plan.span)
-                    .await;
+                wait_for_host(&session, &kept, plan.deadline, &mut waited, &plan.span).await;
             }
             // The attempt and its decision in a block whose locals (the response) end before
             // the pause: the future need not keep room for both.
@@ -127,13 +118,12 @@ pub(crate) fn run(
                 // reqwest keeps the timeout in an extension map: writing one that is already
                 // there would cost three allocations per attempt for nothing.
                 if limit != plan.own_timeout {
-                    *call.kept.next_mut().timeout_mut() = limit;
+                    *kept.next_mut().timeout_mut() = limit;
                 }
                 let (sent, can_resend) =
-                    call.kept
-                        .send_next(retries_done < plan.max_retries, call.origin, |request| {
-                            shared.client.execute(request)
-                        });
+                    kept.send_next(retries_done < plan.max_retries, origin, |request| {
+                        shared.client.execute(request)
+                    });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
                 let result = if plan.span.is_disabled() {
                     sent.await
@@ -171,15 +161,8 @@ pub(crate) fn run(
                         return finish(result, raise, record);
                     }
                 };
-                let pause = prepare_retry(
-                    &mut call.kept,
-                    shared,
-                    &plan,
-                    &record,
-                    recorded,
-                    wait,
-                    result,
-                );
+                let pause =
+                    prepare_retry(&mut kept, shared, &plan, &record, recorded, wait, result);
                 (pause, wait, recorded)
             };
             pause.await;
@@ -236,43 +219,35 @@ fn give_up_on(
     telemetry::gave_up(span, record.attempt_count() as usize, last, reason);
 }
 
-/// What a call owns from before it starts.
-struct Call {
-    session: Session,
-    origin: Origin,
-    kept: Kept,
-}
-
-impl Call {
-    /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
-    /// past the deadline (the attempt is then sent at once).
-    ///
-    /// Boxed as a trait object, like the pause: only calls that share `Retry-After` pay for the
-    /// room it takes in the future.
-    #[inline(never)]
-    fn wait_for_host<'a>(
-        &'a self,
-        deadline: Option<Instant>,
-        waited: &'a mut (Duration, WaitSource),
-        span: &Span,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        let wait = async move {
-            let now = Instant::now();
-            let gate = &self.session.shared().host_gate;
-            let Some(until) = gate.closed_until(self.kept.next().url(), now) else {
-                return;
-            };
-            if deadline.is_some_and(|deadline| until >= deadline) {
-                return;
-            }
-            tokio::time::sleep_until(until.into()).await;
-            *waited = (
-                waited.0.saturating_add(until - now),
-                WaitSource::SharedRetryAfter,
-            );
+/// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
+/// past the deadline (the attempt is then sent at once).
+///
+/// Boxed as a trait object, like the pause: only calls that share `Retry-After` pay for the
+/// room it takes in the future.
+#[inline(never)]
+fn wait_for_host<'a>(
+    session: &'a Session,
+    kept: &'a Kept,
+    deadline: Option<Instant>,
+    waited: &'a mut (Duration, WaitSource),
+    span: &Span,
+) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    let wait = async move {
+        let now = Instant::now();
+        let gate = &session.shared().host_gate;
+        let Some(until) = gate.closed_until(kept.next().url(), now) else {
+            return;
         };
-        Box::pin(wait.instrument(span.clone()))
-    }
+        if deadline.is_some_and(|deadline| until >= deadline) {
+            return;
+        }
+        tokio::time::sleep_until(until.into()).await;
+        *waited = (
+            waited.0.saturating_add(until - now),
+            WaitSource::SharedRetryAfter,
+        );
+    };
+    Box::pin(wait.instrument(span.clone()))
 }
 
 /// Once a retry is decided: makes the next request, tells the span and the `on_retry` hook, and
