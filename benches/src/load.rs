@@ -142,21 +142,62 @@ fn quantile(sorted: &[u32], q: f64) -> Duration {
     Duration::from_nanos(u64::from(sorted[index]))
 }
 
-/// Heap allocations and bytes per call: `calls` sequential calls after a warm-up, counted on
-/// this (the client's) thread.
-pub(crate) async fn allocations<D: Driver>(driver: &D, url: &str, calls: u64) -> (f64, f64) {
+/// Heap allocations and bytes per call: `calls` calls after a warm-up, counted on this (the
+/// client's) thread. The calls are sequential, or made by `concurrency` tasks at once (on this
+/// thread: the client's runtime has one).
+pub(crate) async fn allocations<D: Driver + 'static>(
+    driver: &Arc<D>,
+    url: &str,
+    calls: u64,
+    concurrency: u64,
+) -> (f64, f64) {
+    let url: Arc<str> = url.into();
+    let each = calls.div_ceil(concurrency);
+    let calls = each * concurrency;
     for _ in 0..calls / 4 {
-        driver.call(url).await;
+        driver.call(&url).await;
     }
     let (allocs, bytes) = crate::alloc::this_thread();
-    let mut ok = 0u64;
-    for _ in 0..calls {
-        ok += u64::from(driver.call(url).await);
-    }
+    let ok = if concurrency == 1 {
+        // In place: a spawned task's wake-ups would add their own allocations.
+        let mut ok = 0u64;
+        for _ in 0..calls {
+            ok += u64::from(driver.call(&url).await);
+        }
+        ok
+    } else {
+        concurrently(driver, &url, each, concurrency).await
+    };
     let (allocs_after, bytes_after) = crate::alloc::this_thread();
     assert_eq!(ok, calls, "every call of the allocation count succeeds");
     (
         (allocs_after - allocs) as f64 / calls as f64,
         (bytes_after - bytes) as f64 / calls as f64,
     )
+}
+
+/// Makes `each` calls in each of `concurrency` tasks; returns how many succeeded.
+async fn concurrently<D: Driver + 'static>(
+    driver: &Arc<D>,
+    url: &Arc<str>,
+    each: u64,
+    concurrency: u64,
+) -> u64 {
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (driver, url) = (Arc::clone(driver), Arc::clone(url));
+            tokio::spawn(async move {
+                let mut ok = 0u64;
+                for _ in 0..each {
+                    ok += u64::from(driver.call(&url).await);
+                }
+                ok
+            })
+        })
+        .collect();
+    let mut ok = 0u64;
+    for task in tasks {
+        ok += task.await.expect("an allocation-count task panicked");
+    }
+    ok
 }

@@ -128,6 +128,8 @@ struct Plan {
     driver: Option<DriverId>,
     /// `--alloc-big`: with `--allocs`, count calls of the 64 KiB response instead.
     alloc_big: bool,
+    /// `--alloc-concurrency N`: with `--allocs`, the calls are made by N tasks at once.
+    alloc_concurrency: u64,
     /// `--workloads 0,1`: only these workloads (indexes into [`WORKLOADS`]).
     workloads: Option<Vec<usize>>,
     /// `--drivers raw,toolkit`: only these drivers.
@@ -149,6 +151,7 @@ fn parse_args() -> Result<Plan, String> {
         allocs_only: false,
         driver: None,
         alloc_big: false,
+        alloc_concurrency: 1,
         workloads: None,
         drivers: None,
         pin: true,
@@ -181,6 +184,12 @@ fn parse_args() -> Result<Plan, String> {
             "--driver" => plan.driver = Some(driver(&value("--driver")?)?),
             "--alloc-calls" => plan.alloc_calls = number(&value("--alloc-calls")?)?,
             "--alloc-big" => plan.alloc_big = true,
+            "--alloc-concurrency" => {
+                plan.alloc_concurrency = number(&value("--alloc-concurrency")?)?;
+                if plan.alloc_concurrency == 0 {
+                    return Err("--alloc-concurrency must be at least 1".into());
+                }
+            }
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--only" => {
                 let workload: usize = number(&value("--only")?)?;
@@ -194,7 +203,7 @@ fn parse_args() -> Result<Plan, String> {
                 return Err(
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
-                    [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big]]; drivers: raw, toolkit, \
+                    [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]]; drivers: raw, toolkit, \
                     middleware, python, churn"
                         .into(),
                 )
@@ -316,15 +325,33 @@ fn main() {
         runtime.block_on(async {
             let mut counts = Vec::new();
             if wanted(DriverId::Raw) {
-                let count = load::allocations(&*clients.raw, &small, plan.alloc_calls).await;
+                let count = load::allocations(
+                    &clients.raw,
+                    &small,
+                    plan.alloc_calls,
+                    plan.alloc_concurrency,
+                )
+                .await;
                 counts.push((DriverId::Raw, count));
             }
             if wanted(DriverId::Toolkit) {
-                let count = load::allocations(&*clients.toolkit, &small, plan.alloc_calls).await;
+                let count = load::allocations(
+                    &clients.toolkit,
+                    &small,
+                    plan.alloc_calls,
+                    plan.alloc_concurrency,
+                )
+                .await;
                 counts.push((DriverId::Toolkit, count));
             }
             if wanted(DriverId::Middleware) {
-                let count = load::allocations(&*clients.middleware, &small, plan.alloc_calls).await;
+                let count = load::allocations(
+                    &clients.middleware,
+                    &small,
+                    plan.alloc_calls,
+                    plan.alloc_concurrency,
+                )
+                .await;
                 counts.push((DriverId::Middleware, count));
             }
             counts
