@@ -1,11 +1,11 @@
-//! [`RequestBuilder`]: reqwest's request builder, whose `send` retries.
+//! [`RequestBuilder`]: reqwest's request builder methods, and a `send` that retries.
 
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Body, Response, Version};
+use reqwest::{Body, Request, Response, Version};
 use serde::Serialize;
 
 use crate::call::{self, CallSettings};
@@ -18,21 +18,38 @@ use crate::{Error, Result, RetrySettings, Session};
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder {
     session: Session,
-    inner: reqwest::RequestBuilder,
+    // The request itself rather than a `reqwest::RequestBuilder`, whose clone of the client
+    // would cost every call two atomic read-modify-writes.
+    request: reqwest::Result<Request>,
     retry: CallSettings,
 }
 
 impl RequestBuilder {
-    pub(crate) fn new(session: Session, inner: reqwest::RequestBuilder) -> Self {
+    pub(crate) fn new(session: Session, request: reqwest::Result<Request>) -> Self {
         RequestBuilder {
             session,
-            inner,
+            request,
             retry: CallSettings::Session,
         }
     }
 
+    /// Applies one of reqwest's builder methods, which keeps its first mistake as reqwest does.
     fn map(mut self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
-        self.inner = f(self.inner);
+        // After a mistake reqwest's methods change nothing.
+        if let Ok(request) = self.request {
+            let client = self.session.client().clone();
+            self.request = f(reqwest::RequestBuilder::from_parts(client, request))
+                .build_split()
+                .1;
+        }
+        self
+    }
+
+    /// Changes the request in place, for the setters that cannot fail.
+    fn set(mut self, f: impl FnOnce(&mut Request)) -> Self {
+        if let Ok(request) = &mut self.request {
+            f(request);
+        }
         self
     }
 
@@ -108,18 +125,18 @@ impl RequestBuilder {
     /// Sets the body. Bytes and strings are replayed on every attempt; a streaming body cannot
     /// be replayed, so a request with one is sent once and never retried.
     pub fn body<T: Into<Body>>(self, body: T) -> Self {
-        self.map(|inner| inner.body(body))
+        self.set(|request| *request.body_mut() = Some(body.into()))
     }
 
     /// The limit for each attempt of this request, overriding the session's. A timeout counts
     /// as a failure after sending: retried only for `allowed_methods`.
     pub fn timeout(self, timeout: Duration) -> Self {
-        self.map(|inner| inner.timeout(timeout))
+        self.set(|request| *request.timeout_mut() = Some(timeout))
     }
 
     /// The HTTP version to use.
     pub fn version(self, version: Version) -> Self {
-        self.map(|inner| inner.version(version))
+        self.set(|request| *request.version_mut() = version)
     }
 
     /// Builds the request without sending it.
@@ -129,7 +146,7 @@ impl RequestBuilder {
     /// Any mistake kept by the builder (an invalid URL or header, a body that did not
     /// serialize), as a [`Request`](crate::ErrorKind::Request) error with no attempts.
     pub fn build(self) -> Result<reqwest::Request> {
-        self.inner.build().map_err(Error::not_sent)
+        self.request.map_err(Error::not_sent)
     }
 
     /// Sends the request, retrying as the session's settings say; see [`Session::execute`].
@@ -150,7 +167,7 @@ impl RequestBuilder {
     pub fn send(self) -> impl Future<Output = Result<Response>> + Send + 'static {
         call::run(
             self.session,
-            self.inner.build(),
+            self.request,
             call::Origin::Builder,
             self.retry,
         )

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
-use reqwest::{IntoUrl, Method, Response};
+use reqwest::{Method, Request, Response};
 
 use crate::budget::BudgetState;
 use crate::host_gate::HostGate;
@@ -14,7 +14,7 @@ use crate::policy::Active;
 use crate::record::RetryEvent;
 use crate::settings_cell::SettingsCell;
 use crate::stats::{Counters, Stats};
-use crate::{call, Error, RequestBuilder, Result, RetrySettings};
+use crate::{call, Error, IntoUrl, RequestBuilder, Result, RetrySettings};
 
 /// A retrying HTTP session: reqwest's connection pool plus [`RetrySettings`].
 ///
@@ -100,7 +100,17 @@ impl Session {
 
     /// Starts a request with any method.
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
-        RequestBuilder::new(self.clone(), self.shared.client.request(method, url))
+        let request = match url.plain_url() {
+            Ok(url) => Ok(Request::new(method, url)),
+            Err(url) => self.through_reqwest(method, url),
+        };
+        RequestBuilder::new(self.clone(), request)
+    }
+
+    /// A request started by reqwest itself, for a URL that is not plain (see [`IntoUrl`]).
+    #[cold]
+    fn through_reqwest(&self, method: Method, url: impl IntoUrl) -> reqwest::Result<Request> {
+        self.shared.client.request(method, url).build_split().1
     }
 
     /// Starts a GET request.
