@@ -131,7 +131,7 @@ pub(crate) fn run(
                     sent.instrument(plan.span.clone()).await
                 };
                 let (outcome, recorded) = classify(&result, &active);
-                record.push(AttemptRecord::new(recorded, waited.0, waited.1));
+                let attempt = AttemptRecord::new(recorded, waited.0, waited.1);
                 if settings.share_retry_after {
                     close_host(shared, settings, &result, outcome, SystemTime::now());
                 }
@@ -154,13 +154,25 @@ pub(crate) fn run(
                 let wait = match decision {
                     Decision::Retry { wait, .. } => wait,
                     Decision::Stop { raise, give_up } => {
-                        telemetry::finished(&plan.span, recorded, record.retries() as usize);
-                        if let Some(reason) = give_up {
-                            give_up_on(shared, &plan.span, &mut record, recorded, reason);
-                        }
-                        return finish(result, raise, record);
+                        telemetry::finished(&plan.span, recorded, retries_done as usize);
+                        return match result {
+                            // A single attempt, unwaited, is told by the response's status
+                            // (`CallRecord::of`): there is nothing to record.
+                            Ok(response)
+                                if !raise
+                                    && give_up.is_none()
+                                    && retries_done == 0
+                                    && attempt.is_unwaited() =>
+                            {
+                                Ok(response)
+                            }
+                            result => {
+                                end(shared, &plan.span, result, raise, give_up, record, attempt)
+                            }
+                        };
                     }
                 };
+                record.push(attempt);
                 let pause =
                     prepare_retry(&mut kept, shared, &plan, &record, recorded, wait, result);
                 (pause, wait, recorded)
@@ -205,18 +217,37 @@ fn own_settings(settings: RetrySettings) -> Result<Arc<Active>> {
     Ok(Arc::new(Active::new(settings)))
 }
 
-/// Records why a call stopped with retries left, counts it and tells the span.
-#[cold]
-fn give_up_on(
+/// Ends a call that has a record to keep: it made more than one attempt, waited, gave up with
+/// retries left, or failed. Records the last attempt and why the call gave up (counting it and
+/// telling the span), then returns the response with its record or the error with it.
+#[inline(never)]
+fn end(
     shared: &Shared,
     span: &Span,
-    record: &mut CallRecord,
-    last: AttemptOutcome,
-    reason: GiveUp,
-) {
-    record.set_give_up(reason);
-    shared.stats.give_up(reason == GiveUp::Budget);
-    telemetry::gave_up(span, record.attempt_count() as usize, last, reason);
+    result: reqwest::Result<Response>,
+    raise: bool,
+    give_up: Option<GiveUp>,
+    mut record: CallRecord,
+    last: AttemptRecord,
+) -> Result<Response> {
+    record.push(last);
+    if let Some(reason) = give_up {
+        record.set_give_up(reason);
+        shared.stats.give_up(reason == GiveUp::Budget);
+        telemetry::gave_up(
+            span,
+            record.attempt_count() as usize,
+            last.outcome(),
+            reason,
+        );
+    }
+    match result {
+        Ok(mut response) if !raise => {
+            record.attach(&mut response);
+            Ok(response)
+        }
+        failed => Err(fail(failed, record)),
+    }
 }
 
 /// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
@@ -378,17 +409,6 @@ fn classify<'r>(
         }
         Err(error) if error.is_timeout() => (Outcome::FailedAfterSend, AttemptOutcome::Timeout),
         Err(_) => (Outcome::FailedAfterSend, AttemptOutcome::Closed),
-    }
-}
-
-#[inline]
-fn finish(result: reqwest::Result<Response>, raise: bool, record: CallRecord) -> Result<Response> {
-    match result {
-        Ok(mut response) if !raise => {
-            record.attach(&mut response);
-            Ok(response)
-        }
-        failed => Err(fail(failed, record)),
     }
 }
 

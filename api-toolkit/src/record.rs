@@ -80,9 +80,10 @@ impl CallRecord {
     pub(crate) fn attach(self, response: &mut reqwest::Response) {
         let told = self.count == 1
             && self.give_up.is_none()
-            && self.attempts.first().is_some_and(|first| {
-                first.wait_source == WaitSource::None && first.wait_before.is_zero()
-            });
+            && self
+                .attempts
+                .first()
+                .is_some_and(AttemptRecord::is_unwaited);
         if !told {
             self.insert_into(response);
         }
@@ -152,6 +153,13 @@ impl AttemptRecord {
             wait_before,
             wait_source,
         }
+    }
+
+    /// Whether the call did not wait before this attempt: a first attempt that its response's
+    /// status tells.
+    #[inline]
+    pub(crate) fn is_unwaited(&self) -> bool {
+        self.wait_source == WaitSource::None && self.wait_before.is_zero()
     }
 
     /// What the attempt produced.
