@@ -11,6 +11,24 @@ use reqwest::Url;
 /// read-modify-writes per call.
 ///
 /// This trait is sealed.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{reqwest::Url, Session};
+///
+/// let session = Session::new(Default::default())?;
+/// let parsed = Url::parse("http://127.0.0.1:8080/orders?page=2").unwrap();
+/// let by_url = session.get(parsed).build()?;
+/// let by_text = session.get("http://127.0.0.1:8080/orders?page=2").build()?;
+/// assert_eq!(by_url.url(), by_text.url());
+///
+/// // Credentials in the URL become basic auth, as with reqwest.
+/// let with_user = session.get("http://me:secret@127.0.0.1:8080/").build()?;
+/// assert_eq!(with_user.url().as_str(), "http://127.0.0.1:8080/");
+/// assert!(with_user.headers().contains_key("authorization"));
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
 pub trait IntoUrl: reqwest::IntoUrl + sealed::Sealed {}
 
 impl IntoUrl for Url {}
