@@ -324,36 +324,24 @@ fn main() {
         let wanted = |driver| only.is_none_or(|only| only == driver);
         runtime.block_on(async {
             let mut counts = Vec::new();
-            if wanted(DriverId::Raw) {
-                let count = load::allocations(
-                    &clients.raw,
-                    &small,
-                    plan.alloc_calls,
-                    plan.alloc_concurrency,
-                )
-                .await;
-                counts.push((DriverId::Raw, count));
+            // A macro rather than a loop: each driver is its own type.
+            macro_rules! count {
+                ($id:expr, $driver:expr) => {
+                    if wanted($id) {
+                        let count = load::allocations(
+                            $driver,
+                            &small,
+                            plan.alloc_calls,
+                            plan.alloc_concurrency,
+                        )
+                        .await;
+                        counts.push(($id, count));
+                    }
+                };
             }
-            if wanted(DriverId::Toolkit) {
-                let count = load::allocations(
-                    &clients.toolkit,
-                    &small,
-                    plan.alloc_calls,
-                    plan.alloc_concurrency,
-                )
-                .await;
-                counts.push((DriverId::Toolkit, count));
-            }
-            if wanted(DriverId::Middleware) {
-                let count = load::allocations(
-                    &clients.middleware,
-                    &small,
-                    plan.alloc_calls,
-                    plan.alloc_concurrency,
-                )
-                .await;
-                counts.push((DriverId::Middleware, count));
-            }
+            count!(DriverId::Raw, &clients.raw);
+            count!(DriverId::Toolkit, &clients.toolkit);
+            count!(DriverId::Middleware, &clients.middleware);
             counts
         })
     };
