@@ -156,14 +156,7 @@ pub(crate) fn run(
                     Decision::Stop { raise, give_up } => {
                         telemetry::finished(&plan.span, recorded, retries_done as usize);
                         return match result {
-                            // A single attempt, unwaited, is told by the response's status
-                            // (`CallRecord::of`): there is nothing to record.
-                            Ok(response)
-                                if !raise
-                                    && give_up.is_none()
-                                    && retries_done == 0
-                                    && attempt.is_unwaited() =>
-                            {
+                            Ok(response) if !raise && record.told_by_status(&attempt, give_up) => {
                                 Ok(response)
                             }
                             result => {
@@ -217,8 +210,8 @@ fn own_settings(settings: RetrySettings) -> Result<Arc<Active>> {
     Ok(Arc::new(Active::new(settings)))
 }
 
-/// Ends a call that has a record to keep: it made more than one attempt, waited, gave up with
-/// retries left, or failed. Records the last attempt and why the call gave up (counting it and
+/// Ends a call that has a record to keep: its response's status does not tell it
+/// ([`CallRecord::told_by_status`]), or the call failed. Records the last attempt and why the call gave up (counting it and
 /// telling the span), then returns the response with its record or the error with it.
 #[inline(never)]
 fn end(

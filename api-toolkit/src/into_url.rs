@@ -56,23 +56,26 @@ pub(crate) mod sealed {
 
     impl Sealed for &str {
         fn plain_url(self) -> Result<Url, Self> {
-            Url::parse(self).ok().filter(is_plain).ok_or(self)
+            parse_plain(self).ok_or(self)
         }
     }
 
     impl Sealed for &String {
         fn plain_url(self) -> Result<Url, Self> {
-            self.as_str().plain_url().map_err(|_| self)
+            parse_plain(self).ok_or(self)
         }
     }
 
     impl Sealed for String {
         fn plain_url(self) -> Result<Url, Self> {
-            match self.as_str().plain_url() {
-                Ok(url) => Ok(url),
-                Err(_) => Err(self),
-            }
+            parse_plain(&self).ok_or(self)
         }
+    }
+
+    // Inlined into each caller: a call in between would copy the `Url` once more.
+    #[inline]
+    fn parse_plain(text: &str) -> Option<Url> {
+        Url::parse(text).ok().filter(is_plain)
     }
 
     /// What reqwest's `Client::request` keeps as it is: a URL with a host (one it can send to)

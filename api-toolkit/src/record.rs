@@ -74,24 +74,19 @@ impl CallRecord {
             .unwrap_or_else(|| first_attempt(response.status()))
     }
 
-    /// Puts this record in the extensions of the response it led to, unless the response's
-    /// status tells it all.
+    /// Whether the record of a call that made the attempts in `self`, then `last`, and gave up
+    /// for `give_up` is told by its response's status (see [`of`](CallRecord::of)): a single
+    /// attempt, unwaited, and no give-up. Such a record is neither kept nor attached.
     #[inline]
-    pub(crate) fn attach(self, response: &mut reqwest::Response) {
-        let told = self.count == 1
-            && self.give_up.is_none()
-            && self
-                .attempts
-                .first()
-                .is_some_and(AttemptRecord::is_unwaited);
-        if !told {
-            self.insert_into(response);
-        }
+    pub(crate) fn told_by_status(&self, last: &AttemptRecord, give_up: Option<GiveUp>) -> bool {
+        self.count == 0
+            && give_up.is_none()
+            && last.wait_source == WaitSource::None
+            && last.wait_before.is_zero()
     }
 
-    // Out of line: the success path's code keeps only the check above.
-    #[inline(never)]
-    fn insert_into(self, response: &mut reqwest::Response) {
+    /// Puts this record in the extensions of the response it led to.
+    pub(crate) fn attach(self, response: &mut reqwest::Response) {
         response.extensions_mut().insert(self);
     }
 
@@ -153,13 +148,6 @@ impl AttemptRecord {
             wait_before,
             wait_source,
         }
-    }
-
-    /// Whether the call did not wait before this attempt: a first attempt that its response's
-    /// status tells.
-    #[inline]
-    pub(crate) fn is_unwaited(&self) -> bool {
-        self.wait_source == WaitSource::None && self.wait_before.is_zero()
     }
 
     /// What the attempt produced.
