@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 pub mod chaos;
+pub mod conformance;
 
 /// What the server does with one request.
 #[derive(Clone, Debug)]
@@ -253,7 +254,7 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Received> {
+pub(crate) async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Received> {
     let mut line = String::new();
     reader.read_line(&mut line).await.ok().filter(|&n| n > 0)?;
     let mut parts = line.split_whitespace();

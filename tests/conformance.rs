@@ -1,0 +1,395 @@
+//! Model-based conformance: random scenarios (redirect chains across origins, failures at any
+//! hop, every method, replayable and streaming bodies, every timeout, shared `Retry-After`)
+//! run against the real `Session` and scripted servers, and compared with a model of the
+//! README's rules written independently of the library (`testkit::conformance::model`).
+//!
+//! `CONFORMANCE_CASES` sets how many scenarios run (default 256); `CONFORMANCE_SEED` the seed
+//! (default fixed; `random` draws one and prints it). A failing case prints its own seed:
+//! `CONFORMANCE_SEED=<seed> CONFORMANCE_CASES=1` replays it.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api_toolkit::reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use api_toolkit::{reqwest, CallRecord, Method, RetrySettings, Session};
+use futures_util::StreamExt;
+use testkit::conformance::generate;
+use testkit::conformance::model::{Expectation, Outcome};
+use testkit::conformance::scenario::{self, Behaviour, Body, Call, Scenario, Target};
+use testkit::conformance::server::{Arrived, Bound, Origin, Step};
+
+const DEFAULT_CASES: u64 = 256;
+const DEFAULT_SEED: u64 = 0x00C0_FFEE_2026_1203;
+/// Scenarios run at once: most of their time is spent waiting on timers.
+const CONCURRENT: usize = 8;
+/// The host name whose resolution never ends: a connect that hangs.
+const NEVER_HOST: &str = "hang.conformance.test";
+
+/// Resolves nothing, ever: connecting to [`NEVER_HOST`] hangs until a limit cuts it.
+struct NeverResolves;
+
+impl Resolve for NeverResolves {
+    fn resolve(&self, _: Name) -> Resolving {
+        Box::pin(std::future::pending::<Result<Addrs, Box<dyn std::error::Error + Send + Sync>>>())
+    }
+}
+
+fn method(method: scenario::Method) -> Method {
+    Method::from_bytes(method.name().as_bytes()).expect("a standard method")
+}
+
+fn retry_settings(s: &scenario::Settings) -> RetrySettings {
+    RetrySettings {
+        max_retries: s.max_retries,
+        backoff_factor: s.backoff_factor,
+        status_forcelist: s.status_forcelist.clone(),
+        allowed_methods: s.allowed_methods.iter().copied().map(method).collect(),
+        raise_on_status: s.raise_on_status,
+        backoff_max: s.backoff_max,
+        respect_retry_after_header: s.respect_retry_after_header,
+        retry_after_max: s.retry_after_max,
+        total_timeout: s.total_timeout,
+        attempt_timeout: s.attempt_timeout,
+        backoff_jitter: Duration::ZERO,
+        idempotency_key: s.idempotency_key,
+        retry_budget: None,
+        share_retry_after: s.share_retry_after,
+    }
+}
+
+/// The addresses of a scenario's targets.
+struct Places {
+    servers: Vec<SocketAddr>,
+    refused: SocketAddr,
+}
+
+impl Places {
+    fn url(&self, target: Target, call: usize, hop: usize) -> String {
+        let path = Call::path(call, hop);
+        match target {
+            Target::Server(server) => format!("http://{}{path}", self.servers[server]),
+            Target::Refused => format!("http://{}{path}", self.refused),
+            Target::NeverConnects => format!("http://{NEVER_HOST}:9{path}"),
+        }
+    }
+}
+
+/// What the real call did.
+#[derive(Debug)]
+struct Observed {
+    result: Result<(u16, bool), ErrorFacts>,
+    attempts: u32,
+    elapsed: Duration,
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // read through Debug, in failure reports
+struct ErrorFacts {
+    status: Option<u16>,
+    is_status: bool,
+    is_connect: bool,
+    is_timeout: bool,
+    is_builder: bool,
+    text: String,
+}
+
+fn scripts(scenario: &Scenario, places: &Places) -> Vec<HashMap<String, Vec<Step>>> {
+    let mut scripts = vec![HashMap::new(); scenario.servers];
+    for (index, call) in scenario.calls.iter().enumerate() {
+        for (hop, step) in call.hops.iter().enumerate() {
+            let Target::Server(server) = step.target else {
+                continue;
+            };
+            let steps = step
+                .script
+                .iter()
+                .map(|behaviour| match behaviour {
+                    Behaviour::Respond {
+                        status,
+                        retry_after,
+                        mid_body,
+                    } => Step::Respond {
+                        status: *status,
+                        headers: retry_after
+                            .iter()
+                            .map(|value| ("retry-after".to_owned(), value.clone()))
+                            .collect(),
+                        mid_body: *mid_body,
+                    },
+                    Behaviour::Redirect(status) => Step::Respond {
+                        status: *status,
+                        headers: vec![(
+                            "location".to_owned(),
+                            places.url(call.hops[hop + 1].target, index, hop + 1),
+                        )],
+                        mid_body: false,
+                    },
+                    Behaviour::Reset => Step::Reset,
+                    Behaviour::Hang => Step::Hang,
+                })
+                .collect();
+            scripts[server].insert(Call::path(index, hop), steps);
+        }
+    }
+    scripts
+}
+
+async fn run_call(session: &Session, places: &Places, index: usize, call: &Call) -> Observed {
+    let url = if call.unbuildable {
+        "ftp://127.0.0.1/unbuildable".to_owned()
+    } else {
+        places.url(call.hops[0].target, index, 0)
+    };
+    let mut request = session.request(method(call.method), url);
+    request = match &call.body {
+        Body::None => request,
+        Body::Bytes(bytes) => request.body(bytes.clone()),
+        Body::Stream(bytes) => {
+            let chunk = Ok::<_, std::io::Error>(bytes::Bytes::from(bytes.clone()));
+            request.body(reqwest::Body::wrap_stream(futures_util::stream::iter([
+                chunk,
+            ])))
+        }
+    };
+    if let Some(timeout) = call.request_timeout {
+        request = request.timeout(timeout);
+    }
+    if let Some(own) = &call.own_settings {
+        request = request.retry_settings(retry_settings(own));
+    }
+    let started = Instant::now();
+    let result = request.send().await;
+    let elapsed = started.elapsed();
+    match result {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let attempts = CallRecord::of(&response).attempt_count();
+            let body_ok = matches!(
+                tokio::time::timeout(Duration::from_secs(5), response.bytes()).await,
+                Ok(Ok(_))
+            );
+            Observed {
+                result: Ok((status, body_ok)),
+                attempts,
+                elapsed,
+            }
+        }
+        Err(error) => Observed {
+            attempts: error.attempts(),
+            result: Err(ErrorFacts {
+                status: error.status().map(|s| s.as_u16()),
+                is_status: error.is_status(),
+                is_connect: error.is_connect(),
+                is_timeout: error.is_timeout(),
+                is_builder: error.is_builder(),
+                text: format!("{error:?}"),
+            }),
+            elapsed,
+        },
+    }
+}
+
+/// Whether `observed` is the outcome the model expects.
+fn outcome_matches(expected: Outcome, observed: &Result<(u16, bool), ErrorFacts>) -> bool {
+    match (expected, observed) {
+        (Outcome::Response { status, body_ok }, Ok(got)) => *got == (status, body_ok),
+        (_, Ok(_)) | (Outcome::Response { .. }, Err(_)) => false,
+        (Outcome::Raised(status), Err(e)) => e.is_status && e.status == Some(status),
+        (Outcome::Connect, Err(e)) => e.is_connect && !e.is_status,
+        (Outcome::Timeout, Err(e)) => e.is_timeout && !e.is_connect && !e.is_status,
+        (Outcome::Closed, Err(e)) => !e.is_timeout && !e.is_connect && !e.is_status,
+        (Outcome::RedirectTargetFailed, Err(e)) => !e.is_connect && !e.is_status,
+        (Outcome::Builder, Err(e)) => e.is_builder,
+    }
+}
+
+/// Whether the keys the servers saw are the ones expected: the same on every request of a
+/// keyed call, a quoted 32-hex-digit string, different across calls; none on other calls.
+fn keys_match(expected: &Expectation, received: &[Vec<Arrived>]) -> Result<(), String> {
+    let mut by_call: HashMap<usize, String> = HashMap::new();
+    for (want, got) in expected.arrivals.iter().flatten().zip(received.iter().flatten()) {
+        match (want.keyed, &got.idempotency_key) {
+            (None, None) => {}
+            (Some(call), Some(key)) => {
+                let hex = key.strip_prefix('"').and_then(|k| k.strip_suffix('"'));
+                if !hex.is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(format!("malformed Idempotency-Key {key}"));
+                }
+                if by_call.entry(call).or_insert_with(|| key.clone()) != key {
+                    return Err(format!("call {call}: its Idempotency-Key changed"));
+                }
+            }
+            (want, got) => {
+                return Err(format!(
+                    "{} {}: Idempotency-Key expected for call {want:?}, got {got:?}",
+                    got.is_some(),
+                    want.map_or("-", |_| "keyed")
+                ))
+            }
+        }
+    }
+    let mut keys: Vec<&String> = by_call.values().collect();
+    keys.sort();
+    keys.dedup();
+    if keys.len() != by_call.len() {
+        return Err("two calls shared an Idempotency-Key".to_owned());
+    }
+    Ok(())
+}
+
+/// Runs one case; `Err` is the failure report.
+async fn run_case(seed: u64) -> Result<usize, String> {
+    let (scenario, expected, discarded) = generate::scenario(seed);
+    let bound: Vec<Bound> = futures_util::future::join_all((0..scenario.servers).map(|_| Bound::new())).await;
+    let refused = {
+        let spare = Bound::new().await;
+        spare.addr()
+    };
+    let places = Places {
+        servers: bound.iter().map(Bound::addr).collect(),
+        refused,
+    };
+    let origins: Vec<Origin> = bound
+        .into_iter()
+        .zip(scripts(&scenario, &places))
+        .map(|(bound, scripts)| bound.serve(scripts))
+        .collect();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .dns_resolver(Arc::new(NeverResolves));
+    let mut builder = Session::builder()
+        .client_builder(client)
+        .retry_settings(retry_settings(&scenario.settings));
+    if let Some(timeout) = scenario.session_timeout {
+        builder = builder.timeout(timeout);
+    }
+    let session = builder.build().expect("valid settings");
+    let mut observed = Vec::new();
+    for (index, call) in scenario.calls.iter().enumerate() {
+        let run = run_call(&session, &places, index, call);
+        match tokio::time::timeout(Duration::from_secs(30), run).await {
+            Ok(call) => observed.push(call),
+            Err(_) => return Err(report(&scenario, &expected, &observed, &[], "a call hung")),
+        }
+    }
+    let received: Vec<Vec<Arrived>> = origins.iter().map(Origin::received).collect();
+    let mut problems = String::new();
+    for (server, (want, got)) in expected.arrivals.iter().zip(&received).enumerate() {
+        let want: Vec<_> = want.iter().map(|a| (a.method, a.path.as_str(), &a.body)).collect();
+        let got: Vec<_> = got
+            .iter()
+            .map(|a| (a.method.as_str(), a.path.as_str(), &a.body))
+            .collect();
+        if want != got {
+            let _ = writeln!(problems, "server {server} received other requests than the model's");
+        }
+    }
+    if problems.is_empty() {
+        if let Err(problem) = keys_match(&expected, &received) {
+            let _ = writeln!(problems, "{problem}");
+        }
+    }
+    for (index, (want, got)) in expected.calls.iter().zip(&observed).enumerate() {
+        if !outcome_matches(want.outcome, &got.result) {
+            let _ = writeln!(problems, "call {index}: outcome differs");
+        }
+        if want.attempts != got.attempts {
+            let _ = writeln!(
+                problems,
+                "call {index}: {} attempts, the model says {}",
+                got.attempts, want.attempts
+            );
+        }
+        // Lower bounds close to the nominal time; upper bounds loose, for a loaded machine.
+        let low = want.nominal.saturating_sub(want.early + Duration::from_millis(15));
+        let high = want.nominal + want.nominal / 2 + Duration::from_millis(800);
+        if got.elapsed < low || got.elapsed > high {
+            let _ = writeln!(
+                problems,
+                "call {index}: took {:?}, expected {low:?} to {high:?}",
+                got.elapsed
+            );
+        }
+    }
+    let attempts: u64 = expected.calls.iter().map(|c| u64::from(c.attempts)).sum();
+    if session.stats().attempts != attempts {
+        let _ = writeln!(
+            problems,
+            "stats().attempts is {}, the model says {attempts}",
+            session.stats().attempts
+        );
+    }
+    if problems.is_empty() {
+        Ok(discarded)
+    } else {
+        Err(report(&scenario, &expected, &observed, &received, &problems))
+    }
+}
+
+fn report(
+    scenario: &Scenario,
+    expected: &Expectation,
+    observed: &[Observed],
+    received: &[Vec<Arrived>],
+    problems: &str,
+) -> String {
+    format!(
+        "case seed {seed} (replay: CONFORMANCE_SEED={seed} CONFORMANCE_CASES=1)\n{problems}\
+         scenario: {scenario:#?}\nmodel: {expected:#?}\nobserved: {observed:#?}\nservers received: {received:#?}\n",
+        seed = scenario.seed
+    )
+}
+
+fn seed() -> u64 {
+    match std::env::var("CONFORMANCE_SEED").ok().as_deref() {
+        None | Some("") => DEFAULT_SEED,
+        Some("random") => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            generate::Rng::new(now.as_nanos() as u64 ^ u64::from(std::process::id())).next_u64()
+        }
+        Some(text) => text.parse().expect("CONFORMANCE_SEED: a u64 or `random`"),
+    }
+}
+
+#[test]
+fn session_conforms_to_the_model_of_the_retry_rules() {
+    let seed = seed();
+    let cases: u64 = std::env::var("CONFORMANCE_CASES")
+        .ok()
+        .map_or(DEFAULT_CASES, |n| n.parse().expect("CONFORMANCE_CASES: a number"));
+    eprintln!("conformance: {cases} cases, seed {seed} (CONFORMANCE_SEED={seed} replays the run)");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let results: Vec<Result<usize, String>> = runtime.block_on(
+        futures_util::stream::iter(0..cases)
+            .map(|case| run_case(generate::case_seed(seed, case)))
+            .buffer_unordered(CONCURRENT)
+            .collect(),
+    );
+    let discarded: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
+    let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    eprintln!(
+        "conformance: {cases} cases in {:?}, {discarded} ambiguous draws set aside, {} failed",
+        started.elapsed(),
+        failures.len()
+    );
+    for failure in failures.iter().take(3) {
+        eprintln!("{failure}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} scenarios disagree with the model (run seed {seed}); the first: {}",
+        failures.len(),
+        failures[0].lines().next().unwrap_or_default()
+    );
+}

@@ -1,0 +1,176 @@
+//! What a scenario is: settings, timeouts, and per call a chain of hops whose servers follow
+//! a script, one behaviour per arrival.
+
+use std::time::Duration;
+
+/// The methods a scenario uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// GET.
+    Get,
+    /// HEAD.
+    Head,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+    /// OPTIONS.
+    Options,
+}
+
+impl Method {
+    /// Every method, for the generator.
+    pub const ALL: [Method; 7] = [
+        Method::Get,
+        Method::Head,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+        Method::Options,
+    ];
+
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
+/// A call's request body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// No body.
+    None,
+    /// Bytes, which can be replayed.
+    Bytes(Vec<u8>),
+    /// The same bytes as a stream, which cannot.
+    Stream(Vec<u8>),
+}
+
+/// Where a hop's request goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The scripted server with this index.
+    Server(usize),
+    /// A loopback port where nothing listens: connecting is refused.
+    Refused,
+    /// A host name the test's resolver never resolves: connecting hangs until a limit.
+    NeverConnects,
+}
+
+/// What a server does with one request at one hop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Answers with this status, a `Retry-After` if given; `mid_body` sends the head and part
+    /// of a promised body, then closes the connection.
+    Respond {
+        /// The status code.
+        status: u16,
+        /// The `Retry-After` value, as sent (possibly empty or malformed).
+        retry_after: Option<String>,
+        /// Whether the body is cut short.
+        mid_body: bool,
+    },
+    /// Redirects with this status (301, 302, 303, 307 or 308) to the next hop.
+    Redirect(u16),
+    /// Reads the request, then closes the connection without answering.
+    Reset,
+    /// Reads the request and never answers.
+    Hang,
+}
+
+/// One position in a call's redirect chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    /// Where the request of this hop goes.
+    pub target: Target,
+    /// The n-th arrival at this hop gets the n-th behaviour; the last one repeats. Empty for a
+    /// target that is not a server.
+    pub script: Vec<Behaviour>,
+}
+
+/// The retry settings, as the model reads them: `RetrySettings` without jitter and budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Seconds; the wait before retry n is `factor × 2^(n−2)`.
+    pub backoff_factor: f64,
+    /// Statuses retried.
+    pub status_forcelist: Vec<u16>,
+    /// Methods retried once the request may have reached a server.
+    pub allowed_methods: Vec<Method>,
+    /// Exhausted on a forced status: an error holding the response.
+    pub raise_on_status: bool,
+    /// Cap of the backoff.
+    pub backoff_max: Duration,
+    /// Whether `Retry-After` is honoured.
+    pub respect_retry_after_header: bool,
+    /// A longer `Retry-After` ends the retries.
+    pub retry_after_max: Duration,
+    /// Limit of the whole call.
+    pub total_timeout: Option<Duration>,
+    /// Limit of each attempt.
+    pub attempt_timeout: Option<Duration>,
+    /// `Idempotency-Key` on POST and PATCH calls that may be retried.
+    pub idempotency_key: bool,
+    /// A host's `Retry-After` holds back the session's other calls to it.
+    pub share_retry_after: bool,
+}
+
+/// One call of a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The method of the call.
+    pub method: Method,
+    /// The body of the call.
+    pub body: Body,
+    /// The request's own `.timeout(..)`.
+    pub request_timeout: Option<Duration>,
+    /// Per-request settings (`.retry_settings(..)`), instead of the session's.
+    pub own_settings: Option<Settings>,
+    /// An `ftp://` URL that cannot be sent: no hop is used.
+    pub unbuildable: bool,
+    /// The redirect chain: hop 0 is where the call is sent; a redirect at hop k goes to k + 1.
+    pub hops: Vec<Hop>,
+}
+
+/// A whole scenario: one session, its servers, and calls made one after the other.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// The seed that generated it, which replays it.
+    pub seed: u64,
+    /// How many scripted servers (origins) it uses.
+    pub servers: usize,
+    /// `Session::builder().timeout(..)`.
+    pub session_timeout: Option<Duration>,
+    /// The session's settings.
+    pub settings: Settings,
+    /// The calls, in order.
+    pub calls: Vec<Call>,
+}
+
+impl Call {
+    /// The settings this call runs with.
+    pub fn settings<'a>(&'a self, scenario: &'a Scenario) -> &'a Settings {
+        self.own_settings.as_ref().unwrap_or(&scenario.settings)
+    }
+
+    /// The path of hop `hop` of call `call`: each hop position is its own path, so a server
+    /// counts arrivals per hop.
+    pub fn path(call: usize, hop: usize) -> String {
+        format!("/c{call}/h{hop}")
+    }
+}
