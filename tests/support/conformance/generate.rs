@@ -143,8 +143,8 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
     let request_timeout = rng.percent(20).then(|| rng.millis(100, 400));
     // The second call of a sharing scenario sometimes runs with settings of its own, which
     // decide whether it waits for the first call's hold.
-    let own_settings = (index > 0 && scenario.settings.share_retry_after && rng.percent(50))
-        .then(|| {
+    let own_settings =
+        (index > 0 && scenario.settings.share_retry_after && rng.percent(50)).then(|| {
             let mut own = scenario.settings.clone();
             match rng.below(3) {
                 0 => own.respect_retry_after_header = false,
@@ -185,7 +185,10 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
         .collect();
     // Sharing is tested by a second call to the origin the first call was sent to.
     if index > 0 && scenario.settings.share_retry_after {
-        hops[0].target = scenario.calls[0].hops[0].target;
+        hops[0].target = match scenario.calls[0].hops[0].target {
+            Target::NeverConnects if !can_hang => Target::Refused,
+            target => target,
+        };
         if hops[0].script.is_empty() {
             hops[0].script = vec![terminal(rng, can_hang)];
         }

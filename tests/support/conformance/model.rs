@@ -139,14 +139,8 @@ pub fn expect(scenario: &Scenario) -> Result<Expectation, Ambiguous> {
     let mut clock = Duration::ZERO;
     for (index, call) in scenario.calls.iter().enumerate() {
         let start = clock;
-        let expectation = expect_call(
-            scenario,
-            index,
-            call,
-            &mut clock,
-            &mut holds,
-            &mut arrivals,
-        )?;
+        let expectation =
+            expect_call(scenario, index, call, &mut clock, &mut holds, &mut arrivals)?;
         calls.push(CallExpectation {
             nominal: clock - start,
             ..expectation
@@ -285,9 +279,7 @@ fn expect_call(
                 (
                     forced || by_retry_after,
                     forced && s.raise_on_status,
-                    retry_after
-                        .clone()
-                        .filter(|_| s.respect_retry_after_header),
+                    retry_after.clone().filter(|_| s.respect_retry_after_header),
                     outcome,
                 )
             }

@@ -57,7 +57,11 @@ impl Bound {
     ///
     /// If no port can be bound.
     pub async fn new() -> Bound {
-        Bound(TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1"))
+        Bound(
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1"),
+        )
     }
 
     /// Its address.
@@ -147,7 +151,8 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
                 mid_body,
             } => {
                 let length = if mid_body { 100 } else { 0 };
-                let mut text = format!("HTTP/1.1 {status} Scripted\r\ncontent-length: {length}\r\n");
+                let mut text =
+                    format!("HTTP/1.1 {status} Scripted\r\ncontent-length: {length}\r\n");
                 for (name, value) in headers {
                     text.push_str(&format!("{name}: {value}\r\n"));
                 }
@@ -164,4 +169,3 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
         }
     }
 }
-
