@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use testkit::conformance::generate::{self, Exclusions};
 use testkit::conformance::model::{Expectation, Outcome};
 use testkit::conformance::scenario::{self, Behaviour, Body, Call, Scenario, Target};
-use testkit::conformance::server::{Arrived, Bound, Origin, Step};
+use testkit::conformance::server::{Arrived, Bound, Origin, Refusing, Step};
 
 const DEFAULT_CASES: u64 = 300;
 const DEFAULT_SEED: u64 = 0x00C0_FFEE_2026_1203;
@@ -320,10 +320,8 @@ async fn run_case(seed: u64) -> Result<Passed, String> {
     let (scenario, expected, discarded) = generate::scenario(seed, &exclusions());
     let bound: Vec<Bound> =
         futures_util::future::join_all((0..scenario.servers).map(|_| Bound::new())).await;
-    let refused = {
-        let spare = Bound::new().await;
-        spare.addr()
-    };
+    let refusing = Refusing::new();
+    let refused = refusing.addr();
     let places = Places {
         servers: bound.iter().map(Bound::addr).collect(),
         refused,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// What an origin does with one request, its redirect targets already turned into URLs.
@@ -95,6 +95,44 @@ impl Bound {
     }
 }
 
+/// A loopback port that refuses connections, reserved for as long as this lives.
+///
+/// Binding a port and closing it, as `refused_url` does, frees the port for the next server
+/// that binds one: with scenarios running side by side, a "refused" hop then reached another
+/// scenario's server. A socket bound without `SO_REUSEADDR` and never listening keeps the
+/// port to itself, and the kernel answers connections to it with a reset.
+pub struct Refusing(TcpSocket);
+
+impl Refusing {
+    /// Reserves an ephemeral loopback port.
+    ///
+    /// # Panics
+    ///
+    /// If no port can be bound.
+    pub fn new() -> Refusing {
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind 127.0.0.1");
+        Refusing(socket)
+    }
+
+    /// Its address.
+    ///
+    /// # Panics
+    ///
+    /// If the socket has none.
+    pub fn addr(&self) -> SocketAddr {
+        self.0.local_addr().expect("local address")
+    }
+}
+
+impl Default for Refusing {
+    fn default() -> Self {
+        Refusing::new()
+    }
+}
+
 /// A running origin; stops, with its connections, when dropped.
 pub struct Origin {
     state: Arc<State>,
@@ -153,6 +191,12 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
                 let length = if mid_body { 100 } else { 0 };
                 let mut text =
                     format!("HTTP/1.1 {status} Scripted\r\ncontent-length: {length}\r\n");
+                if mid_body {
+                    // Said, so that the client does not pool a connection about to close: a
+                    // HEAD response is complete without its body, and the next call would
+                    // otherwise race the close.
+                    text.push_str("connection: close\r\n");
+                }
                 for (name, value) in headers {
                     text.push_str(&format!("{name}: {value}\r\n"));
                 }
