@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 pub mod chaos;
+pub mod dns;
 
 /// What the server does with one request.
 #[derive(Clone, Debug)]
