@@ -137,3 +137,96 @@ async fn invalid_url_reported_without_attempts() {
     assert!(error.is_builder(), "{error:?}");
     assert_eq!(error.attempts(), 0);
 }
+
+/// A POST (not in `allowed_methods`) to a host whose connect hangs, on a session made by
+/// `builder` with `settings`: the error, how many attempts, and how long it took.
+async fn post_to_a_hanging_host(
+    builder: api_toolkit::SessionBuilder,
+    settings: RetrySettings,
+) -> (api_toolkit::Error, Duration) {
+    let session = builder.retry_settings(settings).build().unwrap();
+    let started = std::time::Instant::now();
+    let error = session
+        .post(format!("http://{}/pay", testkit::dns::HANGING_HOST))
+        .body("amount=100")
+        .send()
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(session.stats().retries_on_connect, 2, "{error:?}");
+    (error, took)
+}
+
+fn hanging() -> api_toolkit::SessionBuilder {
+    Session::builder().client_builder(testkit::dns::client_builder())
+}
+
+#[tokio::test]
+async fn a_connect_cut_by_attempt_timeout_is_a_connect_error_retried_for_any_method() {
+    let (error, took) = post_to_a_hanging_host(
+        hanging(),
+        RetrySettings {
+            attempt_timeout: Some(Duration::from_millis(200)),
+            ..settings(2, vec![Method::GET])
+        },
+    )
+    .await;
+    assert!(error.is_connect(), "nothing was sent: {error:?}");
+    assert!(error.is_timeout(), "it was cut by a limit: {error:?}");
+    assert_eq!(error.attempts(), 3);
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn connect_timeout_and_every_attempt_limit_classify_a_hanging_connect_alike() {
+    let limit = Duration::from_millis(150);
+    let builders = [
+        (
+            "connect_timeout",
+            hanging().connect_timeout(limit),
+            settings(2, vec![Method::GET]),
+        ),
+        (
+            "session timeout",
+            hanging().timeout(limit),
+            settings(2, vec![Method::GET]),
+        ),
+        (
+            "total_timeout",
+            hanging(),
+            RetrySettings {
+                total_timeout: Some(Duration::from_secs(10)),
+                attempt_timeout: Some(limit),
+                ..settings(2, vec![Method::GET])
+            },
+        ),
+    ];
+    for (name, builder, settings) in builders {
+        let (error, _) = post_to_a_hanging_host(builder, settings).await;
+        assert!(error.is_connect(), "{name}: {error:?}");
+        assert_eq!(error.attempts(), 3, "{name}");
+        assert!(error
+            .record()
+            .attempts()
+            .iter()
+            .all(|a| a.outcome() == api_toolkit::AttemptOutcome::Connect));
+    }
+}
+
+#[tokio::test]
+async fn a_scheme_reqwest_does_not_send_makes_no_attempt() {
+    let session = Session::new(settings(3, vec![Method::GET])).unwrap();
+    let error = session
+        .get("ftp://127.0.0.1/file")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_builder(), "{error:?}");
+    assert_eq!(error.attempts(), 0);
+    assert!(error.to_string().starts_with("request not sent"), "{error}");
+    let stats = session.stats();
+    assert_eq!((stats.calls, stats.attempts), (0, 0), "{stats:?}");
+}

@@ -139,3 +139,95 @@ async fn error_says_the_deadline_stopped_the_retries() {
         "HTTP status 503 Service Unavailable after 1 attempt (total_timeout reached)"
     );
 }
+
+/// A GET against a server that never answers, with the session's timeout at 300 ms and `more`
+/// set on the settings: how many requests the server saw, and how long the call took.
+async fn silent_server_with_session_timeout(more: RetrySettings) -> (usize, Duration) {
+    let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(10))]).await;
+    let session = Session::builder()
+        .retry_settings(RetrySettings {
+            max_retries: 2,
+            backoff_factor: 0.0,
+            ..more
+        })
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = session.get(server.url("/")).send().await.unwrap_err();
+    let took = started.elapsed();
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("request timed out after 3 attempts"),
+        "{error}"
+    );
+    (server.count(), took)
+}
+
+#[tokio::test]
+async fn session_timeout_still_cuts_attempts_when_total_timeout_is_set() {
+    let (received, took) = silent_server_with_session_timeout(RetrySettings {
+        total_timeout: Some(Duration::from_secs(4)),
+        ..RetrySettings::default()
+    })
+    .await;
+    assert_eq!(received, 3, "three attempts of 0.3 s, not one of 4 s");
+    assert!(
+        took >= Duration::from_millis(850) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn session_timeout_still_cuts_attempts_when_attempt_timeout_is_longer() {
+    let (received, took) = silent_server_with_session_timeout(RetrySettings {
+        attempt_timeout: Some(Duration::from_secs(3)),
+        ..RetrySettings::default()
+    })
+    .await;
+    assert_eq!(received, 3);
+    assert!(
+        took >= Duration::from_millis(850) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_shortest_of_request_session_and_attempt_limits_cuts_each_attempt() {
+    let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(10))]).await;
+    let session = Session::builder()
+        .retry_settings(RetrySettings {
+            attempt_timeout: Some(Duration::from_secs(3)),
+            ..RetrySettings::default()
+        })
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = session
+        .get(server.url("/"))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout());
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "the request's own 0.2 s"
+    );
+    let started = Instant::now();
+    let error = session
+        .get(server.url("/"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout());
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_millis(2900),
+        "a request's own limit does not lift the session's: {took:?}"
+    );
+}

@@ -410,3 +410,25 @@ async fn retry_after_never_makes_a_call_sleep_past_retry_after_max() {
         assert_eq!(server.count(), 2);
     }
 }
+
+#[tokio::test]
+async fn a_retry_event_never_shows_the_query_or_credentials() {
+    let shown = Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = Arc::clone(&shown);
+    let session = Session::builder()
+        .retry_settings(retrying(1))
+        .on_retry(move |event| *seen.lock().unwrap() = format!("{event:?} {event:#?}"))
+        .build()
+        .unwrap();
+    let url =
+        refused_url("/v1/charges")
+            .await
+            .replacen("http://", &format!("http://user:{SECRET}@"), 1);
+    let _ = session
+        .get(format!("{url}?api_key={SECRET}#{SECRET}"))
+        .send()
+        .await;
+    let text = shown.lock().unwrap().clone();
+    assert!(text.contains("/v1/charges"), "{text}");
+    assert_hidden("RetryEvent", &text);
+}

@@ -184,3 +184,23 @@ async fn a_replacement_made_on_another_thread_applies_to_the_next_call_here() {
     session.get(server.url("/")).send().await.unwrap();
     assert_eq!(server.count(), 6, "the next call retries 3 times");
 }
+
+#[test]
+fn lower_case_standard_methods_rejected_at_run_time_as_by_the_derive() {
+    for name in ["connect", "get", "Post", "patch", "trace"] {
+        let json = format!(r#"{{"allowed_methods": ["{name}"]}}"#);
+        let error = serde_json::from_str::<RetrySettings>(&json).unwrap_err();
+        assert!(
+            error.to_string().contains("allowed_methods"),
+            "{name}: {error}"
+        );
+        let method = api_toolkit::Method::from_bytes(name.as_bytes()).unwrap();
+        let settings = RetrySettings {
+            allowed_methods: vec![method],
+            ..RetrySettings::default()
+        };
+        let refused = settings.validate().unwrap_err();
+        assert_eq!(refused.value(), format!("{name:?}"));
+    }
+    assert!(serde_json::from_str::<RetrySettings>(r#"{"allowed_methods": ["CONNECT"]}"#).is_ok());
+}

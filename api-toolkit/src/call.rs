@@ -9,6 +9,8 @@ use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Request, Response};
 use tracing::{Instrument, Span};
 
+use crate::attempt::Watched;
+use crate::host_gate::HostGate;
 use crate::policy::{Active, Decision, Now, Outcome, Policy, Wait};
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 use crate::replay::Kept;
@@ -95,8 +97,10 @@ pub(crate) fn run(
                 max_retries,
                 span,
                 own_timeout: given.timeout().copied(),
+                session_timeout: shared.timeout,
                 method: given.method().clone(),
                 deadline,
+                host: shares_retry_after(settings).then(|| HostGate::key(given.url())),
             }
         };
         let mut record = CallRecord::default();
@@ -107,33 +111,43 @@ pub(crate) fn run(
         // the block would move its whole future once more per call. This module's own events
         // name the span as their parent.
         loop {
-            if settings.share_retry_after {
-                wait_for_host(&session, &kept, plan.deadline, &mut waited, &plan.span).await;
+            if let Some(host) = &plan.host {
+                let gate = &shared.host_gate;
+                wait_for_host(gate, host, settings, plan.deadline, &mut waited, &plan.span).await;
             }
             // The attempt and its decision in a block whose locals (the response) end before
             // the pause: the future need not keep room for both.
             let (pause, wait, retried) = {
-                let limit =
-                    attempt_timeout(plan.own_timeout, settings.attempt_timeout, plan.deadline);
+                let limit = attempt_limit(
+                    plan.own_timeout,
+                    plan.session_timeout,
+                    settings.attempt_timeout,
+                    plan.deadline,
+                );
                 // reqwest keeps the timeout in an extension map: writing one that is already
-                // there would cost three allocations per attempt for nothing.
-                if limit != plan.own_timeout {
+                // in force (the request's own, else the client's) would cost three allocations
+                // per attempt for nothing.
+                if limit != plan.own_timeout.or(plan.session_timeout) {
                     *kept.next_mut().timeout_mut() = limit;
                 }
                 let (sent, can_resend) =
                     kept.send_next(retries_done < plan.max_retries, origin, |request| {
-                        shared.client.execute(request)
+                        Watched::new(shared.client.execute(request), limit)
                     });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
-                let result = if plan.span.is_disabled() {
+                let (result, answered) = if plan.span.is_disabled() {
                     sent.await
                 } else {
                     sent.instrument(plan.span.clone()).await
                 };
-                let (outcome, recorded) = classify(&result, &active);
+                // A request reqwest refused to send (a scheme it does not speak) is no attempt.
+                if !answered && result.as_ref().is_err_and(reqwest::Error::is_builder) {
+                    return Err(unsent(shared, result));
+                }
+                let (outcome, recorded) = classify(&result, &active, answered);
                 let attempt = AttemptRecord::new(recorded, waited.0, waited.1);
-                if settings.share_retry_after {
-                    close_host(shared, settings, &result, outcome, SystemTime::now());
+                if let Some(host) = &plan.host {
+                    close_host(shared, host, settings, &result, outcome, SystemTime::now());
                 }
                 let policy = Policy {
                     settings,
@@ -197,8 +211,19 @@ struct Plan {
     max_retries: u32,
     span: Span,
     own_timeout: Option<Duration>,
+    session_timeout: Option<Duration>,
     method: Method,
     deadline: Option<Instant>,
+    /// The key of the origin the call is sent to, when it takes part in the shared
+    /// `Retry-After`: the one origin a call can check before it sends, so the one a
+    /// `Retry-After` it receives holds back, even through a redirect.
+    host: Option<String>,
+}
+
+/// Whether a call with `settings` holds back, and is held back by, a host's `Retry-After`:
+/// only calls that honour `Retry-After` at all.
+fn shares_retry_after(settings: &RetrySettings) -> bool {
+    settings.share_retry_after && settings.respect_retry_after_header
 }
 
 /// A call's own settings ([`retry_settings`](crate::RequestBuilder::retry_settings)), checked.
@@ -243,26 +268,29 @@ fn end(
     }
 }
 
-/// Waits while another call's `Retry-After` keeps the host closed, unless the wait would end
-/// past the deadline (the attempt is then sent at once).
+/// Waits while a `Retry-After` keeps the call's host closed, unless the wait would end past
+/// the deadline or last longer than the call's own `retry_after_max`: the attempt is then sent
+/// at once, as a call told so itself would not sleep that long either.
 ///
 /// Boxed as a trait object, like the pause: only calls that share `Retry-After` pay for the
 /// room it takes in the future.
 #[inline(never)]
 fn wait_for_host<'a>(
-    session: &'a Session,
-    kept: &'a Kept,
+    gate: &'a HostGate,
+    host: &'a str,
+    settings: &'a RetrySettings,
     deadline: Option<Instant>,
     waited: &'a mut (Duration, WaitSource),
     span: &Span,
 ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
     let wait = async move {
         let now = Instant::now();
-        let gate = &session.shared().host_gate;
-        let Some(until) = gate.closed_until(kept.next().url(), now) else {
+        let Some(until) = gate.closed_until(host, now) else {
             return;
         };
-        if deadline.is_some_and(|deadline| until >= deadline) {
+        if deadline.is_some_and(|deadline| until >= deadline)
+            || until - now > settings.retry_after_max
+        {
             return;
         }
         tokio::time::sleep_until(until.into()).await;
@@ -312,16 +340,18 @@ fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {
     }
 }
 
-/// After a 429 or 503 with a valid `Retry-After`, closes the host for the session's calls.
+/// After a 429 or 503 with a valid `Retry-After`, closes the call's host for the session's
+/// calls, for at most this call's `retry_after_max`.
 fn close_host(
     shared: &Shared,
+    host: &str,
     settings: &RetrySettings,
     result: &reqwest::Result<Response>,
     outcome: Outcome<'_>,
     now: SystemTime,
 ) {
     let (
-        Ok(response),
+        Ok(_),
         Outcome::Response {
             status: 429 | 503,
             retry_after: Some(value),
@@ -332,9 +362,7 @@ fn close_host(
     };
     if let Some(asked) = wait::parse_retry_after(value, now) {
         let asked = asked.min(settings.retry_after_max);
-        shared
-            .host_gate
-            .close(response.url(), later(Instant::now(), asked));
+        shared.host_gate.close(host, later(Instant::now(), asked));
     }
 }
 
@@ -346,38 +374,39 @@ fn later(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
 }
 
-/// The per-attempt limit: the request's own timeout, `attempt_timeout` and the time left before
-/// the deadline, whichever is shortest. reqwest enforces it, so a cut attempt is a timeout error.
+/// The per-attempt limit: the request's own timeout, the session's, `attempt_timeout` and the
+/// time left before the deadline, whichever is shortest. reqwest enforces it, so a cut attempt
+/// is a timeout error; a connect it would cut is failed first ([`Watched`]).
 #[inline]
-fn attempt_timeout(
+fn attempt_limit(
     own: Option<Duration>,
+    session: Option<Duration>,
     attempt: Option<Duration>,
     deadline: Option<Instant>,
 ) -> Option<Duration> {
-    if attempt.is_none() && deadline.is_none() {
+    if attempt.is_none() && deadline.is_none() && session.is_none() {
         return own;
     }
-    shortest_limit(own, attempt, deadline)
+    shortest_limit([own, session, attempt], deadline)
 }
 
-// Out of line: only calls with an attempt timeout or a deadline run it.
+// Out of line: only calls with a limit besides their own run it.
 #[inline(never)]
-fn shortest_limit(
-    own: Option<Duration>,
-    attempt: Option<Duration>,
-    deadline: Option<Instant>,
-) -> Option<Duration> {
+fn shortest_limit(limits: [Option<Duration>; 3], deadline: Option<Instant>) -> Option<Duration> {
     let remaining = deadline.map(|d| {
         d.saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1))
     });
-    [own, attempt, remaining].into_iter().flatten().min()
+    limits.into_iter().chain([remaining]).flatten().min()
 }
 
+/// The outcome of an attempt, for the decision and for the record. `answered`: a server
+/// answered the attempt with a redirect, so the request was delivered whatever came after.
 #[inline]
 fn classify<'r>(
     result: &'r reqwest::Result<Response>,
     active: &Active,
+    answered: bool,
 ) -> (Outcome<'r>, AttemptOutcome) {
     match result {
         Ok(response) => {
@@ -396,7 +425,13 @@ fn classify<'r>(
             (outcome, AttemptOutcome::Status(response.status()))
         }
         // Whether the request may have reached the server decides which methods may resend it.
-        Err(error) if error.is_connect() => (Outcome::ConnectFailed, AttemptOutcome::Connect),
+        Err(error) if error.is_connect() && !answered => {
+            (Outcome::ConnectFailed, AttemptOutcome::Connect)
+        }
+        Err(error) if error.is_connect() => (
+            Outcome::FailedAfterSend,
+            AttemptOutcome::ConnectAfterRedirect,
+        ),
         Err(error) if error.is_builder() || error.is_redirect() => {
             (Outcome::Fatal, AttemptOutcome::Other)
         }
@@ -411,6 +446,17 @@ fn fail(result: reqwest::Result<Response>, record: CallRecord) -> Error {
     match result {
         Ok(response) => Error::from_status(response, record),
         Err(error) => Error::from_request(error, record),
+    }
+}
+
+/// The error of a call whose request reqwest would not send: no attempt, so the call is not
+/// counted either.
+#[cold]
+fn unsent(shared: &Shared, result: reqwest::Result<Response>) -> Error {
+    shared.stats.unsent();
+    match result {
+        Err(error) => Error::not_sent(error),
+        Ok(_) => unreachable!("only a refused request is unsent"),
     }
 }
 
@@ -470,16 +516,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn attempt_timeout_is_the_shortest_limit() {
+    fn attempt_limit_is_the_shortest_limit() {
         let secs = Duration::from_secs;
-        assert_eq!(attempt_timeout(None, None, None), None);
+        assert_eq!(attempt_limit(None, None, None, None), None);
         assert_eq!(
-            attempt_timeout(Some(secs(5)), Some(secs(2)), None),
+            attempt_limit(Some(secs(5)), None, Some(secs(2)), None),
             Some(secs(2))
         );
-        let limit = attempt_timeout(Some(secs(5)), None, Some(Instant::now() + secs(1))).unwrap();
+        assert_eq!(
+            attempt_limit(Some(secs(5)), Some(secs(3)), None, None),
+            Some(secs(3)),
+            "the session's timeout takes part"
+        );
+        assert_eq!(
+            attempt_limit(None, Some(secs(3)), Some(secs(4)), None),
+            Some(secs(3))
+        );
+        let limit =
+            attempt_limit(Some(secs(5)), None, None, Some(Instant::now() + secs(1))).unwrap();
         assert!(limit <= secs(1) && limit > Duration::from_millis(900));
-        let past = attempt_timeout(None, None, Some(Instant::now())).unwrap();
+        let past = attempt_limit(None, None, None, Some(Instant::now())).unwrap();
         assert_eq!(
             past,
             Duration::from_millis(1),

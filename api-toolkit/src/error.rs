@@ -150,9 +150,16 @@ impl Error {
         self.reqwest().is_some_and(reqwest::Error::is_timeout)
     }
 
-    /// Whether the last attempt could not connect (refused, DNS, TLS handshake, connect timeout).
+    /// Whether the last attempt could not connect (refused, DNS, TLS handshake, connect timeout,
+    /// a connect cut by the attempt's time limit), so that its request reached no server.
+    ///
+    /// False when the connect that failed was to a redirect's target: the server that answered
+    /// with the redirect had received the request (the record says
+    /// [`ConnectAfterRedirect`](crate::AttemptOutcome::ConnectAfterRedirect)).
     pub fn is_connect(&self) -> bool {
         self.reqwest().is_some_and(reqwest::Error::is_connect)
+            && self.inner.record.attempts().last().map(|a| a.outcome())
+                != Some(crate::AttemptOutcome::ConnectAfterRedirect)
     }
 
     /// Whether the request could not be built (an invalid URL or header); nothing was sent.
@@ -197,6 +204,13 @@ impl fmt::Display for Error {
                 )
             }
             Repr::Request(error) if attempts == 0 => write!(f, "request not sent: {error}"),
+            // reqwest says "error sending request" and leaves "timed out" to its source.
+            Repr::Request(error) if error.is_timeout() => {
+                write!(
+                    f,
+                    "request timed out after {attempts} attempt{plural}{why}: {error}"
+                )
+            }
             Repr::Request(error) => {
                 write!(
                     f,

@@ -64,6 +64,7 @@
 //! carry. Backoff spreads retries out and `Retry-After` lets the server say when to come back;
 //! keep `max_retries` small and `status_forcelist` to statuses that mean "try again".
 
+mod attempt;
 mod budget;
 mod call;
 mod connector;

@@ -172,8 +172,12 @@ impl AttemptRecord {
 pub enum AttemptOutcome {
     /// A response with this status.
     Status(StatusCode),
-    /// The connection could not be established (refused, DNS, TLS, connect timeout).
+    /// The connection could not be established (refused, DNS, TLS, connect timeout, or a
+    /// connect cut by the attempt's time limit): the request never reached a server.
     Connect,
+    /// A server answered with a redirect, and the connection to its target could not be
+    /// established: the request had reached the server that redirected it.
+    ConnectAfterRedirect,
     /// No response in time (the request's, the attempt's or the call's timeout).
     Timeout,
     /// The connection failed after the request may have reached the server (reset, closed).
@@ -187,6 +191,7 @@ impl fmt::Display for AttemptOutcome {
         match self {
             AttemptOutcome::Status(status) => write!(f, "status {}", status.as_u16()),
             AttemptOutcome::Connect => f.write_str("connect error"),
+            AttemptOutcome::ConnectAfterRedirect => f.write_str("connect error after a redirect"),
             AttemptOutcome::Timeout => f.write_str("timeout"),
             AttemptOutcome::Closed => f.write_str("connection closed"),
             AttemptOutcome::Other => f.write_str("error"),
@@ -249,13 +254,26 @@ impl fmt::Display for GiveUp {
 
 /// What an `on_retry` hook is told before each wait (see
 /// [`SessionBuilder::on_retry`](crate::SessionBuilder::on_retry)).
-#[derive(Debug)]
+///
+/// Its `Debug` shows the URL without its query, fragment or credentials.
 pub struct RetryEvent<'a> {
     pub(crate) method: &'a reqwest::Method,
     pub(crate) url: &'a reqwest::Url,
     pub(crate) record: &'a CallRecord,
     pub(crate) wait: Duration,
     pub(crate) wait_source: WaitSource,
+}
+
+impl fmt::Debug for RetryEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryEvent")
+            .field("method", self.method)
+            .field("url", &crate::redact::redacted(self.url).as_str())
+            .field("record", self.record)
+            .field("wait", &self.wait)
+            .field("wait_source", &self.wait_source)
+            .finish()
+    }
 }
 
 impl RetryEvent<'_> {

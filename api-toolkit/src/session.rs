@@ -14,7 +14,7 @@ use crate::policy::Active;
 use crate::record::RetryEvent;
 use crate::settings_cell::SettingsCell;
 use crate::stats::{Counters, Stats};
-use crate::{call, Error, IntoUrl, RequestBuilder, Result, RetrySettings};
+use crate::{attempt, call, Error, IntoUrl, RequestBuilder, Result, RetrySettings, SettingsError};
 
 /// A retrying HTTP session: reqwest's connection pool plus [`RetrySettings`].
 ///
@@ -47,6 +47,9 @@ pub(crate) struct Shared {
     pub(crate) budget: BudgetState,
     pub(crate) host_gate: HostGate,
     pub(crate) on_retry: Option<RetryHook>,
+    /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
+    /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// A hook called before each wait.
@@ -71,6 +74,8 @@ impl Session {
             settings: RetrySettings::default(),
             client: reqwest::Client::builder(),
             on_retry: None,
+            timeout: None,
+            redirect: None,
         }
     }
 
@@ -227,6 +232,8 @@ pub struct SessionBuilder {
     settings: RetrySettings,
     client: reqwest::ClientBuilder,
     on_retry: Option<RetryHook>,
+    timeout: Option<Duration>,
+    redirect: Option<reqwest::redirect::Policy>,
 }
 
 impl SessionBuilder {
@@ -236,10 +243,31 @@ impl SessionBuilder {
         self
     }
 
-    /// The limit for each attempt, from connecting to the end of the body. A timeout counts as
-    /// a failure after sending: retried only for `allowed_methods`.
+    /// The limit for each attempt, from connecting to the end of the body. An attempt's limit is
+    /// the shortest of this, the request's own [`timeout`](crate::RequestBuilder::timeout),
+    /// `attempt_timeout` and the time left before `total_timeout`. A timeout counts as a failure
+    /// after sending (retried only for `allowed_methods`), unless it cut the connect: a
+    /// connection never established is a connect error, retried for any method.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.client = self.client.timeout(timeout);
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How redirects are followed (default: reqwest's, at most 10 hops). Set it here rather
+    /// than on a `reqwest::ClientBuilder`: the session wraps it to learn whether a server
+    /// answered an attempt before a later hop failed (see [`build`](SessionBuilder::build)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::builder()
+    ///     .redirect(api_toolkit::reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    pub fn redirect(mut self, policy: reqwest::redirect::Policy) -> Self {
+        self.redirect = Some(policy);
         self
     }
 
@@ -271,10 +299,15 @@ impl SessionBuilder {
         self
     }
 
-    /// Replaces the client builder with one configured by hand (proxies, TLS, redirects…).
-    /// Options set on this builder afterwards apply on top of it.
+    /// Replaces the client builder with one configured by hand (proxies, TLS, DNS…). Options
+    /// set on this builder before are dropped with the builder they were set on; options set
+    /// afterwards apply on top of it. Set the redirect policy with
+    /// [`redirect`](SessionBuilder::redirect), and the timeout with
+    /// [`timeout`](SessionBuilder::timeout): the session cannot read them from a
+    /// `reqwest::ClientBuilder`.
     pub fn client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
         self.client = builder;
+        self.timeout = None;
         self
     }
 
@@ -302,11 +335,30 @@ impl SessionBuilder {
     /// # Errors
     ///
     /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
-    /// field and value, or a [`Request`](crate::ErrorKind::Request) error from reqwest's client
-    /// builder (an invalid header, a TLS backend that cannot load).
+    /// field and value; the same error, for the field `redirect`, when a `reqwest::ClientBuilder`
+    /// given to [`client_builder`](SessionBuilder::client_builder) has a redirect policy of its
+    /// own (set it with [`redirect`](SessionBuilder::redirect)); or a
+    /// [`Request`](crate::ErrorKind::Request) error from reqwest's client builder (an invalid
+    /// header, a TLS backend that cannot load).
     pub fn build(self) -> Result<Session> {
         self.settings.validate()?;
-        let client = self.client.build().map_err(Error::not_sent)?;
+        // reqwest shows a redirect policy in its builder's Debug only when it is not the
+        // default; the session must wrap the policy in force, so it cannot take one it cannot see.
+        if format!("{:?}", self.client).contains("redirect_policy") {
+            return Err(SettingsError::new(
+                "redirect",
+                "a policy set on the reqwest::ClientBuilder",
+                "set the redirect policy with SessionBuilder::redirect",
+            )
+            .into());
+        }
+        let policy = self.redirect.unwrap_or_default();
+        let client = self
+            .client
+            .redirect(attempt::noting_answers(policy))
+            .connector_layer(attempt::ConnectLimitLayer)
+            .build()
+            .map_err(Error::not_sent)?;
         let shared = Shared {
             client,
             settings: SettingsCell::new(Active::new(self.settings)),
@@ -314,6 +366,7 @@ impl SessionBuilder {
             budget: BudgetState::new(),
             host_gate: HostGate::default(),
             on_retry: self.on_retry,
+            timeout: self.timeout,
         };
         Ok(Session {
             shared: Arc::new(shared),
@@ -326,6 +379,7 @@ impl fmt::Debug for SessionBuilder {
         f.debug_struct("SessionBuilder")
             .field("retry_settings", &self.settings)
             .field("on_retry", &self.on_retry.is_some())
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }

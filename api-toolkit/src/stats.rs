@@ -22,7 +22,8 @@ pub struct Stats {
     pub retries_on_connect: u64,
     /// Retries after a timeout.
     pub retries_on_timeout: u64,
-    /// Retries after the connection failed once the request was sent (reset, closed).
+    /// Retries after the connection failed once the request was sent (reset, closed, or a
+    /// redirect's target that could not be connected to).
     pub retries_on_closed: u64,
     /// Calls that stopped retrying an outcome they would otherwise have retried.
     pub give_ups: u64,
@@ -71,6 +72,12 @@ impl Counters {
         self.calls.fetch_add(1, Relaxed);
     }
 
+    /// A call counted when it started turned out to send nothing: it is no call.
+    #[cold]
+    pub(crate) fn unsent(&self) {
+        self.calls.fetch_sub(1, Relaxed);
+    }
+
     pub(crate) fn retry(&self, after: AttemptOutcome) {
         let counter = match after {
             AttemptOutcome::Status(status) => self
@@ -78,7 +85,9 @@ impl Counters {
                 .get(usize::from(status.as_u16()).wrapping_sub(100)),
             AttemptOutcome::Connect => Some(&self.retries_on_connect),
             AttemptOutcome::Timeout => Some(&self.retries_on_timeout),
-            AttemptOutcome::Closed | AttemptOutcome::Other => Some(&self.retries_on_closed),
+            AttemptOutcome::Closed
+            | AttemptOutcome::ConnectAfterRedirect
+            | AttemptOutcome::Other => Some(&self.retries_on_closed),
         };
         if let Some(counter) = counter {
             counter.fetch_add(1, Relaxed);

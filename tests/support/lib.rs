@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 pub mod chaos;
 pub mod conformance;
+pub mod dns;
 
 /// What the server does with one request.
 #[derive(Clone, Debug)]

@@ -137,16 +137,26 @@ pub(super) fn check_methods(methods: &[Method]) -> Result<(), SettingsError> {
     methods.iter().try_for_each(check_method)
 }
 
+/// The methods of RFC 9110 and RFC 5789, which `http::Method` has a constant for: the same list
+/// as the derive's, so that both refuse the same names.
+const STANDARD_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::CONNECT,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::PATCH,
+];
+
 /// `Method::from_bytes(b"get")` is a valid *extension* method that no server treats as GET, so a
 /// lower-case standard name is a typo that would silently disable retries.
 fn check_method(method: &Method) -> Result<(), SettingsError> {
     let name = method.as_str();
     let upper = name.to_ascii_uppercase();
-    if name != upper
-        && super::DEFAULT_ALLOWED_METHODS
-            .iter()
-            .any(|m| m.as_str() == upper)
-    {
+    if name != upper && STANDARD_METHODS.iter().any(|m| m.as_str() == upper) {
         return Err(SettingsError::new(
             "allowed_methods",
             format!("{name:?}"),
@@ -213,6 +223,26 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(validate(&settings).unwrap_err().field(), "attempt_timeout");
+    }
+
+    #[test]
+    fn every_standard_method_in_lower_or_mixed_case_rejected_as_the_derive_does() {
+        for standard in STANDARD_METHODS {
+            let upper = standard.as_str();
+            assert!(parse_method(upper).is_ok(), "{upper}");
+            for typo in [
+                upper.to_ascii_lowercase(),
+                format!("{}{}", &upper[..1], upper[1..].to_ascii_lowercase()),
+            ] {
+                let err = parse_method(&typo).unwrap_err();
+                assert_eq!(err.field(), "allowed_methods", "{typo}");
+                assert!(err.expected().contains(upper), "{err}");
+            }
+        }
+        assert!(
+            parse_method("connect").is_err(),
+            "CONNECT is a standard method too"
+        );
     }
 
     #[test]
