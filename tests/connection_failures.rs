@@ -230,3 +230,24 @@ async fn a_scheme_reqwest_does_not_send_makes_no_attempt() {
     let stats = session.stats();
     assert_eq!((stats.calls, stats.attempts), (0, 0), "{stats:?}");
 }
+
+#[tokio::test]
+async fn on_a_session_built_without_a_time_limit_a_request_timeout_cuts_a_hanging_connect_as_a_timeout(
+) {
+    // Cutting connects costs every request of a session: only sessions built with a limit
+    // (their timeout, attempt_timeout or total_timeout) pay for it. Elsewhere the cut is a
+    // timeout, the safe side: a POST outside allowed_methods is not re-sent.
+    let session = hanging()
+        .retry_settings(settings(2, vec![Method::GET]))
+        .build()
+        .unwrap();
+    let error = session
+        .post(format!("http://{}/pay", testkit::dns::HANGING_HOST))
+        .body("amount=100")
+        .timeout(Duration::from_millis(150))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout() && !error.is_connect(), "{error:?}");
+    assert_eq!(error.attempts(), 1);
+}

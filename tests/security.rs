@@ -432,3 +432,24 @@ async fn a_retry_event_never_shows_the_query_or_credentials() {
     assert!(text.contains("/v1/charges"), "{text}");
     assert_hidden("RetryEvent", &text);
 }
+
+#[tokio::test]
+async fn a_post_redirected_to_an_untrusted_certificate_is_not_sent_again() {
+    let tls = tls_server().await;
+    let front = redirecting_to(&tls.url).await;
+    let settings = RetrySettings {
+        allowed_methods: vec![Method::GET],
+        ..retrying(2)
+    };
+    let error = Session::new(settings)
+        .unwrap()
+        .post(front.url("/pay"))
+        .body("amount=100")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(front.count(), 1, "the POST reached the first hop once");
+    assert_eq!(tls.requests.load(Ordering::SeqCst), 0);
+    assert!(!error.is_connect(), "{error:?}");
+    assert_eq!(error.attempts(), 1);
+}

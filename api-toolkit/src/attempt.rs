@@ -39,7 +39,8 @@ pub(crate) fn noting_answers(policy: reqwest::redirect::Policy) -> reqwest::redi
 }
 
 /// An attempt's future, watched: its output comes with whether a server answered it with a
-/// redirect, and connections it starts are cut at `connect_by`.
+/// redirect, and connections it starts are cut shortly before its time limit, if it has one
+/// and its session cuts connects.
 pub(crate) struct Watched<F> {
     inner: F,
     connect_by: Option<Instant>,

@@ -132,7 +132,8 @@ pub(crate) fn run(
                 }
                 let (sent, can_resend) =
                     kept.send_next(retries_done < plan.max_retries, origin, |request| {
-                        Watched::new(shared.client.execute(request), limit)
+                        let cut_connect_at = limit.filter(|_| shared.cuts_connects);
+                        Watched::new(shared.client.execute(request), cut_connect_at)
                     });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
                 let (result, answered) = if plan.span.is_disabled() {

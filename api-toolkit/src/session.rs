@@ -50,6 +50,9 @@ pub(crate) struct Shared {
     /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
     /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
     pub(crate) timeout: Option<Duration>,
+    /// Whether the client cuts a connect still pending at its attempt's limit
+    /// ([`attempt::ConnectLimitLayer`]): sessions built with a time limit.
+    pub(crate) cuts_connects: bool,
 }
 
 /// A hook called before each wait.
@@ -353,12 +356,17 @@ impl SessionBuilder {
             .into());
         }
         let policy = self.redirect.unwrap_or_default();
-        let client = self
-            .client
-            .redirect(attempt::noting_answers(policy))
-            .connector_layer(attempt::ConnectLimitLayer)
-            .build()
-            .map_err(Error::not_sent)?;
+        let mut client = self.client.redirect(attempt::noting_answers(policy));
+        // Any connector layer costs every request about 4,400 instructions in reqwest (the
+        // connector is cloned, boxed, per request): only sessions built with a time limit,
+        // which asked for it, pay for the connect cut.
+        let limited = self.timeout.is_some()
+            || self.settings.attempt_timeout.is_some()
+            || self.settings.total_timeout.is_some();
+        if limited {
+            client = client.connector_layer(attempt::ConnectLimitLayer);
+        }
+        let client = client.build().map_err(Error::not_sent)?;
         let shared = Shared {
             client,
             settings: SettingsCell::new(Active::new(self.settings)),
@@ -367,6 +375,7 @@ impl SessionBuilder {
             host_gate: HostGate::default(),
             on_retry: self.on_retry,
             timeout: self.timeout,
+            cuts_connects: limited,
         };
         Ok(Session {
             shared: Arc::new(shared),

@@ -32,7 +32,9 @@ impl SettingsError {
         }
     }
 
-    /// The name of the rejected field, as in [`RetrySettings`] (`"backoff_factor"`).
+    /// The name of the rejected field, as in [`RetrySettings`] (`"backoff_factor"`), or
+    /// `"redirect"` for a redirect policy the session cannot see
+    /// ([`SessionBuilder::build`](crate::SessionBuilder::build)).
     pub fn field(&self) -> &'static str {
         self.field
     }
