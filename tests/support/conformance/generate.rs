@@ -59,32 +59,15 @@ pub fn case_seed(seed: u64, case: u64) -> u64 {
 /// model there (each field says which); the rest of a scenario is drawn the same either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exclusions {
-    /// Calls with an `ftp://` URL (rule 11).
-    pub unbuildable: bool,
-    /// A first hop that never connects (rule 8's connect cut).
-    pub connect_hang_at_first_hop: bool,
-    /// A redirect to a refused or never-connecting target (rules 3 and 12).
-    pub failed_redirect_target: bool,
-    /// A session timeout with another limit (rule 8: the shortest applies).
-    pub session_timeout_with_other_limits: bool,
-    /// Sharing `Retry-After` without respecting it (rule 10).
-    pub share_without_respect: bool,
-    /// A shared `Retry-After` from a redirect target of another origin (rule 10).
-    pub share_from_redirect_target: bool,
-    /// A waiting call whose own `retry_after_max` is shorter than the hold (rule 10).
-    pub share_own_retry_after_max: bool,
+    /// A first hop that never connects, in a session built without a time limit (no
+    /// `timeout`, `attempt_timeout` or `total_timeout`) whose call has one of its own (rule 8).
+    pub connect_hang_in_unlimited_session: bool,
 }
 
 impl Exclusions {
     /// Nothing left out.
     pub const NONE: Exclusions = Exclusions {
-        unbuildable: false,
-        connect_hang_at_first_hop: false,
-        failed_redirect_target: false,
-        session_timeout_with_other_limits: false,
-        share_without_respect: false,
-        share_from_redirect_target: false,
-        share_own_retry_after_max: false,
+        connect_hang_in_unlimited_session: false,
     };
 }
 
@@ -104,15 +87,8 @@ pub fn scenario(seed: u64, exclusions: &Exclusions) -> (Scenario, Expectation, u
 fn draw(rng: &mut Rng, seed: u64, exclusions: &Exclusions) -> Scenario {
     let servers = 2 + rng.below(2);
     let share = rng.percent(15);
-    let mut settings = settings(rng, share);
-    if share && exclusions.share_without_respect {
-        settings.respect_retry_after_header = true;
-    }
+    let settings = settings(rng, share);
     let session_timeout = rng.percent(20).then(|| rng.millis(100, 400));
-    if session_timeout.is_some() && exclusions.session_timeout_with_other_limits {
-        settings.attempt_timeout = None;
-        settings.total_timeout = None;
-    }
     let calls = if share || rng.percent(10) { 2 } else { 1 };
     let mut scenario = Scenario {
         seed,
@@ -180,27 +156,16 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize, exclusions: &Exclusion
     } else {
         Body::None
     };
-    let request_timeout = rng.percent(20).then(|| rng.millis(100, 400)).filter(|_| {
-        scenario.session_timeout.is_none() || !exclusions.session_timeout_with_other_limits
-    });
+    let request_timeout = rng.percent(20).then(|| rng.millis(100, 400));
     // The second call of a sharing scenario sometimes runs with settings of its own, which
     // decide whether it waits for the first call's hold.
     let own_settings =
         (index > 0 && scenario.settings.share_retry_after && rng.percent(50)).then(|| {
             let mut own = scenario.settings.clone();
             match rng.below(3) {
-                0 if exclusions.share_without_respect => {}
                 0 => own.respect_retry_after_header = false,
-                1 if exclusions.share_own_retry_after_max => {}
                 1 => own.retry_after_max = Duration::from_millis(100),
-                _ => {
-                    let total = rng.millis(150, 400);
-                    if scenario.session_timeout.is_none()
-                        || !exclusions.session_timeout_with_other_limits
-                    {
-                        own.total_timeout = Some(total);
-                    }
-                }
+                _ => own.total_timeout = Some(rng.millis(150, 400)),
             }
             own
         });
@@ -218,14 +183,17 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize, exclusions: &Exclusion
                 8..16 if can_hang => Target::NeverConnects,
                 _ => Target::Server(rng.below(scenario.servers)),
             };
+            let unlimited_session = scenario.session_timeout.is_none()
+                && scenario.settings.attempt_timeout.is_none()
+                && scenario.settings.total_timeout.is_none();
             let target = match target {
-                Target::NeverConnects if hop == 0 && exclusions.connect_hang_at_first_hop => {
-                    Target::Refused
-                }
-                Target::Refused | Target::NeverConnects
-                    if hop > 0 && exclusions.failed_redirect_target =>
+                // KNOWN: see `Exclusions::connect_hang_in_unlimited_session`.
+                Target::NeverConnects
+                    if hop == 0
+                        && unlimited_session
+                        && exclusions.connect_hang_in_unlimited_session =>
                 {
-                    Target::Server(hop % scenario.servers)
+                    Target::Refused
                 }
                 target => target,
             };
@@ -258,24 +226,12 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize, exclusions: &Exclusion
             hops[0].script.clear();
         }
     }
-    if index == 0 && scenario.settings.share_retry_after && exclusions.share_from_redirect_target {
-        // Every hop on the first hop's origin: a held origin is then the one that answered.
-        let first = hops[0].target;
-        for hop in &mut hops[1..] {
-            if matches!(first, Target::Server(_)) && hop.target != first {
-                hop.target = first;
-                if hop.script.is_empty() {
-                    hop.script = vec![terminal(rng, can_hang)];
-                }
-            }
-        }
-    }
     Call {
         method,
         body,
         request_timeout,
         own_settings,
-        unbuildable: rng.percent(3) && !exclusions.unbuildable,
+        unbuildable: rng.percent(3),
         hops,
     }
 }
