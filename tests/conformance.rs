@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use api_toolkit::reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use api_toolkit::{reqwest, CallRecord, Method, RetrySettings, Session};
 use futures_util::StreamExt;
 use testkit::conformance::generate::{self, Exclusions};
-use testkit::conformance::model::{Expectation, Outcome};
+use testkit::conformance::model::{self, Expectation, Outcome};
 use testkit::conformance::scenario::{self, Behaviour, Body, Call, Scenario, Target};
 use testkit::conformance::server::{Arrived, Bound, Origin, Refusing, Step};
 
@@ -297,6 +298,29 @@ fn kind(outcome: Outcome) -> String {
 /// Runs one case; `Err` is the failure report.
 async fn run_case(seed: u64) -> Result<Passed, String> {
     let (scenario, expected, discarded) = generate::scenario(seed, &exclusions());
+    match run_scenario(&scenario, &expected).await {
+        Ok(overrun) => Ok(Passed {
+            discarded,
+            overrun: (overrun, seed),
+            outcomes: expected.calls.iter().map(|c| kind(c.outcome)).collect(),
+        }),
+        Err(report) => {
+            // The first few failures of a run only: each shrink runs many scenarios.
+            static SHRINKING: AtomicUsize = AtomicUsize::new(0);
+            if SHRINKING.fetch_add(1, Ordering::Relaxed) >= 3 {
+                return Err(report);
+            }
+            let (runs, shrunk) = shrink(scenario, report.clone()).await;
+            Err(format!(
+                "{report}\nshrunk in {runs} runs to a scenario that fails too:\n{shrunk}"
+            ))
+        }
+    }
+}
+
+/// Runs a scenario against the real session; `Ok` holds the most a call overran its nominal
+/// time, `Err` the failure report.
+async fn run_scenario(scenario: &Scenario, expected: &Expectation) -> Result<Duration, String> {
     let bound: Vec<Bound> =
         futures_util::future::join_all((0..scenario.servers).map(|_| Bound::new())).await;
     let refusing = Refusing::new();
@@ -307,7 +331,7 @@ async fn run_case(seed: u64) -> Result<Passed, String> {
     };
     let origins: Vec<Origin> = bound
         .into_iter()
-        .zip(scripts(&scenario, &places))
+        .zip(scripts(scenario, &places))
         .map(|(bound, scripts)| bound.serve(scripts))
         .collect();
     // No root certificates: loading them takes tens of milliseconds of a worker thread, which
@@ -328,7 +352,7 @@ async fn run_case(seed: u64) -> Result<Passed, String> {
         let run = run_call(&session, &places, index, call);
         match tokio::time::timeout(Duration::from_secs(30), run).await {
             Ok(call) => observed.push(call),
-            Err(_) => return Err(report(&scenario, &expected, &observed, &[], "a call hung")),
+            Err(_) => return Err(report(scenario, expected, &observed, &[], "a call hung")),
         }
     }
     let received: Vec<Vec<Arrived>> = origins.iter().map(Origin::received).collect();
@@ -358,7 +382,7 @@ async fn run_case(seed: u64) -> Result<Passed, String> {
         }
     }
     if problems.is_empty() {
-        if let Err(problem) = keys_match(&expected, &received) {
+        if let Err(problem) = keys_match(expected, &received) {
             let _ = writeln!(problems, "{problem}");
         }
     }
@@ -404,22 +428,117 @@ async fn run_case(seed: u64) -> Result<Passed, String> {
         problems.push_str("shown on request\n");
     }
     if problems.is_empty() {
-        Ok(Passed {
-            discarded,
-            overrun: expected
-                .calls
-                .iter()
-                .zip(&observed)
-                .map(|(want, got)| (got.elapsed.saturating_sub(want.nominal), seed))
-                .max()
-                .unwrap_or_default(),
-            outcomes: expected.calls.iter().map(|c| kind(c.outcome)).collect(),
-        })
+        Ok(expected
+            .calls
+            .iter()
+            .zip(&observed)
+            .map(|(want, got)| got.elapsed.saturating_sub(want.nominal))
+            .max()
+            .unwrap_or_default())
     } else {
-        Err(report(
-            &scenario, &expected, &observed, &received, &problems,
-        ))
+        Err(report(scenario, expected, &observed, &received, &problems))
     }
+}
+
+/// Simplifies a failing scenario while it still fails: fewer calls, shorter chains and
+/// scripts, fewer settings. Returns how many scenarios it ran, and the last failure's report.
+async fn shrink(mut scenario: Scenario, mut report: String) -> (usize, String) {
+    let mut runs = 0;
+    'simpler: while runs < 150 {
+        for candidate in simpler(&scenario) {
+            let Ok(expected) = model::expect(&candidate) else {
+                continue;
+            };
+            runs += 1;
+            if let Err(failure) = run_scenario(&candidate, &expected).await {
+                (scenario, report) = (candidate, failure);
+                continue 'simpler;
+            }
+        }
+        break;
+    }
+    (runs, report)
+}
+
+/// Variants of `scenario` with one thing fewer, most of the scenario removed first.
+fn simpler(scenario: &Scenario) -> Vec<Scenario> {
+    let mut variants = Vec::new();
+    let mut vary = |change: &dyn Fn(&mut Scenario) -> bool| {
+        let mut variant = scenario.clone();
+        if change(&mut variant) {
+            variants.push(variant);
+        }
+    };
+    for index in 0..scenario.calls.len() {
+        vary(&|s| {
+            s.calls.len() > 1 && {
+                s.calls.remove(index);
+                true
+            }
+        });
+    }
+    for index in 0..scenario.calls.len() {
+        vary(&|s| {
+            let hops = &mut s.calls[index].hops;
+            if hops.len() < 2 {
+                return false;
+            }
+            hops.pop();
+            // The new last hop answers where it redirected.
+            for behaviour in &mut hops.last_mut().unwrap().script {
+                if matches!(behaviour, Behaviour::Redirect(_)) {
+                    *behaviour = Behaviour::Respond {
+                        status: 200,
+                        retry_after: None,
+                        mid_body: false,
+                    };
+                }
+            }
+            true
+        });
+        for hop in 0..scenario.calls[index].hops.len() {
+            vary(&|s| {
+                let script = &mut s.calls[index].hops[hop].script;
+                script.len() > 1 && {
+                    script.pop();
+                    true
+                }
+            });
+            vary(&|s| {
+                let script = &mut s.calls[index].hops[hop].script;
+                script.len() > 1 && {
+                    script.remove(0);
+                    true
+                }
+            });
+        }
+        vary(&|s| {
+            let call = &mut s.calls[index];
+            call.body != Body::None && {
+                call.body = Body::None;
+                true
+            }
+        });
+        vary(&|s| s.calls[index].request_timeout.take().is_some());
+        vary(&|s| s.calls[index].own_settings.take().is_some());
+    }
+    vary(&|s| s.session_timeout.take().is_some());
+    vary(&|s| s.settings.total_timeout.take().is_some());
+    vary(&|s| s.settings.attempt_timeout.take().is_some());
+    vary(&|s| {
+        s.settings.max_retries > 0 && {
+            s.settings.max_retries -= 1;
+            true
+        }
+    });
+    vary(&|s| {
+        s.settings.backoff_factor > 0.0 && {
+            s.settings.backoff_factor = 0.0;
+            true
+        }
+    });
+    vary(&|s| std::mem::take(&mut s.settings.idempotency_key));
+    variants
 }
 
 fn report(
