@@ -3,9 +3,17 @@
 //! run against the real `Session` and scripted servers, and compared with a model of the
 //! README's rules written independently of the library (`testkit::conformance::model`).
 //!
+//! The servers' observations are asserted (requests per origin: method, path, body,
+//! `Idempotency-Key`), with each call's outcome kind, attempt count and duration (lower bounds
+//! close to the model's nominal time, upper bounds with slack), and the session's attempt count.
+//!
 //! `CONFORMANCE_CASES` sets how many scenarios run (default 300); `CONFORMANCE_SEED` the seed
-//! (default fixed; `random` draws one and prints it). A failing case prints its own seed:
-//! `CONFORMANCE_SEED=<seed> CONFORMANCE_CASES=1` replays it.
+//! (default fixed; `random` draws one and prints it). A failing case prints its own seed
+//! (`CONFORMANCE_SEED=<seed> CONFORMANCE_CASES=1` replays it) and, for the first three
+//! failures of a run, the smallest variant found that still fails. `CONFORMANCE_REPORT=<file>`
+//! writes every failure's full report to a file; `CONFORMANCE_SHOW=1` reports every case, as
+//! if it failed, to see what the model said; `CONFORMANCE_KNOWN=include` draws the scenario
+//! classes left out as known library defects (see `KNOWN`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
