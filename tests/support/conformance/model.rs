@@ -203,7 +203,8 @@ fn expect_call(
                 }
             }
         }
-        // Rule 8: the shortest limit; the deadline's share of it is told apart.
+        // Rule 8: the shortest limit. Whether the deadline is the one that cuts a hang matters:
+        // no retry can follow it. Limits too close to tell apart make the scenario ambiguous.
         let fixed = [
             call.request_timeout,
             scenario.session_timeout,
