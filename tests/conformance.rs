@@ -12,8 +12,7 @@
 //! (`CONFORMANCE_SEED=<seed> CONFORMANCE_CASES=1` replays it) and, for the first three
 //! failures of a run, the smallest variant found that still fails. `CONFORMANCE_REPORT=<file>`
 //! writes every failure's full report to a file; `CONFORMANCE_SHOW=1` reports every case, as
-//! if it failed, to see what the model said; `CONFORMANCE_KNOWN=include` draws the scenario
-//! classes left out as known library defects (see `KNOWN`).
+//! if it failed, to see what the model said.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -25,7 +24,7 @@ use std::time::{Duration, Instant};
 use api_toolkit::reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use api_toolkit::{reqwest, CallRecord, Method, RetrySettings, Session};
 use futures_util::StreamExt;
-use testkit::conformance::generate::{self, Exclusions};
+use testkit::conformance::generate;
 use testkit::conformance::model::{self, Expectation, Outcome};
 use testkit::conformance::scenario::{self, Behaviour, Body, Call, Scenario, Target};
 use testkit::conformance::server::{Arrived, Bound, Origin, Refusing, Step};
@@ -36,25 +35,6 @@ const DEFAULT_SEED: u64 = 0x00C0_FFEE_2026_1203;
 const CONCURRENT: usize = 8;
 /// The host name whose resolution never ends: a connect that hangs.
 const NEVER_HOST: &str = "hang.conformance.test";
-
-/// Scenario classes where the library is known to disagree with the model, left out of
-/// generation; `CONFORMANCE_KNOWN=include` draws them anyway, to see whether they are fixed.
-// KNOWN: a session built without a time limit has no connect cut (main, dd35c2c): a call whose
-// own `.timeout(..)` or `.retry_settings(..)` limit cuts a connect that hangs at its first hop
-// fails with a timeout instead of a connect error, and is not retried for a method outside
-// `allowed_methods`. Replay: `CONFORMANCE_KNOWN=include CONFORMANCE_SEED=6739346128786432642
-// CONFORMANCE_CASES=1` (a POST with `.timeout(193ms)` to a host that never connects, POST not
-// allowed: the model says 3 attempts ending in a connect error, the library makes 1, a timeout).
-const KNOWN: Exclusions = Exclusions {
-    connect_hang_in_unlimited_session: true,
-};
-
-fn exclusions() -> Exclusions {
-    match std::env::var("CONFORMANCE_KNOWN").ok().as_deref() {
-        Some("include") => Exclusions::NONE,
-        _ => KNOWN,
-    }
-}
 
 /// Resolves nothing, ever: connecting to [`NEVER_HOST`] hangs until a limit cuts it.
 struct NeverResolves;
@@ -305,7 +285,7 @@ fn kind(outcome: Outcome) -> String {
 
 /// Runs one case; `Err` is the failure report.
 async fn run_case(seed: u64) -> Result<Passed, String> {
-    let (scenario, expected, discarded) = generate::scenario(seed, &exclusions());
+    let (scenario, expected, discarded) = generate::scenario(seed);
     match run_scenario(&scenario, &expected).await {
         Ok(overrun) => Ok(Passed {
             discarded,

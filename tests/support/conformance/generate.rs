@@ -55,28 +55,12 @@ pub fn case_seed(seed: u64, case: u64) -> u64 {
     }
 }
 
-/// Scenario classes left out of generation because the library is known to disagree with the
-/// model there (each field says which); the rest of a scenario is drawn the same either way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Exclusions {
-    /// A first hop that never connects, in a session built without a time limit (no
-    /// `timeout`, `attempt_timeout` or `total_timeout`) whose call has one of its own (rule 8).
-    pub connect_hang_in_unlimited_session: bool,
-}
-
-impl Exclusions {
-    /// Nothing left out.
-    pub const NONE: Exclusions = Exclusions {
-        connect_hang_in_unlimited_session: false,
-    };
-}
-
 /// The scenario of `seed` and what the model expects of it, with how many scenarios were
 /// drawn and set aside as ambiguous before it.
-pub fn scenario(seed: u64, exclusions: &Exclusions) -> (Scenario, Expectation, usize) {
+pub fn scenario(seed: u64) -> (Scenario, Expectation, usize) {
     let mut rng = Rng::new(seed);
     for discarded in 0.. {
-        let scenario = draw(&mut rng, seed, exclusions);
+        let scenario = draw(&mut rng, seed);
         if let Ok(expectation) = model::expect(&scenario) {
             return (scenario, expectation, discarded);
         }
@@ -84,7 +68,7 @@ pub fn scenario(seed: u64, exclusions: &Exclusions) -> (Scenario, Expectation, u
     unreachable!()
 }
 
-fn draw(rng: &mut Rng, seed: u64, exclusions: &Exclusions) -> Scenario {
+fn draw(rng: &mut Rng, seed: u64) -> Scenario {
     let servers = 2 + rng.below(2);
     let share = rng.percent(15);
     let settings = settings(rng, share);
@@ -98,7 +82,7 @@ fn draw(rng: &mut Rng, seed: u64, exclusions: &Exclusions) -> Scenario {
         calls: Vec::new(),
     };
     for index in 0..calls {
-        let call = call(rng, &scenario, index, exclusions);
+        let call = call(rng, &scenario, index);
         scenario.calls.push(call);
     }
     scenario
@@ -141,7 +125,7 @@ fn settings(rng: &mut Rng, share: bool) -> Settings {
     }
 }
 
-fn call(rng: &mut Rng, scenario: &Scenario, index: usize, exclusions: &Exclusions) -> Call {
+fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
     let method = rng.pick(&Method::ALL);
     let bytes = format!("{index}:{:x}", rng.next_u64()).into_bytes();
     let body = if matches!(
@@ -182,20 +166,6 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize, exclusions: &Exclusion
                 0..8 => Target::Refused,
                 8..16 if can_hang => Target::NeverConnects,
                 _ => Target::Server(rng.below(scenario.servers)),
-            };
-            let unlimited_session = scenario.session_timeout.is_none()
-                && scenario.settings.attempt_timeout.is_none()
-                && scenario.settings.total_timeout.is_none();
-            let target = match target {
-                // KNOWN: see `Exclusions::connect_hang_in_unlimited_session`.
-                Target::NeverConnects
-                    if hop == 0
-                        && unlimited_session
-                        && exclusions.connect_hang_in_unlimited_session =>
-                {
-                    Target::Refused
-                }
-                target => target,
             };
             let last = hop + 1 == length;
             let script = match target {

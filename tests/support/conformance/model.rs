@@ -220,7 +220,17 @@ fn expect_call(
             (fixed, Some(remaining)) => Some(fixed.is_none_or(|fixed| remaining < fixed)),
             (_, None) => Some(false),
         };
-        let (produced, cut) = attempt(index, call, keyed, &mut seen, arrivals);
+        let (mut produced, cut) = attempt(index, call, keyed, &mut seen, arrivals);
+        // Rule 8's exception: only a session built with a time limit cuts connects; elsewhere
+        // the limit cuts a hanging connect as any other hang, a timeout (the safe side).
+        let cuts_connects = scenario.session_timeout.is_some()
+            || scenario.settings.attempt_timeout.is_some()
+            || scenario.settings.total_timeout.is_some();
+        if cut && !cuts_connects {
+            if let Produced::NotSent | Produced::Failed(Outcome::RedirectTargetFailed) = produced {
+                produced = Produced::Failed(Outcome::Timeout);
+            }
+        }
         let mut surely_past_deadline = false;
         if cut {
             // The generator never draws a hang without a limit; a shrunk scenario may.
