@@ -18,10 +18,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api_toolkit::reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use api_toolkit::{reqwest, CallRecord, Method, RetrySettings, Session};
 use futures_util::StreamExt;
 use testkit::conformance::generate;
@@ -34,18 +32,7 @@ const DEFAULT_SEED: u64 = 0x00C0_FFEE_2026_1203;
 /// Scenarios run at once: most of their time is spent waiting on timers.
 const CONCURRENT: usize = 8;
 /// The host name whose resolution never ends: a connect that hangs.
-const NEVER_HOST: &str = "hang.conformance.test";
-
-/// Resolves nothing, ever: connecting to [`NEVER_HOST`] hangs until a limit cuts it.
-struct NeverResolves;
-
-impl Resolve for NeverResolves {
-    fn resolve(&self, _: Name) -> Resolving {
-        Box::pin(std::future::pending::<
-            Result<Addrs, Box<dyn std::error::Error + Send + Sync>>,
-        >())
-    }
-}
+const NEVER_HOST: &str = testkit::dns::HANGING_HOST;
 
 fn method(method: scenario::Method) -> Method {
     Method::from_bytes(method.name().as_bytes()).expect("a standard method")
@@ -324,10 +311,7 @@ async fn run_scenario(scenario: &Scenario, expected: &Expectation) -> Result<Dur
         .collect();
     // No root certificates: loading them takes tens of milliseconds of a worker thread, which
     // the other scenarios' timers would feel; every origin here is plain HTTP anyway.
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .tls_certs_only([])
-        .dns_resolver(Arc::new(NeverResolves));
+    let client = testkit::dns::client_builder().no_proxy().tls_certs_only([]);
     let mut builder = Session::builder()
         .client_builder(client)
         .retry_settings(retry_settings(&scenario.settings));

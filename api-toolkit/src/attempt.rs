@@ -90,13 +90,9 @@ const MAX_MARGIN: Duration = Duration::from_millis(10);
 // Out of line: only attempts with a time limit run it.
 #[inline(never)]
 fn connect_deadline(limit: Duration) -> Instant {
-    let now = Instant::now();
     let margin = (limit / 10).min(MAX_MARGIN);
-    now.checked_add(limit - margin).unwrap_or(now + FAR)
+    crate::wait::later(Instant::now(), limit - margin)
 }
-
-/// A deadline beyond what the clock can represent: no deadline in practice.
-const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
 /// A connector layer that fails a connect still pending at its attempt's `connect_by` with
 /// a timed-out I/O error, which reqwest reports as a connect error (`is_connect()`).

@@ -141,10 +141,14 @@ pub(crate) fn run(
                 } else {
                     sent.instrument(plan.span.clone()).await
                 };
-                // A request reqwest refused to send (a scheme it does not speak) is no attempt.
-                if !answered && result.as_ref().is_err_and(reqwest::Error::is_builder) {
-                    return Err(unsent(shared, result));
-                }
+                let result = match result {
+                    // A request reqwest refused to send (a scheme it does not speak) is no
+                    // attempt.
+                    Err(error) if !answered && error.is_builder() => {
+                        return Err(unsent(shared, error))
+                    }
+                    result => result,
+                };
                 let (outcome, recorded) = classify(&result, &active, answered);
                 let attempt = AttemptRecord::new(recorded, waited.0, waited.1);
                 if let Some(host) = &plan.host {
@@ -363,16 +367,10 @@ fn close_host(
     };
     if let Some(asked) = wait::parse_retry_after(value, now) {
         let asked = asked.min(settings.retry_after_max);
-        shared.host_gate.close(host, later(Instant::now(), asked));
+        shared
+            .host_gate
+            .close(host, wait::later(Instant::now(), asked));
     }
-}
-
-/// Thirty years: how far ahead a wait the clock cannot represent is put.
-const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
-
-/// `now + wait`, or tokio's own "far future" for a wait beyond what the clock can represent.
-fn later(now: Instant, wait: Duration) -> Instant {
-    now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
 }
 
 /// The per-attempt limit: the request's own timeout, the session's, `attempt_timeout` and the
@@ -453,12 +451,9 @@ fn fail(result: reqwest::Result<Response>, record: CallRecord) -> Error {
 /// The error of a call whose request reqwest would not send: no attempt, so the call is not
 /// counted either.
 #[cold]
-fn unsent(shared: &Shared, result: reqwest::Result<Response>) -> Error {
+fn unsent(shared: &Shared, error: reqwest::Error) -> Error {
     shared.stats.unsent();
-    match result {
-        Err(error) => Error::not_sent(error),
-        Ok(_) => unreachable!("only a refused request is unsent"),
-    }
+    Error::not_sent(error)
 }
 
 /// The pause before a retry: `wait`, during which the retried response's body is drained.
@@ -476,7 +471,7 @@ async fn pause(response: Option<Response>, wait: Duration, deadline: Option<Inst
         return;
     };
     let now = Instant::now();
-    let wake = later(now, wait);
+    let wake = wait::later(now, wait);
     let drain_until = wake.max(now + DRAIN_TIME);
     let drain_until = if deadline.is_some_and(|deadline| drain_until >= deadline) {
         wake

@@ -3,7 +3,7 @@
 //! Pure functions of the settings, the retry number and the clock, so every rule is tested
 //! without a network or a timer.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::RetrySettings;
 
@@ -25,6 +25,14 @@ pub(crate) fn backoff(settings: &RetrySettings, retry: u32, unit: f64) -> Durati
     };
     let jitter = settings.backoff_jitter.mul_f64(unit.clamp(0.0, 1.0));
     base.saturating_add(jitter).min(cap)
+}
+
+/// Thirty years: how far ahead a wait the clock cannot represent is put.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `now + wait`, or tokio's own "far future" for a wait beyond what the clock can represent.
+pub(crate) fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
 }
 
 /// The wait a `Retry-After` value asks for, if it states a preference.
