@@ -202,6 +202,7 @@ mod wait;
 /// ```
 pub use api_toolkit_derive::Connector;
 pub use connector::ApiConnector;
+pub use policy::classify::{Attempt, Classifier, ClassifyFn, Verdict};
 pub use error::{Error, ErrorKind, Result};
 pub use into_url::IntoUrl;
 pub use record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
@@ -210,14 +211,20 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    RetryBudget, RetrySettings, SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
+    RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError, DEFAULT_ALLOWED_METHODS,
+    DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES,
 };
 pub use stats::Stats;
 
 /// What `#[derive(Connector)]` expands to refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{ApiConnector, RetryBudget, RetrySettings, Session};
+    pub use crate::settings::StatusItem;
+    pub use crate::{
+        ApiConnector, Attempt, Classifier, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
+        Session, Verdict,
+    };
+    pub use reqwest::header::HeaderName;
     pub use reqwest::Method;
     pub use std::time::Duration;
     pub use std::vec::Vec;

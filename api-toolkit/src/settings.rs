@@ -5,14 +5,22 @@
 //! make it hang) and how much extra load retries may put on a server.
 
 mod budget;
+mod hints;
+mod statuses;
 mod validate;
 mod wire;
 
 use std::time::Duration;
 
+use reqwest::header::HeaderName;
 use reqwest::Method;
 
+use crate::Classifier;
+
 pub use budget::RetryBudget;
+pub use hints::{RateLimitReset, ResetForm};
+#[doc(hidden)]
+pub use statuses::StatusItem;
 pub use validate::SettingsError;
 
 /// How a [`Session`](crate::Session) retries: the port of the Python connector's retry settings.
@@ -36,6 +44,12 @@ pub use validate::SettingsError;
 /// | `idempotency_key` | `false` |
 /// | `retry_budget` | none |
 /// | `share_retry_after` | `false` |
+/// | `respect_retry_after_ms` | `false` |
+/// | `should_retry_header` | none |
+/// | `rate_limit_reset` | none |
+/// | `keyed_retries` | `false` |
+/// | `classify` | none |
+/// | `classify_body_bytes` | `0` |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -44,7 +58,9 @@ pub use validate::SettingsError;
 /// With serde, the fields keep their names, methods are strings and durations are seconds
 /// (a number), so the JSON of the defaults starts with the same five values, in the same
 /// order, as the Python `get_retry_settings()` dict. Missing fields take their defaults and
-/// unknown fields are rejected.
+/// unknown fields are rejected. `status_forcelist` also takes ranges as strings
+/// (`[429, "500..=599"]`; the list is then sorted and deduplicated), header names are
+/// lower-case strings, and `classify`, which is code, is neither written nor read.
 ///
 /// # Examples
 ///
@@ -106,7 +122,37 @@ pub struct RetrySettings {
     /// After a 429 or 503 with a valid `Retry-After` from a host, other calls of the session to
     /// that host wait until then before sending, instead of each hitting the limit on its own.
     pub share_retry_after: bool,
+    /// Reads `retry-after-ms` (milliseconds, OpenAI and Azure) like `Retry-After`, when
+    /// `respect_retry_after_header` is on: it makes a 413, 429 or 503 retryable, its wait
+    /// replaces the backoff, and the same `retry_after_max` caps it. When both headers are
+    /// present, `retry-after-ms` wins (it is the more precise).
+    pub respect_retry_after_ms: bool,
+    /// A header in which the server says whether to retry (`x-should-retry`,
+    /// `stripe-should-retry`), lower case. `true` makes an error response (status >= 400)
+    /// retryable, within the attempts, the deadline and the budget, and, for a method outside
+    /// `allowed_methods`, only when the request carries an `Idempotency-Key`; `false` makes any
+    /// response final. Values are `true`/`false` in any case; anything else is ignored.
+    pub should_retry_header: Option<HeaderName>,
+    /// A rate-limit reset header to wait for (GitHub's `x-ratelimit-reset`): see
+    /// [`RateLimitReset`].
+    pub rate_limit_reset: Option<RateLimitReset>,
+    /// POST and PATCH are retried after they may have reached the server exactly when they
+    /// carry an `Idempotency-Key` (the caller's, or the generated one with `idempotency_key`),
+    /// whether or not they are in `allowed_methods`. An unkeyed POST is then never sent twice,
+    /// except after a connection that could not be established. See
+    /// [`RetrySettings::idempotent`].
+    pub keyed_retries: bool,
+    /// A rule of your own, asked after every attempt before the built-in rules: see
+    /// [`Classifier`].
+    pub classify: Option<Classifier>,
+    /// How many bytes of a response's body the classifier sees
+    /// ([`Attempt::body`](crate::Attempt::body)): at most 65,536. The caller still receives
+    /// the whole body. Read only when a classifier is set, within the attempt's time limits.
+    pub classify_body_bytes: usize,
 }
+
+/// The most of a response's body a classifier may see.
+pub const MAX_CLASSIFY_BODY_BYTES: usize = 64 * 1024;
 
 /// The statuses retried by default: timeouts, rate limits and server or proxy failures.
 pub const DEFAULT_STATUS_FORCELIST: [u16; 10] = [408, 413, 429, 500, 502, 503, 504, 521, 522, 524];
@@ -122,6 +168,16 @@ pub const DEFAULT_ALLOWED_METHODS: [Method; 8] = [
     Method::TRACE,
     Method::POST,
     Method::PATCH,
+];
+
+/// The idempotent methods of RFC 9110: [`RetrySettings::idempotent`]'s `allowed_methods`.
+pub const IDEMPOTENT_METHODS: [Method; 6] = [
+    Method::HEAD,
+    Method::GET,
+    Method::PUT,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::TRACE,
 ];
 
 impl Default for RetrySettings {
@@ -141,11 +197,46 @@ impl Default for RetrySettings {
             idempotency_key: false,
             retry_budget: None,
             share_retry_after: false,
+            respect_retry_after_ms: false,
+            should_retry_header: None,
+            rate_limit_reset: None,
+            keyed_retries: false,
+            classify: None,
+            classify_body_bytes: 0,
         }
     }
 }
 
 impl RetrySettings {
+    /// Settings for an API that honours `Idempotency-Key` (Stripe, Adyen, the IETF draft):
+    /// the idempotent methods in `allowed_methods`, and POST and PATCH retried after they may
+    /// have reached the server only when they carry a key ([`keyed_retries`]). Three retries;
+    /// every other field is the default.
+    ///
+    /// Add `idempotency_key: true` to give every POST and PATCH a generated key, and so make
+    /// all of them retryable.
+    ///
+    /// [`keyed_retries`]: RetrySettings::keyed_retries
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{Method, RetrySettings};
+    ///
+    /// let settings = RetrySettings::idempotent();
+    /// assert!(settings.keyed_retries && !settings.allowed_methods.contains(&Method::POST));
+    /// let all_posts = RetrySettings { idempotency_key: true, ..RetrySettings::idempotent() };
+    /// assert!(all_posts.validate().is_ok());
+    /// ```
+    pub fn idempotent() -> Self {
+        RetrySettings {
+            max_retries: 3,
+            allowed_methods: IDEMPOTENT_METHODS.to_vec(),
+            keyed_retries: true,
+            ..RetrySettings::default()
+        }
+    }
+
     /// The computed waits before retries `1..=max_retries`, before jitter and any `Retry-After`.
     ///
     /// Retry `n` waits `backoff_factor × 2^(n−2)` seconds, capped at `backoff_max`: the
@@ -195,6 +286,18 @@ impl RetrySettings {
     #[inline]
     pub(crate) fn allows(&self, method: &Method) -> bool {
         self.allowed_methods.contains(method)
+    }
+
+    /// Whether a request with `method` may be sent again once it may have reached the server:
+    /// `allowed_methods` says, except for POST and PATCH under `keyed_retries`, where `keyed`
+    /// (the request carries an `Idempotency-Key`) does.
+    #[inline]
+    pub(crate) fn may_resend(&self, method: &Method, keyed: bool) -> bool {
+        if self.keyed_retries && (*method == Method::POST || *method == Method::PATCH) {
+            keyed
+        } else {
+            self.allows(method)
+        }
     }
 
     /// Whether `status` is in `status_forcelist`. A call asks only for a status that a setting

@@ -83,10 +83,60 @@ pub(super) fn validate(settings: &RetrySettings) -> Result<(), SettingsError> {
     check_methods(&settings.allowed_methods)?;
     check_timeout("total_timeout", settings.total_timeout)?;
     check_timeout("attempt_timeout", settings.attempt_timeout)?;
+    if let Some(reset) = &settings.rate_limit_reset {
+        check_reset_statuses(&reset.statuses)?;
+    }
+    check_classify_body_bytes(settings.classify_body_bytes)?;
     settings
         .retry_budget
         .as_ref()
         .map_or(Ok(()), super::RetryBudget::validate)
+}
+
+fn check_reset_statuses(statuses: &[u16]) -> Result<(), SettingsError> {
+    const FIELD: &str = "rate_limit_reset.statuses";
+    const EXPECTED: &str = "expected at least one HTTP status code, each in 100..=599";
+    if statuses.is_empty() {
+        return Err(SettingsError::new(FIELD, "[]", EXPECTED));
+    }
+    match statuses.iter().find(|s| !(100..=599).contains(*s)) {
+        Some(status) => Err(SettingsError::new(FIELD, status, EXPECTED)),
+        None => Ok(()),
+    }
+}
+
+fn check_classify_body_bytes(bytes: usize) -> Result<(), SettingsError> {
+    if bytes <= super::MAX_CLASSIFY_BODY_BYTES {
+        Ok(())
+    } else {
+        Err(SettingsError::new(
+            "classify_body_bytes",
+            bytes,
+            "expected at most 65536 bytes (64 KiB)",
+        ))
+    }
+}
+
+/// Checks a header name from configuration: a valid name, written in lower case as HTTP/2
+/// sends it (and as `#[retry(...)]` requires).
+pub(super) fn parse_header_name(
+    field: &'static str,
+    name: &str,
+) -> Result<reqwest::header::HeaderName, SettingsError> {
+    let lower = name.to_ascii_lowercase();
+    match reqwest::header::HeaderName::from_bytes(name.as_bytes()) {
+        Ok(header) if lower == name => Ok(header),
+        Ok(_) => Err(SettingsError::new(
+            field,
+            format!("{name:?}"),
+            format!("header names are lower case: did you mean {lower:?}?"),
+        )),
+        Err(_) => Err(SettingsError::new(
+            field,
+            format!("{name:?}"),
+            "expected a header name (a token such as \"x-should-retry\")",
+        )),
+    }
 }
 
 /// A zero timeout would fail every call before it is sent: surely a mistake for "none".
@@ -245,6 +295,31 @@ mod tests {
             parse_method("connect").is_err(),
             "CONNECT is a standard method too"
         );
+    }
+
+    #[test]
+    fn hint_settings_checked() {
+        let reset = |statuses: Vec<u16>| RetrySettings {
+            rate_limit_reset: Some(super::super::RateLimitReset {
+                statuses,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(validate(&reset(vec![])).unwrap_err().field(), "rate_limit_reset.statuses");
+        assert_eq!(validate(&reset(vec![429, 600])).unwrap_err().value(), "600");
+        assert!(validate(&reset(vec![403, 429])).is_ok());
+        let body = |bytes| RetrySettings {
+            classify_body_bytes: bytes,
+            ..Default::default()
+        };
+        assert!(validate(&body(65536)).is_ok());
+        assert_eq!(validate(&body(65537)).unwrap_err().field(), "classify_body_bytes");
+        assert!(parse_header_name("should_retry_header", "x-should-retry").is_ok());
+        let upper = parse_header_name("should_retry_header", "X-Should-Retry").unwrap_err();
+        assert!(upper.expected().contains("\"x-should-retry\""), "{upper}");
+        assert!(parse_header_name("should_retry_header", "x should").is_err());
+        assert!(parse_header_name("should_retry_header", "").is_err());
     }
 
     #[test]

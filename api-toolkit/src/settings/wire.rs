@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{validate, RetryBudget, RetrySettings, SettingsError};
+use super::{validate, RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError};
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
 #[derive(Serialize, Deserialize)]
@@ -12,7 +12,7 @@ use super::{validate, RetryBudget, RetrySettings, SettingsError};
 pub(super) struct WireSettings {
     max_retries: u32,
     backoff_factor: f64,
-    status_forcelist: Vec<u16>,
+    status_forcelist: Vec<WireStatus>,
     allowed_methods: Vec<String>,
     raise_on_status: bool,
     backoff_max: f64,
@@ -24,6 +24,102 @@ pub(super) struct WireSettings {
     idempotency_key: bool,
     retry_budget: Option<WireBudget>,
     share_retry_after: bool,
+    respect_retry_after_ms: bool,
+    should_retry_header: Option<String>,
+    rate_limit_reset: Option<WireReset>,
+    keyed_retries: bool,
+    classify_body_bytes: usize,
+}
+
+/// A status (any integer, so that a wrong one is reported by the check that names the field)
+/// or a range written `"500..=599"` (or `"500-599"`).
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum WireStatus {
+    Code(i64),
+    Range(String),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct WireReset {
+    header: String,
+    form: String,
+    remaining_header: String,
+    statuses: Vec<u16>,
+}
+
+impl Default for WireReset {
+    fn default() -> Self {
+        RateLimitReset::default().into()
+    }
+}
+
+impl From<RateLimitReset> for WireReset {
+    fn from(r: RateLimitReset) -> Self {
+        WireReset {
+            header: r.header.as_str().to_owned(),
+            form: r.form.as_str().to_owned(),
+            remaining_header: r.remaining_header.as_str().to_owned(),
+            statuses: r.statuses,
+        }
+    }
+}
+
+impl TryFrom<WireReset> for RateLimitReset {
+    type Error = SettingsError;
+
+    fn try_from(w: WireReset) -> Result<Self, SettingsError> {
+        let form = match w.form.as_str() {
+            "epoch_seconds" => ResetForm::EpochSeconds,
+            "delta_seconds" => ResetForm::DeltaSeconds,
+            other => {
+                return Err(SettingsError::new(
+                    "rate_limit_reset.form",
+                    format!("{other:?}"),
+                    "expected \"epoch_seconds\" or \"delta_seconds\"",
+                ))
+            }
+        };
+        Ok(RateLimitReset {
+            header: validate::parse_header_name("rate_limit_reset.header", &w.header)?,
+            form,
+            remaining_header: validate::parse_header_name(
+                "rate_limit_reset.remaining_header",
+                &w.remaining_header,
+            )?,
+            statuses: w.statuses,
+        })
+    }
+}
+
+/// The statuses of a wire list: as given when it holds codes only (the seed's form), sorted and
+/// deduplicated when it holds a range.
+fn statuses(wire: Vec<WireStatus>) -> Result<Vec<u16>, SettingsError> {
+    let has_range = wire.iter().any(|s| matches!(s, WireStatus::Range(_)));
+    let mut list = Vec::with_capacity(wire.len());
+    for status in wire {
+        match status {
+            WireStatus::Code(code) => list.push(u16::try_from(code).map_err(|_| {
+                SettingsError::new("status_forcelist", code, "expected HTTP status codes in 100..=599")
+            })?),
+            WireStatus::Range(text) => {
+                let range = super::statuses::parse_range(&text).ok_or_else(|| {
+                    SettingsError::new(
+                        "status_forcelist",
+                        format!("{text:?}"),
+                        "expected a status code or a range such as \"500..=599\"",
+                    )
+                })?;
+                list.extend(range);
+            }
+        }
+    }
+    if has_range {
+        list.sort_unstable();
+        list.dedup();
+    }
+    Ok(list)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,7 +169,11 @@ impl From<RetrySettings> for WireSettings {
         WireSettings {
             max_retries: s.max_retries,
             backoff_factor: s.backoff_factor,
-            status_forcelist: s.status_forcelist,
+            status_forcelist: s
+                .status_forcelist
+                .into_iter()
+                .map(|code| WireStatus::Code(code.into()))
+                .collect(),
             allowed_methods: s
                 .allowed_methods
                 .iter()
@@ -89,6 +189,11 @@ impl From<RetrySettings> for WireSettings {
             idempotency_key: s.idempotency_key,
             retry_budget: s.retry_budget.map(WireBudget::from),
             share_retry_after: s.share_retry_after,
+            respect_retry_after_ms: s.respect_retry_after_ms,
+            should_retry_header: s.should_retry_header.map(|h| h.as_str().to_owned()),
+            rate_limit_reset: s.rate_limit_reset.map(WireReset::from),
+            keyed_retries: s.keyed_retries,
+            classify_body_bytes: s.classify_body_bytes,
         }
     }
 }
@@ -100,7 +205,7 @@ impl TryFrom<WireSettings> for RetrySettings {
         let settings = RetrySettings {
             max_retries: w.max_retries,
             backoff_factor: w.backoff_factor,
-            status_forcelist: w.status_forcelist,
+            status_forcelist: statuses(w.status_forcelist)?,
             allowed_methods: w
                 .allowed_methods
                 .iter()
@@ -122,6 +227,15 @@ impl TryFrom<WireSettings> for RetrySettings {
             idempotency_key: w.idempotency_key,
             retry_budget: w.retry_budget.map(RetryBudget::try_from).transpose()?,
             share_retry_after: w.share_retry_after,
+            respect_retry_after_ms: w.respect_retry_after_ms,
+            should_retry_header: w
+                .should_retry_header
+                .map(|name| validate::parse_header_name("should_retry_header", &name))
+                .transpose()?,
+            rate_limit_reset: w.rate_limit_reset.map(RateLimitReset::try_from).transpose()?,
+            keyed_retries: w.keyed_retries,
+            classify: None,
+            classify_body_bytes: w.classify_body_bytes,
         };
         settings.validate()?;
         Ok(settings)
@@ -219,6 +333,47 @@ mod tests {
             from_json(r#"{"retry_budget": {}}"#).unwrap().retry_budget,
             Some(RetryBudget::default())
         );
+    }
+
+    #[test]
+    fn hint_fields_round_trip_and_ranges_expand() {
+        let settings = from_json(
+            r#"{"status_forcelist": [503, "500..=502", 429, 501], "respect_retry_after_ms": true,
+                "should_retry_header": "x-should-retry", "keyed_retries": true,
+                "rate_limit_reset": {"form": "delta_seconds", "statuses": [429]},
+                "classify_body_bytes": 512}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.status_forcelist, [429, 500, 501, 502, 503]);
+        assert_eq!(settings.should_retry_header.as_ref().unwrap(), "x-should-retry");
+        let reset = settings.rate_limit_reset.clone().unwrap();
+        assert_eq!(reset.form, ResetForm::DeltaSeconds);
+        assert_eq!(reset.header, "x-ratelimit-reset", "missing fields are GitHub's");
+        assert!(settings.keyed_retries && settings.respect_retry_after_ms);
+        let json = serde_json::to_string(&settings).unwrap();
+        assert_eq!(from_json(&json).unwrap(), settings);
+        // A list of codes only is kept as written, as before.
+        assert_eq!(from_json(r#"{"status_forcelist": [503, 500]}"#).unwrap().status_forcelist, [503, 500]);
+    }
+
+    #[test]
+    fn bad_hint_values_name_field_and_value() {
+        let cases = [
+            (r#"{"should_retry_header": "X-Should-Retry"}"#, "`should_retry_header` = \"X-Should-Retry\""),
+            (r#"{"should_retry_header": "x should"}"#, "`should_retry_header` = \"x should\""),
+            (r#"{"rate_limit_reset": {"header": "Reset"}}"#, "`rate_limit_reset.header` = \"Reset\""),
+            (r#"{"rate_limit_reset": {"form": "epoch"}}"#, "`rate_limit_reset.form` = \"epoch\""),
+            (r#"{"rate_limit_reset": {"statuses": []}}"#, "`rate_limit_reset.statuses` = []"),
+            (r#"{"status_forcelist": ["5xx"]}"#, "`status_forcelist` = \"5xx\""),
+            (r#"{"status_forcelist": ["500..=600"]}"#, "`status_forcelist` = 600"),
+            (r#"{"status_forcelist": [-1]}"#, "`status_forcelist` = -1"),
+            (r#"{"status_forcelist": [70000]}"#, "`status_forcelist` = 70000"),
+            (r#"{"classify_body_bytes": 70000}"#, "`classify_body_bytes` = 70000"),
+        ];
+        for (json, needle) in cases {
+            let err = from_json(json).unwrap_err();
+            assert!(err.contains(needle), "{json}: {err}");
+        }
     }
 
     #[test]

@@ -17,6 +17,8 @@ use reqwest::Method;
 use crate::record::{GiveUp, WaitSource};
 use crate::{wait, RetrySettings};
 
+pub(crate) mod classify;
+
 /// What one attempt produced, as far as the decision is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome<'a> {
