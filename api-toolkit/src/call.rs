@@ -5,17 +5,22 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Request, Response};
 use tracing::{Instrument, Span};
 
 use crate::attempt::Watched;
+use crate::consult::{Panicked, Question, RequestView};
+use crate::hints::{self, HintHeader, Raw};
 use crate::host_gate::HostGate;
 use crate::policy::{Active, Decision, Now, Outcome, Policy, Wait};
-use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
+use crate::record::{
+    AttemptOutcome, AttemptRecord, CallRecord, Decider, GiveUp, RetryEvent, WaitSource,
+};
 use crate::replay::Kept;
 use crate::session::Shared;
-use crate::{idempotency, telemetry, wait, Error, Result, RetrySettings, Session};
+use crate::{
+    idempotency, telemetry, wait, Classifier, Error, Result, RetrySettings, Session, Verdict,
+};
 
 /// Where a call's request came from, which decides how it is copied for a retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +49,12 @@ pub(crate) enum CallSettings {
     Once,
     /// Its own ([`retry_settings`](crate::RequestBuilder::retry_settings)), checked then.
     Own(Box<RetrySettings>),
+    /// The session's with its own classifier
+    /// ([`classify`](crate::RequestBuilder::classify)); a single attempt if `once`.
+    Classified {
+        classifier: Box<Classifier>,
+        once: bool,
+    },
 }
 
 /// Runs one call of `request` (or reports why it could not be built) on `session`.
@@ -68,6 +79,9 @@ pub(crate) fn run(
         }
         let (active, retry) = match which {
             CallSettings::Own(settings) => (own_settings(*settings)?, true),
+            CallSettings::Classified { classifier, once } => {
+                (classified(&session, *classifier), !once)
+            }
             which => (
                 session.current_settings(),
                 matches!(which, CallSettings::Session),
@@ -84,6 +98,10 @@ pub(crate) fn run(
             let given = kept.next_mut();
             idempotency::add_key(settings, max_retries, given);
             let span = telemetry::call_span(given.method(), given.url());
+            // Only settings that ask for the key read it, or copy the request.
+            let keyed = (settings.keyed_retries || settings.should_retry_header.is_some())
+                && given.headers().contains_key(idempotency::IDEMPOTENCY_KEY);
+            let view = settings.classify.is_some().then(|| RequestView::of(given));
             shared.stats.call();
             if let (Some(budget), Some(started)) = (&settings.retry_budget, started) {
                 shared.budget.deposit(budget, started);
@@ -101,6 +119,8 @@ pub(crate) fn run(
                 method: given.method().clone(),
                 deadline,
                 host: shares_retry_after(settings).then(|| HostGate::key(given.url())),
+                keyed,
+                view,
             }
         };
         let mut record = CallRecord::default();
@@ -149,8 +169,33 @@ pub(crate) fn run(
                     }
                     result => result,
                 };
+                let (result, verdict) = match (&settings.classify, &plan.view) {
+                    (Some(classifier), Some(view)) => {
+                        let question = Question {
+                            classifier,
+                            view,
+                            method: &plan.method,
+                            number: retries_done.saturating_add(1),
+                            body_bytes: settings.classify_body_bytes,
+                        };
+                        let answer = if question.body_bytes == 0 {
+                            let outcome = classify(&result, &active, answered).1;
+                            question
+                                .ask(&result, outcome)
+                                .map(|verdict| (result, verdict))
+                        } else {
+                            let outcome = |r: &_| classify(r, &active, answered).1;
+                            question.ask_with_body(result, outcome).await
+                        };
+                        match answer {
+                            Ok(answered) => answered,
+                            Err(panic) => return Err(panicked(&plan, panic, record, waited)),
+                        }
+                    }
+                    _ => (result, Verdict::Defer),
+                };
                 let (outcome, recorded) = classify(&result, &active, answered);
-                let attempt = AttemptRecord::new(recorded, waited.0, waited.1);
+                let attempt = AttemptRecord::new(recorded, waited.0, waited.1, Decider::Rules);
                 if let Some(host) = &plan.host {
                     close_host(shared, host, settings, &result, outcome, SystemTime::now());
                 }
@@ -159,20 +204,42 @@ pub(crate) fn run(
                     method: &plan.method,
                     max_retries: plan.max_retries,
                     can_resend,
+                    keyed: plan.keyed,
                 };
-                let decision =
-                    match policy.decide(retries_done, outcome, || now(settings, plan.deadline)) {
-                        Decision::Retry {
-                            raise_if_refused, ..
-                        } if !budget_allows(shared, settings) => Decision::Stop {
-                            raise: raise_if_refused,
-                            give_up: Some(GiveUp::Budget),
-                        },
-                        decision => decision,
-                    };
+                let decision = match policy.decide(retries_done, outcome, verdict, || {
+                    now(settings, plan.deadline)
+                }) {
+                    Decision::Retry {
+                        raise_if_refused,
+                        by,
+                        hint,
+                        ..
+                    } if !budget_allows(shared, settings) => Decision::Stop {
+                        raise: raise_if_refused,
+                        give_up: Some(GiveUp::Budget),
+                        by,
+                        hint,
+                    },
+                    decision => decision,
+                };
                 let wait = match decision {
-                    Decision::Retry { wait, .. } => wait,
-                    Decision::Stop { raise, give_up } => {
+                    Decision::Retry { wait, by, hint, .. } => {
+                        if let Some(hint) = hint {
+                            record.set_hint(hint);
+                        }
+                        record.push(attempt.decided(by));
+                        wait
+                    }
+                    Decision::Stop {
+                        raise,
+                        give_up,
+                        by,
+                        hint,
+                    } => {
+                        if let Some(hint) = hint {
+                            record.set_hint(hint);
+                        }
+                        let attempt = attempt.decided(by);
                         telemetry::finished(&plan.span, recorded, retries_done as usize);
                         return match result {
                             Ok(response) if !raise && record.told_by_status(&attempt, give_up) => {
@@ -184,7 +251,6 @@ pub(crate) fn run(
                         };
                     }
                 };
-                record.push(attempt);
                 let pause =
                     prepare_retry(&mut kept, shared, &plan, &record, recorded, wait, result);
                 (pause, wait, recorded)
@@ -223,12 +289,45 @@ struct Plan {
     /// `Retry-After`: the one origin a call can check before it sends, so the one a
     /// `Retry-After` it receives holds back, even through a redirect.
     host: Option<String>,
+    /// The request carries an `Idempotency-Key`; read only for settings that ask.
+    keyed: bool,
+    /// What the classifier sees of the request, with a classifier.
+    view: Option<Box<RequestView>>,
 }
 
 /// Whether a call with `settings` holds back, and is held back by, a host's `Retry-After`:
 /// only calls that honour `Retry-After` at all.
 fn shares_retry_after(settings: &RetrySettings) -> bool {
     settings.share_retry_after && settings.respect_retry_after_header
+}
+
+/// The session's settings with a call's own classifier.
+#[inline(never)]
+fn classified(session: &Session, classifier: Classifier) -> Arc<Active> {
+    let settings = RetrySettings {
+        classify: Some(classifier),
+        ..session.current_settings().settings.clone()
+    };
+    Arc::new(Active::new(settings))
+}
+
+/// Ends a call whose classifier panicked: the attempt is recorded, its outcome dropped.
+#[cold]
+fn panicked(
+    plan: &Plan,
+    panic: Panicked,
+    mut record: CallRecord,
+    waited: (Duration, WaitSource),
+) -> Error {
+    let Panicked { message, outcome } = panic;
+    record.push(AttemptRecord::new(
+        outcome,
+        waited.0,
+        waited.1,
+        Decider::Classifier,
+    ));
+    telemetry::finished(&plan.span, outcome, record.retries() as usize);
+    Error::classifier_panicked(message, record)
 }
 
 /// A call's own settings ([`retry_settings`](crate::RequestBuilder::retry_settings)), checked.
@@ -359,13 +458,17 @@ fn close_host(
         Ok(_),
         Outcome::Response {
             status: 429 | 503,
-            retry_after: Some(value),
+            hints,
         },
     ) = (result, outcome)
     else {
         return;
     };
-    if let Some(asked) = wait::parse_retry_after(value, now) {
+    // A rate-limit reset holds back the host's calls only with pacing (not yet built): here, the
+    // server's answer to this response.
+    let hint =
+        hints::wait(&hints, settings, now).filter(|h| h.header() != HintHeader::RateLimitReset);
+    if let Some(asked) = hint.map(|h| h.wait()) {
         let asked = asked.min(settings.retry_after_max);
         shared
             .host_gate
@@ -415,10 +518,7 @@ fn classify<'r>(
             } else {
                 Outcome::Response {
                     status,
-                    retry_after: response
-                        .headers()
-                        .get(RETRY_AFTER)
-                        .map(HeaderValue::as_bytes),
+                    hints: Raw::read(response.headers(), status, &active.settings),
                 }
             };
             (outcome, AttemptOutcome::Status(response.status()))

@@ -30,6 +30,8 @@ enum Repr {
     InvalidSettings(SettingsError),
     Status(Response),
     Request(reqwest::Error),
+    /// The classifier panicked; its message, if it was a string.
+    Classifier(String),
 }
 
 /// The broad class of an [`Error`], from [`Error::kind`].
@@ -44,6 +46,9 @@ pub enum ErrorKind {
     /// The request could not be built or sent, or no response arrived (connect failure,
     /// timeout, reset); the `reqwest::Error` is the [`source`](std::error::Error::source).
     Request,
+    /// The [`Classifier`](crate::Classifier) panicked: the call ended there, and the outcome it
+    /// was asked about was dropped, not retried.
+    Classifier,
 }
 
 impl Error {
@@ -68,6 +73,10 @@ impl Error {
         Self::from_request(error, CallRecord::default())
     }
 
+    pub(crate) fn classifier_panicked(message: String, record: CallRecord) -> Self {
+        Self::new(Repr::Classifier(message), record)
+    }
+
     fn new(kind: Repr, record: CallRecord) -> Self {
         Error {
             inner: Box::new(Inner { kind, record }),
@@ -80,6 +89,7 @@ impl Error {
             Repr::InvalidSettings(_) => ErrorKind::InvalidSettings,
             Repr::Status(_) => ErrorKind::Status,
             Repr::Request(_) => ErrorKind::Request,
+            Repr::Classifier(_) => ErrorKind::Classifier,
         }
     }
 
@@ -94,12 +104,18 @@ impl Error {
         &self.inner.record
     }
 
+    /// The last wait the server asked for, and the header it came from: see
+    /// [`CallRecord::last_hint`].
+    pub fn last_hint(&self) -> Option<crate::ServerHint> {
+        self.inner.record.last_hint()
+    }
+
     /// The status of the final response, for a [`Status`](ErrorKind::Status) error.
     pub fn status(&self) -> Option<StatusCode> {
         match &self.inner.kind {
             Repr::Status(response) => Some(response.status()),
             Repr::Request(error) => error.status(),
-            Repr::InvalidSettings(_) => None,
+            Repr::InvalidSettings(_) | Repr::Classifier(_) => None,
         }
     }
 
@@ -140,6 +156,11 @@ impl Error {
         self.kind() == ErrorKind::Status
     }
 
+    /// Whether the classifier panicked.
+    pub fn is_classifier(&self) -> bool {
+        self.kind() == ErrorKind::Classifier
+    }
+
     /// Whether settings were refused.
     pub fn is_invalid_settings(&self) -> bool {
         self.kind() == ErrorKind::InvalidSettings
@@ -173,7 +194,7 @@ impl Error {
         match &self.inner.kind {
             Repr::Status(response) => Some(response.url()),
             Repr::Request(error) => error.url(),
-            Repr::InvalidSettings(_) => None,
+            Repr::InvalidSettings(_) | Repr::Classifier(_) => None,
         }
     }
 
@@ -203,6 +224,10 @@ impl fmt::Display for Error {
                     response.status()
                 )
             }
+            Repr::Classifier(message) => write!(
+                f,
+                "the retry classifier panicked after {attempts} attempt{plural}: {message}"
+            ),
             Repr::Request(error) if attempts == 0 => write!(f, "request not sent: {error}"),
             // reqwest says "error sending request" and leaves "timed out" to its source.
             Repr::Request(error) if error.is_timeout() => {
@@ -233,6 +258,7 @@ impl fmt::Debug for Error {
                 .field("status", &response.status())
                 .field("url", &crate::redact::redacted(response.url()).as_str()),
             Repr::Request(error) => out.field("source", error),
+            Repr::Classifier(message) => out.field("panic", message),
         };
         out.finish()
     }
@@ -243,7 +269,7 @@ impl std::error::Error for Error {
         match &self.inner.kind {
             Repr::InvalidSettings(error) => Some(error),
             Repr::Request(error) => Some(error),
-            Repr::Status(_) => None,
+            Repr::Status(_) | Repr::Classifier(_) => None,
         }
     }
 }
@@ -283,6 +309,7 @@ mod tests {
                 outcome,
                 std::time::Duration::ZERO,
                 crate::record::WaitSource::None,
+                crate::record::Decider::Rules,
             ));
         }
         let error = Error::from_status(http_response(503), record);

@@ -68,7 +68,9 @@ mod attempt;
 mod budget;
 mod call;
 mod connector;
+mod consult;
 mod error;
+mod hints;
 mod host_gate;
 mod idempotency;
 mod into_url;
@@ -202,9 +204,10 @@ mod wait;
 /// ```
 pub use api_toolkit_derive::Connector;
 pub use connector::ApiConnector;
-pub use policy::classify::{Attempt, Classifier, ClassifyFn, Verdict};
 pub use error::{Error, ErrorKind, Result};
+pub use hints::{HintHeader, ServerHint};
 pub use into_url::IntoUrl;
+pub use policy::classify::{Attempt, Classifier, ClassifyFn, Verdict};
 pub use record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
 pub use request::RequestBuilder;
 pub use reqwest;
@@ -233,7 +236,7 @@ pub mod __private {
     /// for at `now`, `None` when it states no preference or is malformed.
     #[must_use]
     pub fn parse_retry_after(value: &[u8], now: std::time::SystemTime) -> Option<Duration> {
-        crate::wait::parse_retry_after(value, now)
+        crate::hints::retry_after::parse_retry_after(value, now)
     }
 
     /// A method name the derive has already checked to be a valid token.

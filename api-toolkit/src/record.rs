@@ -14,6 +14,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use smallvec::SmallVec;
 
+use crate::ServerHint;
+
 /// The attempts of one call: their outcomes and the waits before them.
 ///
 /// # Examples
@@ -34,6 +36,7 @@ pub struct CallRecord {
     attempts: SmallVec<[AttemptRecord; INLINE]>,
     count: u32,
     give_up: Option<GiveUp>,
+    last_hint: Option<ServerHint>,
 }
 
 /// How many attempts a record keeps in detail.
@@ -51,6 +54,7 @@ fn first_attempt(status: StatusCode) -> &'static CallRecord {
             AttemptOutcome::Status(status),
             Duration::ZERO,
             WaitSource::None,
+            Decider::Rules,
         ));
         record
     })
@@ -83,6 +87,8 @@ impl CallRecord {
             && give_up.is_none()
             && last.wait_source == WaitSource::None
             && last.wait_before.is_zero()
+            && last.decided_by == Decider::Rules
+            && self.last_hint.is_none()
     }
 
     /// Puts this record in the extensions of the response it led to.
@@ -115,6 +121,17 @@ impl CallRecord {
         self.give_up
     }
 
+    /// The last wait a server asked for that the call read: before a retry, or the one that
+    /// ended the retries (beyond `retry_after_max`, or past `total_timeout`). `None` when no
+    /// response asked for one, or no retry was wanted.
+    pub fn last_hint(&self) -> Option<ServerHint> {
+        self.last_hint
+    }
+
+    pub(crate) fn set_hint(&mut self, hint: ServerHint) {
+        self.last_hint = Some(hint);
+    }
+
     #[inline]
     pub(crate) fn push(&mut self, attempt: AttemptRecord) {
         self.count = self.count.saturating_add(1);
@@ -134,6 +151,7 @@ pub struct AttemptRecord {
     outcome: AttemptOutcome,
     wait_before: Duration,
     wait_source: WaitSource,
+    decided_by: Decider,
 }
 
 impl AttemptRecord {
@@ -142,12 +160,23 @@ impl AttemptRecord {
         outcome: AttemptOutcome,
         wait_before: Duration,
         wait_source: WaitSource,
+        decided_by: Decider,
     ) -> Self {
         AttemptRecord {
             outcome,
             wait_before,
             wait_source,
+            decided_by,
         }
+    }
+
+    /// What decided what followed this attempt: the retry after it, or the end of the call.
+    pub fn decided_by(&self) -> Decider {
+        self.decided_by
+    }
+
+    pub(crate) fn decided(self, decided_by: Decider) -> Self {
+        AttemptRecord { decided_by, ..self }
     }
 
     /// What the attempt produced.
@@ -211,6 +240,12 @@ pub enum WaitSource {
     RetryAfter,
     /// Another call's `Retry-After` for the same host (`share_retry_after`).
     SharedRetryAfter,
+    /// The server's `retry-after-ms` (`respect_retry_after_ms`).
+    RetryAfterMs,
+    /// The server's rate-limit reset (`rate_limit_reset`).
+    RateLimitReset,
+    /// The classifier's [`Verdict::RetryAfter`](crate::Verdict::RetryAfter).
+    Classifier,
 }
 
 impl fmt::Display for WaitSource {
@@ -220,6 +255,32 @@ impl fmt::Display for WaitSource {
             WaitSource::Backoff => "backoff",
             WaitSource::RetryAfter => "retry-after",
             WaitSource::SharedRetryAfter => "shared retry-after",
+            WaitSource::RetryAfterMs => "retry-after-ms",
+            WaitSource::RateLimitReset => "rate-limit reset",
+            WaitSource::Classifier => "classifier",
+        })
+    }
+}
+
+/// What decided to retry an attempt, or to end the call after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decider {
+    /// The built-in rules: `status_forcelist`, `allowed_methods`, `Retry-After`, connection
+    /// failures.
+    Rules,
+    /// The [`Classifier`](crate::Classifier).
+    Classifier,
+    /// A server hint: the should-retry header, or a rate-limit reset status.
+    Hint,
+}
+
+impl fmt::Display for Decider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Decider::Rules => "the built-in rules",
+            Decider::Classifier => "the classifier",
+            Decider::Hint => "a server hint",
         })
     }
 }
@@ -230,7 +291,8 @@ impl fmt::Display for WaitSource {
 pub enum GiveUp {
     /// `max_retries` retries were made.
     Exhausted,
-    /// The server's `Retry-After` asked for more than `retry_after_max`.
+    /// The server's `Retry-After` (or another wait it asked for: `retry-after-ms`, a rate-limit
+    /// reset, the classifier's) was longer than `retry_after_max`.
     RetryAfterTooLong,
     /// The next wait would have ended past `total_timeout`.
     Deadline,
@@ -312,6 +374,7 @@ mod tests {
             AttemptOutcome::Status(StatusCode::from_u16(status).unwrap()),
             Duration::from_millis(u64::from(status)),
             WaitSource::Backoff,
+            Decider::Rules,
         )
     }
 
@@ -364,6 +427,7 @@ mod tests {
             AttemptOutcome::Status(StatusCode::CREATED),
             Duration::ZERO,
             WaitSource::None,
+            Decider::Rules,
         ));
         let mut created = response(201);
         record.clone().attach(&mut created);
@@ -392,6 +456,7 @@ mod tests {
             AttemptOutcome::Status(StatusCode::OK),
             Duration::from_secs(1),
             WaitSource::SharedRetryAfter,
+            Decider::Rules,
         ));
         let mut ok = response(200);
         held_back.clone().attach(&mut ok);

@@ -9,7 +9,7 @@ use reqwest::{Body, Request, Response, Version};
 use serde::Serialize;
 
 use crate::call::{self, CallSettings};
-use crate::{Error, Result, RetrySettings, Session};
+use crate::{Classifier, Error, Result, RetrySettings, Session};
 
 /// A request being built, from [`Session::get`], [`Session::request`] and friends.
 ///
@@ -66,14 +66,61 @@ impl RequestBuilder {
     /// let report = session.get("http://127.0.0.1:8080/report").retry_settings(patient).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn retry_settings(mut self, settings: RetrySettings) -> Self {
+    pub fn retry_settings(mut self, mut settings: RetrySettings) -> Self {
+        if let CallSettings::Classified { classifier, .. } = self.retry {
+            settings.classify = Some(*classifier);
+        }
         self.retry = CallSettings::Own(Box::new(settings));
         self
     }
 
     /// Sends this call once, whatever the settings say.
     pub fn no_retry(mut self) -> Self {
-        self.retry = CallSettings::Once;
+        self.retry = match self.retry {
+            CallSettings::Classified { classifier, .. } => CallSettings::Classified {
+                classifier,
+                once: true,
+            },
+            _ => CallSettings::Once,
+        };
+        self
+    }
+
+    /// Decides this call's retries with this classifier (see [`Classifier`]) instead of the
+    /// settings' one; the other settings stay the session's (or this call's own, given with
+    /// [`retry_settings`](RequestBuilder::retry_settings) before or after).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// use api_toolkit::{Classifier, Verdict};
+    ///
+    /// // This upload's 409 means "still processing": retry it.
+    /// let processing = Classifier::new(|attempt| match attempt.status().map(|s| s.as_u16()) {
+    ///     Some(409) => Verdict::Retry,
+    ///     _ => Verdict::Defer,
+    /// });
+    /// let response = session.put("http://127.0.0.1:8080/upload/7").classify(processing).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn classify(mut self, classifier: Classifier) -> Self {
+        self.retry = match self.retry {
+            CallSettings::Own(mut settings) => {
+                settings.classify = Some(classifier);
+                CallSettings::Own(settings)
+            }
+            CallSettings::Once | CallSettings::Classified { once: true, .. } => {
+                CallSettings::Classified {
+                    classifier: Box::new(classifier),
+                    once: true,
+                }
+            }
+            CallSettings::Session | CallSettings::Classified { .. } => CallSettings::Classified {
+                classifier: Box::new(classifier),
+                once: false,
+            },
+        };
         self
     }
 

@@ -14,7 +14,9 @@ use crate::policy::Active;
 use crate::record::RetryEvent;
 use crate::settings_cell::SettingsCell;
 use crate::stats::{Counters, Stats};
-use crate::{attempt, call, Error, IntoUrl, RequestBuilder, Result, RetrySettings, SettingsError};
+use crate::{
+    attempt, call, Classifier, Error, IntoUrl, RequestBuilder, Result, RetrySettings, SettingsError,
+};
 
 /// A retrying HTTP session: reqwest's connection pool plus [`RetrySettings`].
 ///
@@ -79,6 +81,7 @@ impl Session {
             on_retry: None,
             timeout: None,
             redirect: None,
+            classify: None,
         }
     }
 
@@ -237,12 +240,37 @@ pub struct SessionBuilder {
     on_retry: Option<RetryHook>,
     timeout: Option<Duration>,
     redirect: Option<reqwest::redirect::Policy>,
+    classify: Option<Classifier>,
 }
 
 impl SessionBuilder {
     /// The retry settings (default: [`RetrySettings::default`]).
     pub fn retry_settings(mut self, settings: RetrySettings) -> Self {
         self.settings = settings;
+        self
+    }
+
+    /// The classifier of the session's settings (see [`Classifier`]): the same as setting
+    /// [`RetrySettings::classify`] in [`retry_settings`](SessionBuilder::retry_settings), given
+    /// before or after.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{Classifier, RetrySettings, Session, Verdict};
+    ///
+    /// let session = Session::builder()
+    ///     .retry_settings(RetrySettings { max_retries: 2, ..RetrySettings::default() })
+    ///     .classify(Classifier::new(|attempt| match attempt.status().map(|s| s.as_u16()) {
+    ///         Some(413) => Verdict::Stop, // never retried, `Retry-After` or not
+    ///         _ => Verdict::Defer,
+    ///     }))
+    ///     .build()?;
+    /// assert!(session.retry_settings().classify.is_some());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    pub fn classify(mut self, classifier: Classifier) -> Self {
+        self.classify = Some(classifier);
         self
     }
 
@@ -343,7 +371,10 @@ impl SessionBuilder {
     /// own (set it with [`redirect`](SessionBuilder::redirect)); or a
     /// [`Request`](crate::ErrorKind::Request) error from reqwest's client builder (an invalid
     /// header, a TLS backend that cannot load).
-    pub fn build(self) -> Result<Session> {
+    pub fn build(mut self) -> Result<Session> {
+        if let Some(classifier) = self.classify.take() {
+            self.settings.classify = Some(classifier);
+        }
         self.settings.validate()?;
         // reqwest shows a redirect policy in its builder's Debug only when it is not the
         // default; the session must wrap the policy in force, so it cannot take one it cannot see.

@@ -1,9 +1,9 @@
-//! How long to wait before a retry: the backoff formula and the `Retry-After` header.
+//! How long to wait before a retry: the backoff formula.
 //!
 //! Pure functions of the settings, the retry number and the clock, so every rule is tested
 //! without a network or a timer.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::RetrySettings;
 
@@ -33,22 +33,6 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 /// `now + wait`, or tokio's own "far future" for a wait beyond what the clock can represent.
 pub(crate) fn later(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait).unwrap_or(now + FAR_FUTURE)
-}
-
-/// The wait a `Retry-After` value asks for, if it states a preference.
-///
-/// Accepts delta-seconds (`120`) and an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`), with
-/// surrounding white space. `None` when the value is malformed, zero or a date already past:
-/// the computed backoff then applies. Delta-seconds too large for a `u64` mean "very long".
-pub(crate) fn parse_retry_after(value: &[u8], now: SystemTime) -> Option<Duration> {
-    let text = std::str::from_utf8(value).ok()?.trim();
-    let wait = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        Duration::from_secs(text.parse().unwrap_or(u64::MAX))
-    } else {
-        let date = httpdate::parse_http_date(text).ok()?;
-        date.duration_since(now).unwrap_or(Duration::ZERO)
-    };
-    (!wait.is_zero()).then_some(wait)
 }
 
 #[cfg(test)]
@@ -107,48 +91,6 @@ mod tests {
         };
         assert_eq!(backoff(&capped, 1, 0.5), Duration::from_millis(1200));
     }
-
-    fn at(secs: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    #[test]
-    fn retry_after_delta_seconds() {
-        assert_eq!(parse_retry_after(b"3", at(0)), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after(b" 7 ", at(0)),
-            Some(Duration::from_secs(7))
-        );
-    }
-
-    #[test]
-    fn retry_after_http_date() {
-        let now = at(1_445_412_470); // 10 s before the date below
-        let wait = parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT", now);
-        assert_eq!(wait, Some(Duration::from_secs(10)));
-    }
-
-    #[test]
-    fn retry_after_zero_or_past_is_no_preference() {
-        assert_eq!(parse_retry_after(b"0", at(0)), None);
-        assert_eq!(
-            parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT", at(2_000_000_000)),
-            None
-        );
-    }
-
-    #[test]
-    fn retry_after_malformed_ignored() {
-        for bad in [&b""[..], b"-1", b"1.5", b"soon", b"3 s", b"\xff\xfe"] {
-            assert_eq!(parse_retry_after(bad, at(0)), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn retry_after_huge_means_very_long() {
-        let wait = parse_retry_after(b"99999999999999999999999999", at(0));
-        assert_eq!(wait, Some(Duration::from_secs(u64::MAX)));
-    }
 }
 
 #[cfg(test)]
@@ -205,40 +147,6 @@ mod properties {
                 ..RetrySettings::default()
             };
             prop_assert!(backoff(&s, retry, unit) <= cap);
-        }
-
-        #[test]
-        fn retry_after_delta_seconds_read_exactly(secs in any::<u64>(), pad in "[ \t]{0,3}") {
-            let value = format!("{pad}{secs}{pad}");
-            let expected = (secs > 0).then(|| Duration::from_secs(secs));
-            prop_assert_eq!(parse_retry_after(value.as_bytes(), SystemTime::UNIX_EPOCH), expected);
-        }
-
-        #[test]
-        fn retry_after_date_is_the_time_until_it(
-            date in 0..253_402_300_800u64, // up to the end of year 9999
-            now in 0..253_402_300_800u64,
-        ) {
-            let at = |secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
-            let value = httpdate::fmt_http_date(at(date));
-            let expected = (date > now).then(|| Duration::from_secs(date - now));
-            prop_assert_eq!(parse_retry_after(value.as_bytes(), at(now)), expected);
-        }
-
-        #[test]
-        fn retry_after_parser_never_panics_on_any_string(text in "\\PC{0,40}", secs in any::<u64>()) {
-            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs % 10_000_000_000);
-            if let Some(wait) = parse_retry_after(text.as_bytes(), now) {
-                prop_assert!(!wait.is_zero());
-            }
-        }
-
-        #[test]
-        fn retry_after_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64), secs in any::<u64>()) {
-            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs % 10_000_000_000);
-            if let Some(wait) = parse_retry_after(&bytes, now) {
-                prop_assert!(!wait.is_zero());
-            }
         }
     }
 

@@ -14,23 +14,21 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 
-use crate::record::{GiveUp, WaitSource};
-use crate::{wait, RetrySettings};
+use crate::hints::{self, HintHeader, Raw};
+use crate::record::{Decider, GiveUp, WaitSource};
+use crate::{wait, RetrySettings, ServerHint, Verdict};
 
 pub(crate) mod classify;
 
 /// What one attempt produced, as far as the decision is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome<'a> {
-    /// A response whose status neither `status_forcelist` nor a `Retry-After` can make
-    /// retried (see [`Active::is_final`]): most responses. Told apart when the response is
-    /// classified, so that the success path pays for one bit test.
+    /// A response whose status no setting can make retried (see [`Active::is_final`]): most
+    /// responses. Told apart when the response is classified, so that the success path pays
+    /// for one bit test.
     Final,
-    /// Any other response; `retry_after` is the raw `Retry-After` header, if any.
-    Response {
-        status: u16,
-        retry_after: Option<&'a [u8]>,
-    },
+    /// Any other response, with the hint headers the settings read.
+    Response { status: u16, hints: Raw<'a> },
     /// The connection could not be established: the request never left.
     ConnectFailed,
     /// The request failed after it may have reached the server (read timeout, reset, closed).
@@ -44,13 +42,30 @@ pub(crate) enum Outcome<'a> {
 pub(crate) enum Decision {
     /// Wait, then send again. Should the session be unable to (the retry budget refuses), it
     /// stops as if retries were exhausted: an `Err` holding the response if `raise_if_refused`.
-    Retry { wait: Wait, raise_if_refused: bool },
+    Retry {
+        wait: Wait,
+        raise_if_refused: bool,
+        by: Decider,
+        hint: Option<ServerHint>,
+    },
     /// Hand the outcome to the caller: the response as `Ok` (or as an `Err` holding it when
     /// `raise`), an error as `Err`. `give_up` says why a retryable outcome was not retried.
     Stop {
         raise: bool,
         give_up: Option<GiveUp>,
+        by: Decider,
+        hint: Option<ServerHint>,
     },
+}
+
+impl Decision {
+    /// The outcome is returned as it is: what most calls end with.
+    pub(crate) const RETURN: Decision = Decision::Stop {
+        raise: false,
+        give_up: None,
+        by: Decider::Rules,
+        hint: None,
+    };
 }
 
 /// A chosen wait and where it came from.
@@ -63,7 +78,7 @@ pub(crate) struct Wait {
 /// What the decision needs to know of time and chance.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Now {
-    /// The wall clock, for `Retry-After` dates.
+    /// The wall clock, for `Retry-After` dates and rate-limit resets.
     pub(crate) time: SystemTime,
     /// The time left before `total_timeout`, if there is one.
     pub(crate) remaining: Option<Duration>,
@@ -78,22 +93,35 @@ const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 /// bits, so that a call settles a final response with one look.
 pub(crate) struct Active {
     pub(crate) settings: RetrySettings,
-    /// Bit `s` is set for each status `s` in `status_forcelist` or [`RETRY_AFTER_STATUSES`].
+    /// Bit `s` is set for each status `s` a setting might retry or whose headers it reads:
+    /// `status_forcelist`, [`RETRY_AFTER_STATUSES`], the rate-limit reset's statuses, every
+    /// error status with a should-retry header, every status with a classifier.
     may_retry: [u64; 16],
 }
 
 impl Active {
     pub(crate) fn new(settings: RetrySettings) -> Active {
         let mut may_retry = [0u64; 16];
-        for &status in settings
-            .status_forcelist
-            .iter()
-            .chain(&RETRY_AFTER_STATUSES)
-        {
+        let mut set = |status: u16| {
             // Checked settings hold statuses in 100..=599; the guard keeps this total.
             if let Some(word) = may_retry.get_mut(usize::from(status / 64)) {
                 *word |= 1 << (status % 64);
             }
+        };
+        let reset = settings.rate_limit_reset.iter().flat_map(|r| &r.statuses);
+        for &status in settings
+            .status_forcelist
+            .iter()
+            .chain(&RETRY_AFTER_STATUSES)
+            .chain(reset)
+        {
+            set(status);
+        }
+        if settings.should_retry_header.is_some() {
+            (400..=599).for_each(&mut set);
+        }
+        if settings.classify.is_some() {
+            may_retry = [u64::MAX; 16];
         }
         Active {
             settings,
@@ -101,9 +129,9 @@ impl Active {
         }
     }
 
-    /// Whether a response with `status` is returned as it is, whatever its headers: it is not
-    /// in `status_forcelist`, and not a status whose `Retry-After` is honoured. Its outcome is
-    /// [`Outcome::Final`]; for any other status, the decision reads `Retry-After`.
+    /// Whether a response with `status` is returned as it is, whatever its headers: no setting
+    /// retries that status or reads its headers. Its outcome is [`Outcome::Final`]; for any
+    /// other status, the decision reads the hint headers.
     #[inline]
     pub(crate) fn is_final(&self, status: u16) -> bool {
         self.may_retry
@@ -121,11 +149,22 @@ pub(crate) struct Policy<'a> {
     pub(crate) max_retries: u32,
     /// False for a body that cannot be replayed (a stream): such a call is never retried.
     pub(crate) can_resend: bool,
+    /// The request carries an `Idempotency-Key` (read only for settings that ask).
+    pub(crate) keyed: bool,
+}
+
+/// Whether an outcome is to be retried, and by whose rule.
+struct Want {
+    retry: bool,
+    /// The outcome's status is forced, for `raise_on_status`.
+    raise: bool,
+    by: Decider,
 }
 
 impl Policy<'_> {
-    /// Decides after an attempt, when `retries_done` retries have already been made. `now` is
-    /// asked only when a retry is wanted (to compute its wait).
+    /// Decides after an attempt, when `retries_done` retries have already been made, with the
+    /// classifier's `verdict` ([`Verdict::Defer`] without one). `now` is asked only when a
+    /// retry is wanted (to compute its wait).
     ///
     /// Inlined for the outcome most calls end with: a final response is returned at once.
     #[inline]
@@ -133,14 +172,66 @@ impl Policy<'_> {
         &self,
         retries_done: u32,
         outcome: Outcome<'_>,
+        verdict: Verdict,
         now: impl FnOnce() -> Now,
     ) -> Decision {
+        match (outcome, verdict) {
+            (Outcome::Final, Verdict::Defer) => Decision::RETURN,
+            (outcome, verdict) => self.decide_retryable(retries_done, outcome, verdict, now),
+        }
+    }
+
+    /// Whether the request may be sent again once it may have reached the server.
+    fn may_resend(&self) -> bool {
+        self.settings.may_resend(self.method, self.keyed)
+    }
+
+    /// What the built-in rules and the hints want for `outcome`.
+    fn want(&self, outcome: Outcome<'_>) -> Want {
+        let settings = self.settings;
+        let rules = |retry| Want {
+            retry,
+            raise: false,
+            by: Decider::Rules,
+        };
         match outcome {
-            Outcome::Final => Decision::Stop {
-                raise: false,
-                give_up: None,
-            },
-            outcome => self.decide_retryable(retries_done, outcome, now),
+            Outcome::Final | Outcome::Fatal => rules(false),
+            Outcome::ConnectFailed => rules(true),
+            Outcome::FailedAfterSend => rules(self.may_resend()),
+            Outcome::Response { status, hints } => {
+                if hints.should_retry == Some(false) {
+                    return Want {
+                        retry: false,
+                        raise: false,
+                        by: Decider::Hint,
+                    };
+                }
+                // Asked last: most responses are settled by their status alone.
+                let may_resend = || self.may_resend();
+                let forced = settings.forces(status) && may_resend();
+                let by_retry_after = RETRY_AFTER_STATUSES.contains(&status)
+                    && hints.asks_to_wait(settings)
+                    && may_resend();
+                let raise = forced && settings.raise_on_status;
+                if forced || by_retry_after {
+                    return Want {
+                        retry: true,
+                        raise,
+                        by: Decider::Rules,
+                    };
+                }
+                // The server says retry: outside `allowed_methods`, only a keyed request.
+                let told = hints.should_retry == Some(true)
+                    && status >= 400
+                    && (self.keyed || may_resend());
+                let rate_limited = hints.rate_limited && may_resend();
+                let retry = told || rate_limited;
+                Want {
+                    retry,
+                    raise: false,
+                    by: if retry { Decider::Hint } else { Decider::Rules },
+                }
+            }
         }
     }
 
@@ -151,54 +242,65 @@ impl Policy<'_> {
         &self,
         retries_done: u32,
         outcome: Outcome<'_>,
+        verdict: Verdict,
         now: impl FnOnce() -> Now,
     ) -> Decision {
         let settings = self.settings;
-        // Asked last: most responses are settled by their status alone.
-        let allowed = || settings.allows(self.method);
-        let (wanted, raise, retry_after) = match outcome {
-            Outcome::Final | Outcome::Fatal => (false, false, None),
-            Outcome::ConnectFailed => (true, false, None),
-            Outcome::FailedAfterSend => (allowed(), false, None),
-            Outcome::Response {
-                status,
-                retry_after,
-            } => {
-                let forced = settings.forces(status) && allowed();
-                let by_retry_after = settings.respect_retry_after_header
-                    && retry_after.is_some_and(|v| !v.is_empty())
-                    && RETRY_AFTER_STATUSES.contains(&status)
-                    && allowed();
-                let raise = forced && settings.raise_on_status;
-                (
-                    forced || by_retry_after,
-                    raise,
-                    retry_after.filter(|_| settings.respect_retry_after_header),
-                )
-            }
+        let classified = |retry| Want {
+            retry,
+            // `raise_on_status` stays about exhausted retries on a forced status.
+            raise: matches!(outcome, Outcome::Response { status, .. } if settings.forces(status))
+                && settings.raise_on_status
+                && self.may_resend(),
+            by: Decider::Classifier,
         };
-        let stop = |give_up| Decision::Stop { raise, give_up };
-        if !wanted {
+        let want = match verdict {
+            Verdict::Defer => self.want(outcome),
+            Verdict::Stop => {
+                return Decision::Stop {
+                    raise: false,
+                    give_up: None,
+                    by: Decider::Classifier,
+                    hint: None,
+                }
+            }
+            Verdict::Retry | Verdict::RetryAfter(_) => classified(true),
+        };
+        let by = want.by;
+        let stop = |give_up, hint| Decision::Stop {
+            raise: want.raise,
+            give_up,
+            by,
+            hint,
+        };
+        if !want.retry {
             return Decision::Stop {
                 raise: false,
                 give_up: None,
+                by,
+                hint: None,
             };
         }
         if retries_done >= self.max_retries {
-            return stop(Some(GiveUp::Exhausted));
+            return stop(Some(GiveUp::Exhausted), None);
         }
         if !self.can_resend {
-            return stop(Some(GiveUp::BodyNotReplayable));
+            return stop(Some(GiveUp::BodyNotReplayable), None);
         }
         let now = now();
-        let wait = match retry_after.and_then(|value| wait::parse_retry_after(value, now.time)) {
-            Some(asked) if asked > settings.retry_after_max => {
-                return stop(Some(GiveUp::RetryAfterTooLong))
+        let hint = match outcome {
+            Outcome::Response { hints, .. } => hints::wait(&hints, settings, now.time),
+            _ => None,
+        };
+        let asked = match verdict {
+            Verdict::RetryAfter(wait) => Some((wait, WaitSource::Classifier)),
+            _ => hint.map(|hint| (hint.wait(), source(hint.header()))),
+        };
+        let wait = match asked {
+            Some((asked, _)) if asked > settings.retry_after_max => {
+                return stop(Some(GiveUp::RetryAfterTooLong), hint)
             }
-            Some(asked) => Wait {
-                duration: asked,
-                source: WaitSource::RetryAfter,
-            },
+            Some((duration, source)) => Wait { duration, source },
             None => Wait {
                 duration: wait::backoff(settings, retries_done + 1, now.jitter_unit),
                 source: WaitSource::Backoff,
@@ -208,12 +310,23 @@ impl Policy<'_> {
             .remaining
             .is_some_and(|remaining| wait.duration >= remaining)
         {
-            return stop(Some(GiveUp::Deadline));
+            return stop(Some(GiveUp::Deadline), hint);
         }
         Decision::Retry {
             wait,
-            raise_if_refused: raise,
+            raise_if_refused: want.raise,
+            by,
+            hint,
         }
+    }
+}
+
+/// The wait source of a server's hint.
+fn source(header: HintHeader) -> WaitSource {
+    match header {
+        HintHeader::RetryAfter => WaitSource::RetryAfter,
+        HintHeader::RetryAfterMs => WaitSource::RetryAfterMs,
+        HintHeader::RateLimitReset => WaitSource::RateLimitReset,
     }
 }
 
@@ -227,10 +340,17 @@ mod tests {
         jitter_unit: 0.0,
     };
 
-    const RETURN: Decision = Decision::Stop {
-        raise: false,
-        give_up: None,
-    };
+    const RETURN: Decision = Decision::RETURN;
+
+    fn response(status: u16, retry_after: Option<&[u8]>) -> Outcome<'_> {
+        Outcome::Response {
+            status,
+            hints: Raw {
+                retry_after,
+                ..Raw::default()
+            },
+        }
+    }
 
     fn settings() -> RetrySettings {
         RetrySettings {
@@ -248,6 +368,7 @@ mod tests {
             method: &Method::GET,
             max_retries: 2,
             can_resend,
+            keyed: false,
         }
     }
 
@@ -262,15 +383,13 @@ mod tests {
             method: &method,
             max_retries: s.max_retries,
             can_resend: true,
+            keyed: false,
         }
-        .decide(retries_done, outcome, || NOW)
+        .decide(retries_done, outcome, Verdict::Defer, || NOW)
     }
 
     fn status(status: u16) -> Outcome<'static> {
-        Outcome::Response {
-            status,
-            retry_after: None,
-        }
+        response(status, None)
     }
 
     fn backoff(secs: f64) -> Decision {
@@ -281,6 +400,8 @@ mod tests {
         Decision::Retry {
             wait,
             raise_if_refused: false,
+            by: Decider::Rules,
+            hint: None,
         }
     }
 
@@ -288,6 +409,33 @@ mod tests {
         Decision::Stop {
             raise,
             give_up: Some(reason),
+            by: Decider::Rules,
+            hint: None,
+        }
+    }
+
+    fn hinted(decision: Decision, header: HintHeader, secs: u64) -> Decision {
+        let hint = Some(ServerHint::new(header, Duration::from_secs(secs)));
+        match decision {
+            Decision::Retry {
+                wait,
+                raise_if_refused,
+                by,
+                ..
+            } => Decision::Retry {
+                wait,
+                raise_if_refused,
+                by,
+                hint,
+            },
+            Decision::Stop {
+                raise, give_up, by, ..
+            } => Decision::Stop {
+                raise,
+                give_up,
+                by,
+                hint,
+            },
         }
     }
 
@@ -379,31 +527,34 @@ mod tests {
         };
         let policy = get(&s, false);
         assert_eq!(
-            policy.decide(0, Outcome::ConnectFailed, || NOW),
+            policy.decide(0, Outcome::ConnectFailed, Verdict::Defer, || NOW),
             gave_up(false, GiveUp::BodyNotReplayable)
         );
         assert_eq!(
-            policy.decide(0, status(503), || NOW),
+            policy.decide(0, status(503), Verdict::Defer, || NOW),
             gave_up(true, GiveUp::BodyNotReplayable)
         );
     }
 
     #[test]
     fn retry_after_replaces_backoff() {
-        let outcome = Outcome::Response {
-            status: 503,
-            retry_after: Some(b"3"),
-        };
+        let outcome = response(503, Some(b"3"));
         let wait = Wait {
             duration: Duration::from_secs(3),
             source: WaitSource::RetryAfter,
         };
         assert_eq!(
             decide(&settings(), Method::GET, 0, outcome),
-            Decision::Retry {
-                wait,
-                raise_if_refused: false
-            }
+            hinted(
+                Decision::Retry {
+                    wait,
+                    raise_if_refused: false,
+                    by: Decider::Rules,
+                    hint: None,
+                },
+                HintHeader::RetryAfter,
+                3
+            )
         );
     }
 
@@ -414,10 +565,7 @@ mod tests {
             ..settings()
         };
         for code in [413, 429, 503] {
-            let outcome = Outcome::Response {
-                status: code,
-                retry_after: Some(b"1"),
-            };
+            let outcome = response(code, Some(b"1"));
             assert!(
                 matches!(decide(&s, Method::GET, 0, outcome), Decision::Retry { .. }),
                 "{code}"
@@ -432,15 +580,9 @@ mod tests {
                 gave_up(false, GiveUp::Exhausted)
             );
         }
-        let outcome = Outcome::Response {
-            status: 500,
-            retry_after: Some(b"1"),
-        };
+        let outcome = response(500, Some(b"1"));
         assert_eq!(decide(&s, Method::GET, 0, outcome), RETURN);
-        let empty = Outcome::Response {
-            status: 429,
-            retry_after: Some(b""),
-        };
+        let empty = response(429, Some(b""));
         assert_eq!(decide(&s, Method::GET, 0, empty), RETURN);
     }
 
@@ -450,10 +592,7 @@ mod tests {
             respect_retry_after_header: false,
             ..settings()
         };
-        let outcome = Outcome::Response {
-            status: 503,
-            retry_after: Some(b"3"),
-        };
+        let outcome = response(503, Some(b"3"));
         assert_eq!(decide(&s, Method::GET, 0, outcome), backoff(0.5));
         let unforced = RetrySettings {
             status_forcelist: vec![],
@@ -465,10 +604,7 @@ mod tests {
     #[test]
     fn retry_after_malformed_or_zero_uses_backoff() {
         for value in [&b"soon"[..], b"0"] {
-            let outcome = Outcome::Response {
-                status: 503,
-                retry_after: Some(value),
-            };
+            let outcome = response(503, Some(value));
             assert_eq!(decide(&settings(), Method::GET, 0, outcome), backoff(0.5));
         }
     }
@@ -479,13 +615,14 @@ mod tests {
             retry_after_max: Duration::from_secs(60),
             ..settings()
         };
-        let outcome = Outcome::Response {
-            status: 503,
-            retry_after: Some(b"3600"),
-        };
+        let outcome = response(503, Some(b"3600"));
         assert_eq!(
             decide(&s, Method::GET, 0, outcome),
-            gave_up(false, GiveUp::RetryAfterTooLong)
+            hinted(
+                gave_up(false, GiveUp::RetryAfterTooLong),
+                HintHeader::RetryAfter,
+                3600
+            )
         );
         let raising = RetrySettings {
             raise_on_status: true,
@@ -493,7 +630,11 @@ mod tests {
         };
         assert_eq!(
             decide(&raising, Method::GET, 0, outcome),
-            gave_up(true, GiveUp::RetryAfterTooLong)
+            hinted(
+                gave_up(true, GiveUp::RetryAfterTooLong),
+                HintHeader::RetryAfter,
+                3600
+            )
         );
     }
 
@@ -506,14 +647,17 @@ mod tests {
             ..NOW
         };
         assert_eq!(
-            policy.decide(0, status(503), || tight),
+            policy.decide(0, status(503), Verdict::Defer, || tight),
             gave_up(false, GiveUp::Deadline)
         );
         let roomy = Now {
             remaining: Some(Duration::from_millis(600)),
             ..NOW
         };
-        assert_eq!(policy.decide(0, status(503), || roomy), backoff(0.5));
+        assert_eq!(
+            policy.decide(0, status(503), Verdict::Defer, || roomy),
+            backoff(0.5)
+        );
     }
 
     #[test]
@@ -523,7 +667,7 @@ mod tests {
             ..settings()
         };
         let policy = get(&s, true);
-        let decision = policy.decide(0, status(503), || Now {
+        let decision = policy.decide(0, status(503), Verdict::Defer, || Now {
             jitter_unit: 0.25,
             ..NOW
         });
@@ -535,10 +679,16 @@ mod tests {
         let s = settings();
         let policy = get(&s, true);
         let no_clock = || -> Now { panic!("the clock was read") };
-        assert_eq!(policy.decide(0, status(200), no_clock), RETURN);
-        assert_eq!(policy.decide(0, status(404), no_clock), RETURN);
         assert_eq!(
-            policy.decide(2, status(503), no_clock),
+            policy.decide(0, status(200), Verdict::Defer, no_clock),
+            RETURN
+        );
+        assert_eq!(
+            policy.decide(0, status(404), Verdict::Defer, no_clock),
+            RETURN
+        );
+        assert_eq!(
+            policy.decide(2, status(503), Verdict::Defer, no_clock),
             gave_up(false, GiveUp::Exhausted)
         );
     }
@@ -556,10 +706,7 @@ mod tests {
             if !active.is_final(code) {
                 continue;
             }
-            let with = Outcome::Response {
-                status: code,
-                retry_after: Some(b"7"),
-            };
+            let with = response(code, Some(b"7"));
             for method in [Method::GET, Method::POST] {
                 assert_eq!(decide(&s, method.clone(), 0, with), RETURN, "{code}");
                 assert_eq!(decide(&s, method, 0, Outcome::Final), RETURN);
@@ -659,7 +806,10 @@ mod properties {
             match self {
                 Attempt::Response(status, retry_after) => Outcome::Response {
                     status: *status,
-                    retry_after: retry_after.as_deref(),
+                    hints: Raw {
+                        retry_after: retry_after.as_deref(),
+                        ..Raw::default()
+                    },
                 },
                 Attempt::ConnectFailed => Outcome::ConnectFailed,
                 Attempt::FailedAfterSend => Outcome::FailedAfterSend,
@@ -726,14 +876,14 @@ mod properties {
             attempts in proptest::collection::vec(attempt(), 1..40),
             now in now(),
         ) {
-            let policy = Policy { settings: &settings, method: &method, max_retries: settings.max_retries, can_resend };
+            let policy = Policy { settings: &settings, method: &method, max_retries: settings.max_retries, can_resend, keyed: false };
             let start = settings.max_retries.saturating_sub(offset);
             let mut retries_done = start;
             let mut made = 1u64; // the first attempt
             for attempt in attempts.iter().cycle().take(200) {
                 let outcome = attempt.outcome();
-                match policy.decide(retries_done, outcome, || now) {
-                    Decision::Retry { wait, raise_if_refused } => {
+                match policy.decide(retries_done, outcome, Verdict::Defer, || now) {
+                    Decision::Retry { wait, raise_if_refused, .. } => {
                         prop_assert!(can_resend, "a body that cannot be replayed is never resent");
                         prop_assert!(retries_done < settings.max_retries);
                         prop_assert!(
@@ -757,7 +907,7 @@ mod properties {
                         retries_done += 1;
                         made += 1;
                     }
-                    Decision::Stop { raise, give_up } => {
+                    Decision::Stop { raise, give_up, .. } => {
                         prop_assert!(!raise || settings.raise_on_status);
                         if matches!(outcome, Outcome::Fatal) {
                             prop_assert_eq!(give_up, None);
@@ -780,11 +930,558 @@ mod properties {
             attempt in attempt(),
             now in now(),
         ) {
-            let policy = Policy { settings: &settings, method: &Method::GET, max_retries: settings.max_retries, can_resend: true };
-            if let Decision::Retry { wait, .. } = policy.decide(retries_done, attempt.outcome(), || now) {
+            let policy = Policy { settings: &settings, method: &Method::GET, max_retries: settings.max_retries, can_resend: true, keyed: false };
+            if let Decision::Retry { wait, .. } = policy.decide(retries_done, attempt.outcome(), Verdict::Defer, || now) {
                 prop_assert!(retries_done < settings.max_retries);
                 prop_assert!(wait.duration <= settings.backoff_max.max(settings.retry_after_max));
             }
         }
     }
+}
+
+/// The rules of issue 14: the classifier's verdicts, the server hints and keyed retries, each
+/// test named by its rule.
+#[cfg(test)]
+mod own_rules {
+    use super::*;
+    use crate::RateLimitReset;
+
+    const NOW: Now = Now {
+        time: SystemTime::UNIX_EPOCH,
+        remaining: None,
+        jitter_unit: 0.0,
+    };
+
+    fn settings() -> RetrySettings {
+        RetrySettings {
+            max_retries: 2,
+            status_forcelist: vec![500, 503],
+            allowed_methods: vec![Method::GET],
+            ..RetrySettings::default()
+        }
+    }
+
+    fn decide_with(
+        s: &RetrySettings,
+        method: Method,
+        keyed: bool,
+        outcome: Outcome<'_>,
+        verdict: Verdict,
+    ) -> Decision {
+        Policy {
+            settings: s,
+            method: &method,
+            max_retries: s.max_retries,
+            can_resend: true,
+            keyed,
+        }
+        .decide(0, outcome, verdict, || NOW)
+    }
+
+    fn decide(s: &RetrySettings, method: Method, outcome: Outcome<'_>) -> Decision {
+        decide_with(s, method, false, outcome, Verdict::Defer)
+    }
+
+    fn response(status: u16, hints: Raw<'_>) -> Outcome<'_> {
+        Outcome::Response { status, hints }
+    }
+
+    fn retried_by(decision: Decision) -> Option<(Decider, WaitSource, Duration)> {
+        match decision {
+            Decision::Retry { by, wait, .. } => Some((by, wait.source, wait.duration)),
+            Decision::Stop { .. } => None,
+        }
+    }
+
+    fn give_up(decision: Decision) -> Option<GiveUp> {
+        match decision {
+            Decision::Stop { give_up, .. } => give_up,
+            Decision::Retry { .. } => None,
+        }
+    }
+
+    #[test]
+    fn classifier_stop_returns_the_outcome_as_it_is_even_forced_with_raise_on_status() {
+        let s = RetrySettings {
+            raise_on_status: true,
+            ..settings()
+        };
+        let stop = decide_with(
+            &s,
+            Method::GET,
+            false,
+            response(503, Raw::default()),
+            Verdict::Stop,
+        );
+        assert_eq!(
+            stop,
+            Decision::Stop {
+                raise: false,
+                give_up: None,
+                by: Decider::Classifier,
+                hint: None
+            }
+        );
+        let connect = decide_with(
+            &s,
+            Method::GET,
+            false,
+            Outcome::ConnectFailed,
+            Verdict::Stop,
+        );
+        assert!(matches!(
+            connect,
+            Decision::Stop {
+                by: Decider::Classifier,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn classifier_may_retry_a_method_outside_allowed_methods_and_is_recorded() {
+        let s = settings();
+        for outcome in [
+            response(409, Raw::default()),
+            Outcome::FailedAfterSend,
+            Outcome::Final,
+        ] {
+            let decision = decide_with(&s, Method::POST, false, outcome, Verdict::Retry);
+            assert_eq!(
+                retried_by(decision),
+                Some((
+                    Decider::Classifier,
+                    WaitSource::Backoff,
+                    Duration::from_millis(500)
+                )),
+                "{outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn classifier_retry_waits_as_the_server_asks() {
+        let s = settings();
+        let hints = Raw {
+            retry_after: Some(b"2"),
+            ..Raw::default()
+        };
+        let decision = decide_with(&s, Method::GET, false, response(409, hints), Verdict::Retry);
+        assert_eq!(
+            retried_by(decision),
+            Some((
+                Decider::Classifier,
+                WaitSource::RetryAfter,
+                Duration::from_secs(2)
+            ))
+        );
+    }
+
+    #[test]
+    fn classifier_retry_after_is_capped_like_retry_after_and_bounded_by_the_deadline() {
+        let s = RetrySettings {
+            retry_after_max: Duration::from_secs(5),
+            ..settings()
+        };
+        let asked = |secs| Verdict::RetryAfter(Duration::from_secs(secs));
+        let ok = decide_with(&s, Method::GET, false, Outcome::FailedAfterSend, asked(5));
+        assert_eq!(
+            retried_by(ok),
+            Some((
+                Decider::Classifier,
+                WaitSource::Classifier,
+                Duration::from_secs(5)
+            ))
+        );
+        let long = decide_with(&s, Method::GET, false, Outcome::FailedAfterSend, asked(6));
+        assert_eq!(give_up(long), Some(GiveUp::RetryAfterTooLong));
+        let tight = Policy {
+            settings: &s,
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend: true,
+            keyed: false,
+        }
+        .decide(0, Outcome::FailedAfterSend, asked(3), || Now {
+            remaining: Some(Duration::from_secs(2)),
+            ..NOW
+        });
+        assert_eq!(give_up(tight), Some(GiveUp::Deadline));
+    }
+
+    #[test]
+    fn classifier_cannot_pass_the_attempt_limit_or_resend_a_stream() {
+        let s = settings();
+        let policy = |can_resend| Policy {
+            settings: &s,
+            method: &Method::POST,
+            max_retries: 2,
+            can_resend,
+            keyed: false,
+        };
+        let exhausted = policy(true).decide(2, Outcome::FailedAfterSend, Verdict::Retry, || NOW);
+        assert_eq!(give_up(exhausted), Some(GiveUp::Exhausted));
+        let stream = policy(false).decide(0, Outcome::FailedAfterSend, Verdict::Retry, || NOW);
+        assert_eq!(give_up(stream), Some(GiveUp::BodyNotReplayable));
+    }
+
+    #[test]
+    fn classifier_defer_is_the_built_in_rules() {
+        let s = settings();
+        assert_eq!(
+            decide_with(
+                &s,
+                Method::GET,
+                false,
+                response(404, Raw::default()),
+                Verdict::Defer
+            ),
+            Decision::RETURN
+        );
+        assert_eq!(
+            retried_by(decide(&s, Method::GET, response(503, Raw::default()))).map(|r| r.0),
+            Some(Decider::Rules)
+        );
+    }
+
+    fn ms_settings() -> RetrySettings {
+        RetrySettings {
+            respect_retry_after_ms: true,
+            status_forcelist: vec![],
+            ..settings()
+        }
+    }
+
+    #[test]
+    fn retry_after_ms_wins_over_retry_after() {
+        let hints = Raw {
+            retry_after: Some(b"3"),
+            retry_after_ms: Some(b"1500"),
+            ..Raw::default()
+        };
+        let decision = decide(&ms_settings(), Method::GET, response(429, hints));
+        assert_eq!(
+            retried_by(decision),
+            Some((
+                Decider::Rules,
+                WaitSource::RetryAfterMs,
+                Duration::from_millis(1500)
+            ))
+        );
+        assert_eq!(
+            decision,
+            Decision::Retry {
+                wait: Wait {
+                    duration: Duration::from_millis(1500),
+                    source: WaitSource::RetryAfterMs
+                },
+                raise_if_refused: false,
+                by: Decider::Rules,
+                hint: Some(ServerHint::new(
+                    HintHeader::RetryAfterMs,
+                    Duration::from_millis(1500)
+                )),
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_ms_makes_413_429_503_retryable_outside_the_forcelist() {
+        let hints = Raw {
+            retry_after_ms: Some(b"20"),
+            ..Raw::default()
+        };
+        for status in [413, 429, 503] {
+            assert!(
+                retried_by(decide(&ms_settings(), Method::GET, response(status, hints))).is_some(),
+                "{status}"
+            );
+        }
+        assert_eq!(
+            decide(&ms_settings(), Method::GET, response(500, hints)),
+            Decision::RETURN
+        );
+    }
+
+    #[test]
+    fn retry_after_ms_is_capped_by_retry_after_max() {
+        let s = RetrySettings {
+            retry_after_max: Duration::from_secs(1),
+            ..ms_settings()
+        };
+        let hints = Raw {
+            retry_after_ms: Some(b"1001"),
+            ..Raw::default()
+        };
+        assert_eq!(
+            give_up(decide(&s, Method::GET, response(429, hints))),
+            Some(GiveUp::RetryAfterTooLong)
+        );
+    }
+
+    #[test]
+    fn retry_after_ms_ignored_without_respect_retry_after_header() {
+        let s = RetrySettings {
+            respect_retry_after_header: false,
+            ..ms_settings()
+        };
+        let hints = Raw {
+            retry_after_ms: Some(b"20"),
+            ..Raw::default()
+        };
+        assert_eq!(
+            decide(&s, Method::GET, response(429, hints)),
+            Decision::RETURN
+        );
+    }
+
+    fn should(value: bool) -> Raw<'static> {
+        Raw {
+            should_retry: Some(value),
+            ..Raw::default()
+        }
+    }
+
+    #[test]
+    fn should_retry_true_makes_an_error_response_retryable() {
+        let s = settings();
+        assert_eq!(
+            retried_by(decide(&s, Method::GET, response(409, should(true)))),
+            Some((
+                Decider::Hint,
+                WaitSource::Backoff,
+                Duration::from_millis(500)
+            ))
+        );
+        assert_eq!(
+            decide(&s, Method::GET, response(200, should(true))),
+            Decision::RETURN,
+            "not a success"
+        );
+        let exhausted = Policy {
+            settings: &s,
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend: true,
+            keyed: false,
+        }
+        .decide(2, response(409, should(true)), Verdict::Defer, || NOW);
+        assert_eq!(give_up(exhausted), Some(GiveUp::Exhausted));
+    }
+
+    #[test]
+    fn should_retry_true_outside_allowed_methods_only_with_an_idempotency_key() {
+        let s = settings();
+        assert_eq!(
+            decide_with(
+                &s,
+                Method::POST,
+                false,
+                response(500, should(true)),
+                Verdict::Defer
+            ),
+            Decision::RETURN
+        );
+        let keyed = decide_with(
+            &s,
+            Method::POST,
+            true,
+            response(500, should(true)),
+            Verdict::Defer,
+        );
+        assert_eq!(retried_by(keyed).map(|r| r.0), Some(Decider::Hint));
+    }
+
+    #[test]
+    fn should_retry_false_makes_the_response_final() {
+        let s = RetrySettings {
+            raise_on_status: true,
+            ..settings()
+        };
+        let hints = Raw {
+            should_retry: Some(false),
+            retry_after: Some(b"1"),
+            ..Raw::default()
+        };
+        for status in [503, 429] {
+            assert_eq!(
+                decide(&s, Method::GET, response(status, hints)),
+                Decision::Stop {
+                    raise: false,
+                    give_up: None,
+                    by: Decider::Hint,
+                    hint: None
+                }
+            );
+        }
+    }
+
+    fn reset_settings() -> RetrySettings {
+        RetrySettings {
+            rate_limit_reset: Some(RateLimitReset::github()),
+            retry_after_max: Duration::from_secs(60),
+            ..settings()
+        }
+    }
+
+    fn spent(reset: &'static [u8]) -> Raw<'static> {
+        Raw {
+            rate_limited: true,
+            reset: Some(reset),
+            ..Raw::default()
+        }
+    }
+
+    #[test]
+    fn rate_limit_reset_waits_until_the_reset_instead_of_the_backoff() {
+        let now = Now {
+            time: SystemTime::UNIX_EPOCH + Duration::from_millis(99_250),
+            ..NOW
+        };
+        let decision = Policy {
+            settings: &reset_settings(),
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend: true,
+            keyed: false,
+        }
+        .decide(0, response(403, spent(b"100")), Verdict::Defer, || now);
+        assert_eq!(
+            retried_by(decision),
+            Some((
+                Decider::Hint,
+                WaitSource::RateLimitReset,
+                Duration::from_millis(750)
+            ))
+        );
+    }
+
+    #[test]
+    fn rate_limit_reset_past_or_malformed_leaves_the_backoff() {
+        for value in [&b"0"[..], b"soon", b"-5"] {
+            let now = Now {
+                time: SystemTime::UNIX_EPOCH + Duration::from_secs(10),
+                ..NOW
+            };
+            let decision = Policy {
+                settings: &reset_settings(),
+                method: &Method::GET,
+                max_retries: 2,
+                can_resend: true,
+                keyed: false,
+            }
+            .decide(
+                0,
+                response(
+                    429,
+                    Raw {
+                        rate_limited: true,
+                        reset: Some(value),
+                        ..Raw::default()
+                    },
+                ),
+                Verdict::Defer,
+                || now,
+            );
+            assert_eq!(
+                retried_by(decision),
+                Some((
+                    Decider::Hint,
+                    WaitSource::Backoff,
+                    Duration::from_millis(500)
+                )),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_limit_reset_beyond_retry_after_max_ends_the_retries() {
+        let decision = decide(
+            &reset_settings(),
+            Method::GET,
+            response(403, spent(b"3600")),
+        );
+        assert_eq!(give_up(decision), Some(GiveUp::RetryAfterTooLong));
+        assert!(
+            matches!(decision, Decision::Stop { hint: Some(h), .. } if h.header() == HintHeader::RateLimitReset)
+        );
+    }
+
+    #[test]
+    fn rate_limited_status_not_retried_when_quota_remains() {
+        assert_eq!(
+            decide(
+                &reset_settings(),
+                Method::GET,
+                response(403, Raw::default())
+            ),
+            Decision::RETURN
+        );
+    }
+
+    #[test]
+    fn keyed_retries_never_resend_an_unkeyed_post_after_it_may_have_reached_the_server() {
+        let s = RetrySettings {
+            keyed_retries: true,
+            allowed_methods: DEFAULT_METHODS.to_vec(),
+            ..settings()
+        };
+        for outcome in [Outcome::FailedAfterSend, response(503, Raw::default())] {
+            for method in [Method::POST, Method::PATCH] {
+                assert_eq!(
+                    decide_with(&s, method.clone(), false, outcome, Verdict::Defer),
+                    Decision::RETURN
+                );
+                assert!(
+                    retried_by(decide_with(&s, method, true, outcome, Verdict::Defer)).is_some()
+                );
+            }
+        }
+        assert!(
+            retried_by(decide_with(
+                &s,
+                Method::POST,
+                false,
+                Outcome::ConnectFailed,
+                Verdict::Defer
+            ))
+            .is_some(),
+            "a connection never established is retried for any method"
+        );
+        assert!(retried_by(decide_with(
+            &s,
+            Method::PUT,
+            false,
+            Outcome::FailedAfterSend,
+            Verdict::Defer
+        ))
+        .is_some());
+    }
+
+    #[test]
+    fn keyed_retries_retry_a_keyed_post_outside_allowed_methods() {
+        let s = RetrySettings::idempotent();
+        assert!(!s.allows(&Method::POST));
+        assert!(retried_by(decide_with(
+            &s,
+            Method::POST,
+            true,
+            response(503, Raw::default()),
+            Verdict::Defer
+        ))
+        .is_some());
+        assert_eq!(
+            decide_with(
+                &s,
+                Method::POST,
+                false,
+                response(503, Raw::default()),
+                Verdict::Defer
+            ),
+            Decision::RETURN
+        );
+    }
+
+    const DEFAULT_METHODS: [Method; 8] = crate::DEFAULT_ALLOWED_METHODS;
 }

@@ -50,9 +50,7 @@ macro_rules! statuses {
 
 /// Expands `"500..=599"` (or `"500-599"`), the serde form of a range; `None` if it is not one.
 pub(super) fn parse_range(text: &str) -> Option<RangeInclusive<u16>> {
-    let (low, high) = text
-        .split_once("..=")
-        .or_else(|| text.split_once('-'))?;
+    let (low, high) = text.split_once("..=").or_else(|| text.split_once('-'))?;
     let (low, high) = (low.trim().parse().ok()?, high.trim().parse().ok()?);
     (low <= high).then_some(low..=high)
 }
@@ -63,7 +61,10 @@ mod tests {
 
     #[test]
     fn codes_and_ranges_sorted_and_deduplicated() {
-        assert_eq!(statuses![504, 500..=503, 502, 429], [429, 500, 501, 502, 503, 504]);
+        assert_eq!(
+            statuses![504, 500..=503, 502, 429],
+            [429, 500, 501, 502, 503, 504]
+        );
         assert_eq!(statuses![], Vec::<u16>::new());
         assert_eq!(statuses![404,], [404]);
     }

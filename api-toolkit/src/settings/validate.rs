@@ -306,7 +306,10 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(validate(&reset(vec![])).unwrap_err().field(), "rate_limit_reset.statuses");
+        assert_eq!(
+            validate(&reset(vec![])).unwrap_err().field(),
+            "rate_limit_reset.statuses"
+        );
         assert_eq!(validate(&reset(vec![429, 600])).unwrap_err().value(), "600");
         assert!(validate(&reset(vec![403, 429])).is_ok());
         let body = |bytes| RetrySettings {
@@ -314,7 +317,10 @@ mod tests {
             ..Default::default()
         };
         assert!(validate(&body(65536)).is_ok());
-        assert_eq!(validate(&body(65537)).unwrap_err().field(), "classify_body_bytes");
+        assert_eq!(
+            validate(&body(65537)).unwrap_err().field(),
+            "classify_body_bytes"
+        );
         assert!(parse_header_name("should_retry_header", "x-should-retry").is_ok());
         let upper = parse_header_name("should_retry_header", "X-Should-Retry").unwrap_err();
         assert!(upper.expected().contains("\"x-should-retry\""), "{upper}");

@@ -101,7 +101,11 @@ fn statuses(wire: Vec<WireStatus>) -> Result<Vec<u16>, SettingsError> {
     for status in wire {
         match status {
             WireStatus::Code(code) => list.push(u16::try_from(code).map_err(|_| {
-                SettingsError::new("status_forcelist", code, "expected HTTP status codes in 100..=599")
+                SettingsError::new(
+                    "status_forcelist",
+                    code,
+                    "expected HTTP status codes in 100..=599",
+                )
             })?),
             WireStatus::Range(text) => {
                 let range = super::statuses::parse_range(&text).ok_or_else(|| {
@@ -232,7 +236,10 @@ impl TryFrom<WireSettings> for RetrySettings {
                 .should_retry_header
                 .map(|name| validate::parse_header_name("should_retry_header", &name))
                 .transpose()?,
-            rate_limit_reset: w.rate_limit_reset.map(RateLimitReset::try_from).transpose()?,
+            rate_limit_reset: w
+                .rate_limit_reset
+                .map(RateLimitReset::try_from)
+                .transpose()?,
             keyed_retries: w.keyed_retries,
             classify: None,
             classify_body_bytes: w.classify_body_bytes,
@@ -345,30 +352,68 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.status_forcelist, [429, 500, 501, 502, 503]);
-        assert_eq!(settings.should_retry_header.as_ref().unwrap(), "x-should-retry");
+        assert_eq!(
+            settings.should_retry_header.as_ref().unwrap(),
+            "x-should-retry"
+        );
         let reset = settings.rate_limit_reset.clone().unwrap();
         assert_eq!(reset.form, ResetForm::DeltaSeconds);
-        assert_eq!(reset.header, "x-ratelimit-reset", "missing fields are GitHub's");
+        assert_eq!(
+            reset.header, "x-ratelimit-reset",
+            "missing fields are GitHub's"
+        );
         assert!(settings.keyed_retries && settings.respect_retry_after_ms);
         let json = serde_json::to_string(&settings).unwrap();
         assert_eq!(from_json(&json).unwrap(), settings);
         // A list of codes only is kept as written, as before.
-        assert_eq!(from_json(r#"{"status_forcelist": [503, 500]}"#).unwrap().status_forcelist, [503, 500]);
+        assert_eq!(
+            from_json(r#"{"status_forcelist": [503, 500]}"#)
+                .unwrap()
+                .status_forcelist,
+            [503, 500]
+        );
     }
 
     #[test]
     fn bad_hint_values_name_field_and_value() {
         let cases = [
-            (r#"{"should_retry_header": "X-Should-Retry"}"#, "`should_retry_header` = \"X-Should-Retry\""),
-            (r#"{"should_retry_header": "x should"}"#, "`should_retry_header` = \"x should\""),
-            (r#"{"rate_limit_reset": {"header": "Reset"}}"#, "`rate_limit_reset.header` = \"Reset\""),
-            (r#"{"rate_limit_reset": {"form": "epoch"}}"#, "`rate_limit_reset.form` = \"epoch\""),
-            (r#"{"rate_limit_reset": {"statuses": []}}"#, "`rate_limit_reset.statuses` = []"),
-            (r#"{"status_forcelist": ["5xx"]}"#, "`status_forcelist` = \"5xx\""),
-            (r#"{"status_forcelist": ["500..=600"]}"#, "`status_forcelist` = 600"),
+            (
+                r#"{"should_retry_header": "X-Should-Retry"}"#,
+                "`should_retry_header` = \"X-Should-Retry\"",
+            ),
+            (
+                r#"{"should_retry_header": "x should"}"#,
+                "`should_retry_header` = \"x should\"",
+            ),
+            (
+                r#"{"rate_limit_reset": {"header": "Reset"}}"#,
+                "`rate_limit_reset.header` = \"Reset\"",
+            ),
+            (
+                r#"{"rate_limit_reset": {"form": "epoch"}}"#,
+                "`rate_limit_reset.form` = \"epoch\"",
+            ),
+            (
+                r#"{"rate_limit_reset": {"statuses": []}}"#,
+                "`rate_limit_reset.statuses` = []",
+            ),
+            (
+                r#"{"status_forcelist": ["5xx"]}"#,
+                "`status_forcelist` = \"5xx\"",
+            ),
+            (
+                r#"{"status_forcelist": ["500..=600"]}"#,
+                "`status_forcelist` = 600",
+            ),
             (r#"{"status_forcelist": [-1]}"#, "`status_forcelist` = -1"),
-            (r#"{"status_forcelist": [70000]}"#, "`status_forcelist` = 70000"),
-            (r#"{"classify_body_bytes": 70000}"#, "`classify_body_bytes` = 70000"),
+            (
+                r#"{"status_forcelist": [70000]}"#,
+                "`status_forcelist` = 70000",
+            ),
+            (
+                r#"{"classify_body_bytes": 70000}"#,
+                "`classify_body_bytes` = 70000",
+            ),
         ];
         for (json, needle) in cases {
             let err = from_json(json).unwrap_err();

@@ -1,0 +1,186 @@
+//! Asking the user's [`Classifier`] about an attempt: what it sees of the request, the first
+//! bytes of the response's body, and a panic caught.
+//!
+//! Only calls whose settings have a classifier come here.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Request, Response, ResponseBuilderExt, Url};
+
+use crate::{Attempt, AttemptOutcome, Classifier, Verdict};
+
+/// What a classifier sees of a call's request, taken when the call starts: the request itself
+/// is in reqwest's hands while an attempt runs.
+pub(crate) struct RequestView {
+    url: Url,
+    headers: HeaderMap,
+    replayable: bool,
+}
+
+impl RequestView {
+    pub(crate) fn of(request: &Request) -> Box<RequestView> {
+        Box::new(RequestView {
+            url: request.url().clone(),
+            headers: request.headers().clone(),
+            replayable: request.body().is_none_or(|body| body.as_bytes().is_some()),
+        })
+    }
+}
+
+/// The question for the classifier about one attempt.
+pub(crate) struct Question<'a> {
+    pub(crate) classifier: &'a Classifier,
+    pub(crate) view: &'a RequestView,
+    pub(crate) method: &'a Method,
+    /// 1 for the first attempt.
+    pub(crate) number: u32,
+    pub(crate) body_bytes: usize,
+}
+
+/// The attempt's result (its response rebuilt when its body was read) and the verdict, or the
+/// classifier's panic.
+pub(crate) type Answer = Result<(reqwest::Result<Response>, Verdict), Panicked>;
+
+/// A classifier's panic, and the outcome of the attempt it was asked about.
+pub(crate) struct Panicked {
+    pub(crate) message: String,
+    pub(crate) outcome: AttemptOutcome,
+}
+
+impl Question<'_> {
+    /// Asks without reading the body: no future to keep.
+    pub(crate) fn ask(
+        &self,
+        result: &reqwest::Result<Response>,
+        outcome: AttemptOutcome,
+    ) -> Result<Verdict, Panicked> {
+        self.verdict(result, outcome, &[])
+    }
+
+    /// Reads up to `body_bytes` of the response's body first, then asks. `outcome` tells the
+    /// result's outcome (also after a failed read).
+    pub(crate) fn ask_with_body<'a>(
+        &'a self,
+        result: reqwest::Result<Response>,
+        outcome: impl Fn(&reqwest::Result<Response>) -> AttemptOutcome + Send + 'a,
+    ) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>> {
+        Box::pin(async move {
+            let (result, prefix) = match result {
+                Ok(response) => match peek(response, self.body_bytes).await {
+                    Ok((response, prefix)) => (Ok(response), prefix),
+                    // A body that fails while it is read (too slow for the attempt's limit,
+                    // reset) is the attempt's failure.
+                    Err(error) => (Err(error), Vec::new()),
+                },
+                failed => (failed, Vec::new()),
+            };
+            let verdict = self.verdict(&result, outcome(&result), &prefix)?;
+            Ok((result, verdict))
+        })
+    }
+
+    fn verdict(
+        &self,
+        result: &reqwest::Result<Response>,
+        outcome: AttemptOutcome,
+        body: &[u8],
+    ) -> Result<Verdict, Panicked> {
+        let attempt = Attempt {
+            method: self.method,
+            url: &self.view.url,
+            request_headers: &self.view.headers,
+            number: self.number,
+            replayable: self.view.replayable,
+            outcome,
+            response_headers: result.as_ref().ok().map(Response::headers),
+            body,
+        };
+        // The classifier is the user's code: a panic in it ends this call, not the session.
+        catch_unwind(AssertUnwindSafe(|| self.classifier.classify(&attempt))).map_err(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Panicked { message, outcome }
+        })
+    }
+}
+
+/// Reads the first `limit` bytes of `response`'s body (fewer if it is shorter) and gives back a
+/// response whose body is still whole: those bytes, then the rest as it arrives.
+async fn peek(mut response: Response, limit: usize) -> reqwest::Result<(Response, Vec<u8>)> {
+    let mut chunks = VecDeque::new();
+    let mut read = 0;
+    while read < limit {
+        match response.chunk().await? {
+            Some(chunk) => {
+                read += chunk.len();
+                chunks.push_back(chunk);
+            }
+            None => break,
+        }
+    }
+    let mut prefix = Vec::with_capacity(read.min(limit));
+    for chunk in &chunks {
+        let room = limit - prefix.len();
+        prefix.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    let url = response.url().clone();
+    let (mut parts, rest) = http::Response::<reqwest::Body>::from(response).into_parts();
+    // reqwest keeps the URL in an extension of its own, which the conversion drops.
+    let (carrier, ()) = http::Response::builder()
+        .url(url)
+        .body(())
+        .expect("a status and a URL make a valid response")
+        .into_parts();
+    parts.extensions.extend(carrier.extensions);
+    let body = reqwest::Body::wrap(Prefixed { chunks, rest });
+    Ok((
+        Response::from(http::Response::from_parts(parts, body)),
+        prefix,
+    ))
+}
+
+/// A body whose first chunks were already read.
+struct Prefixed {
+    chunks: VecDeque<Bytes>,
+    rest: reqwest::Body,
+}
+
+impl http_body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = reqwest::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, reqwest::Error>>> {
+        match self.chunks.pop_front() {
+            Some(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+            None => Pin::new(&mut self.rest).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let read: usize = self.chunks.iter().map(Bytes::len).sum();
+        let rest = self.rest.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + read as u64);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + read as u64);
+        }
+        hint
+    }
+}
