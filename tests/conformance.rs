@@ -54,6 +54,13 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         idempotency_key: s.idempotency_key,
         retry_budget: None,
         share_retry_after: s.share_retry_after,
+        // Not generated yet: the hints, keyed retries and the classifier have their own tests.
+        respect_retry_after_ms: false,
+        should_retry_header: None,
+        rate_limit_reset: None,
+        keyed_retries: false,
+        classify: None,
+        classify_body_bytes: 0,
     }
 }
 

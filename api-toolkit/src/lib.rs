@@ -208,7 +208,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use hints::{HintHeader, ServerHint};
 pub use into_url::IntoUrl;
 pub use policy::classify::{Attempt, Classifier, ClassifyFn, Verdict};
-pub use record::{AttemptOutcome, AttemptRecord, CallRecord, GiveUp, RetryEvent, WaitSource};
+pub use record::{
+    AttemptOutcome, AttemptRecord, CallRecord, Decider, GiveUp, RetryEvent, WaitSource,
+};
 pub use request::RequestBuilder;
 pub use reqwest;
 pub use reqwest::{Method, StatusCode};

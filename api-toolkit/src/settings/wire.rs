@@ -24,11 +24,27 @@ pub(super) struct WireSettings {
     idempotency_key: bool,
     retry_budget: Option<WireBudget>,
     share_retry_after: bool,
+    // The fields of issue 14 are written only when set: the JSON of settings that do not use
+    // them is what it was.
+    #[serde(skip_serializing_if = "is_false")]
     respect_retry_after_ms: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     should_retry_header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rate_limit_reset: Option<WireReset>,
+    #[serde(skip_serializing_if = "is_false")]
     keyed_retries: bool,
+    #[serde(skip_serializing_if = "is_zero")]
     classify_body_bytes: usize,
+}
+
+// serde's `skip_serializing_if` takes a reference.
+fn is_false(flag: &bool) -> bool {
+    !flag
+}
+
+fn is_zero(bytes: &usize) -> bool {
+    *bytes == 0
 }
 
 /// A status (any integer, so that a wrong one is reported by the check that names the field)
