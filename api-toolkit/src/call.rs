@@ -9,7 +9,7 @@ use reqwest::{Method, Request, Response};
 use tracing::{Instrument, Span};
 
 use crate::attempt::Watched;
-use crate::consult::{Panicked, Question, RequestView};
+use crate::consult::{Panicked, Question, RequestView, Sending};
 use crate::hints::{self, HintHeader, Raw};
 use crate::host_gate::HostGate;
 use crate::policy::{Active, Decision, Now, Outcome, Policy, Wait};
@@ -153,7 +153,13 @@ pub(crate) fn run(
                 let (sent, can_resend) =
                     kept.send_next(retries_done < plan.max_retries, origin, |request| {
                         let cut_connect_at = limit.filter(|_| shared.cuts_connects);
-                        Watched::new(shared.client.execute(request), cut_connect_at)
+                        let peek = if settings.classify.is_some() {
+                            settings.classify_body_bytes
+                        } else {
+                            0
+                        };
+                        let sending = Sending::new(shared.client.execute(request), peek);
+                        Watched::new(sending, cut_connect_at)
                     });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
                 let (result, answered) = if plan.span.is_disabled() {
@@ -161,7 +167,7 @@ pub(crate) fn run(
                 } else {
                     sent.instrument(plan.span.clone()).await
                 };
-                let result = match result {
+                let mut result = match result {
                     // A request reqwest refused to send (a scheme it does not speak) is no
                     // attempt.
                     Err(error) if !answered && error.is_builder() => {
@@ -169,31 +175,20 @@ pub(crate) fn run(
                     }
                     result => result,
                 };
-                let (result, verdict) = match (&settings.classify, &plan.view) {
-                    (Some(classifier), Some(view)) => {
-                        let question = Question {
-                            classifier,
-                            view,
-                            method: &plan.method,
-                            number: retries_done.saturating_add(1),
-                            body_bytes: settings.classify_body_bytes,
-                        };
-                        let answer = if question.body_bytes == 0 {
-                            let outcome = classify(&result, &active, answered).1;
-                            question
-                                .ask(&result, outcome)
-                                .map(|verdict| (result, verdict))
-                        } else {
-                            let outcome = |r: &_| classify(r, &active, answered).1;
-                            question.ask_with_body(result, outcome).await
-                        };
-                        match answer {
-                            Ok(answered) => answered,
-                            Err(panic) => return Err(panicked(&plan, panic, record, waited)),
-                        }
+                let mut verdict = Verdict::Defer;
+                if let (Some(classifier), Some(view)) = (&settings.classify, &plan.view) {
+                    let question = Question {
+                        classifier,
+                        view,
+                        method: &plan.method,
+                        number: retries_done.saturating_add(1),
+                    };
+                    let outcome = |r: &_| classify(r, &active, answered).1;
+                    match question.ask(result, outcome) {
+                        Ok(answer) => (result, verdict) = answer,
+                        Err(panic) => return Err(panicked(&plan, panic, record, waited)),
                     }
-                    _ => (result, Verdict::Defer),
-                };
+                }
                 let (outcome, recorded) = classify(&result, &active, answered);
                 let attempt = AttemptRecord::new(recorded, waited.0, waited.1, Decider::Rules);
                 if let Some(host) = &plan.host {

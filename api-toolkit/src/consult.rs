@@ -41,7 +41,6 @@ pub(crate) struct Question<'a> {
     pub(crate) method: &'a Method,
     /// 1 for the first attempt.
     pub(crate) number: u32,
-    pub(crate) body_bytes: usize,
 }
 
 /// The attempt's result (its response rebuilt when its body was read) and the verdict, or the
@@ -54,36 +53,22 @@ pub(crate) struct Panicked {
     pub(crate) outcome: AttemptOutcome,
 }
 
-impl Question<'_> {
-    /// Asks without reading the body: no future to keep.
+impl<'a> Question<'a> {
+    /// Asks about the attempt's result, which it gives back. The body's first bytes were read by
+    /// the attempt itself ([`Sending`]): an await here would make every call's future larger.
     pub(crate) fn ask(
-        &self,
-        result: &reqwest::Result<Response>,
-        outcome: AttemptOutcome,
-    ) -> Result<Verdict, Panicked> {
-        self.verdict(result, outcome, &[])
-    }
-
-    /// Reads up to `body_bytes` of the response's body first, then asks. `outcome` tells the
-    /// result's outcome (also after a failed read).
-    pub(crate) fn ask_with_body<'a>(
-        &'a self,
-        result: reqwest::Result<Response>,
-        outcome: impl Fn(&reqwest::Result<Response>) -> AttemptOutcome + Send + 'a,
-    ) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>> {
-        Box::pin(async move {
-            let (result, prefix) = match result {
-                Ok(response) => match peek(response, self.body_bytes).await {
-                    Ok((response, prefix)) => (Ok(response), prefix),
-                    // A body that fails while it is read (too slow for the attempt's limit,
-                    // reset) is the attempt's failure.
-                    Err(error) => (Err(error), Vec::new()),
-                },
-                failed => (failed, Vec::new()),
-            };
-            let verdict = self.verdict(&result, outcome(&result), &prefix)?;
-            Ok((result, verdict))
-        })
+        self,
+        mut result: reqwest::Result<Response>,
+        outcome: impl Fn(&reqwest::Result<Response>) -> AttemptOutcome,
+    ) -> Answer {
+        // The body's first bytes, if the attempt read them ([`Sending::Peeking`]).
+        let peeked = match &mut result {
+            Ok(response) => response.extensions_mut().remove::<Peeked>(),
+            Err(_) => None,
+        };
+        let body = peeked.as_ref().map_or(&[][..], |p| &p.0[..]);
+        let verdict = self.verdict(&result, outcome(&result), body)?;
+        Ok((result, verdict))
     }
 
     fn verdict(
@@ -114,9 +99,57 @@ impl Question<'_> {
     }
 }
 
+/// An attempt's request in flight: reqwest's, or, when a classifier reads the body's first
+/// bytes, reqwest's followed by that read, boxed (only those calls pay for it).
+pub(crate) enum Sending<F> {
+    Plain(F),
+    Peeking(Pin<Box<dyn Future<Output = reqwest::Result<Response>> + Send>>),
+}
+
+impl<F> Sending<F>
+where
+    F: Future<Output = reqwest::Result<Response>> + Send + Unpin + 'static,
+{
+    /// `pending`, followed by a read of up to `peek` bytes of the response's body if `peek`.
+    #[inline]
+    pub(crate) fn new(pending: F, peek: usize) -> Self {
+        if peek == 0 {
+            Sending::Plain(pending)
+        } else {
+            Sending::peeking(pending, peek)
+        }
+    }
+
+    #[inline(never)]
+    fn peeking(pending: F, limit: usize) -> Self {
+        Sending::Peeking(Box::pin(async move { peek(pending.await?, limit).await }))
+    }
+}
+
+impl<F> Future for Sending<F>
+where
+    F: Future<Output = reqwest::Result<Response>> + Unpin,
+{
+    type Output = reqwest::Result<Response>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Sending::Plain(pending) => Pin::new(pending).poll(cx),
+            Sending::Peeking(peeking) => peeking.as_mut().poll(cx),
+        }
+    }
+}
+
+/// The first bytes of a response's body, kept in its extensions from the read to the
+/// classifier, which removes them.
+#[derive(Clone)]
+struct Peeked(Vec<u8>);
+
 /// Reads the first `limit` bytes of `response`'s body (fewer if it is shorter) and gives back a
-/// response whose body is still whole: those bytes, then the rest as it arrives.
-async fn peek(mut response: Response, limit: usize) -> reqwest::Result<(Response, Vec<u8>)> {
+/// response whose body is still whole: those bytes, then the rest as it arrives. A read that
+/// fails (too slow for the attempt's limit, reset) is the attempt's failure.
+async fn peek(mut response: Response, limit: usize) -> reqwest::Result<Response> {
     let mut chunks = VecDeque::new();
     let mut read = 0;
     while read < limit {
@@ -142,11 +175,9 @@ async fn peek(mut response: Response, limit: usize) -> reqwest::Result<(Response
         .expect("a status and a URL make a valid response")
         .into_parts();
     parts.extensions.extend(carrier.extensions);
+    parts.extensions.insert(Peeked(prefix));
     let body = reqwest::Body::wrap(Prefixed { chunks, rest });
-    Ok((
-        Response::from(http::Response::from_parts(parts, body)),
-        prefix,
-    ))
+    Ok(Response::from(http::Response::from_parts(parts, body)))
 }
 
 /// A body whose first chunks were already read.

@@ -36,7 +36,8 @@ pub struct CallRecord {
     attempts: SmallVec<[AttemptRecord; INLINE]>,
     count: u32,
     give_up: Option<GiveUp>,
-    last_hint: Option<ServerHint>,
+    /// Boxed: a record lives in every call's future, and few calls get a hint.
+    last_hint: Option<Box<ServerHint>>,
 }
 
 /// How many attempts a record keeps in detail.
@@ -125,11 +126,11 @@ impl CallRecord {
     /// ended the retries (beyond `retry_after_max`, or past `total_timeout`). `None` when no
     /// response asked for one, or no retry was wanted.
     pub fn last_hint(&self) -> Option<ServerHint> {
-        self.last_hint
+        self.last_hint.as_deref().copied()
     }
 
     pub(crate) fn set_hint(&mut self, hint: ServerHint) {
-        self.last_hint = Some(hint);
+        self.last_hint = Some(Box::new(hint));
     }
 
     #[inline]

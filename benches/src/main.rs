@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use api_toolkit::RetrySettings;
 
-use crate::drivers::{Driver, Middleware, Raw, Toolkit};
+use crate::drivers::{Classified, Driver, Middleware, Raw, Toolkit};
 use crate::load::Sample;
 use crate::report::{Results, Row};
 use crate::server::Server;
@@ -50,6 +50,8 @@ pub(crate) enum DriverId {
     Python,
     /// api-toolkit while another task replaces its settings 1,000 times a second.
     ToolkitChurn,
+    /// api-toolkit with a classifier that defers (instruction counts only).
+    ToolkitClassified,
 }
 
 impl DriverId {
@@ -60,6 +62,7 @@ impl DriverId {
             DriverId::Middleware => "reqwest-retry",
             DriverId::Python => "python requests",
             DriverId::ToolkitChurn => "api-toolkit + settings churn",
+            DriverId::ToolkitClassified => "api-toolkit + deferring classifier",
         }
     }
 }
@@ -230,6 +233,7 @@ fn driver(name: &str) -> Result<DriverId, String> {
         "middleware" => DriverId::Middleware,
         "python" => DriverId::Python,
         "churn" => DriverId::ToolkitChurn,
+        "classified" => DriverId::ToolkitClassified,
         other => return Err(format!("unknown driver {other:?}")),
     })
 }
@@ -243,6 +247,7 @@ struct Clients {
     raw: Arc<Raw>,
     toolkit: Arc<Toolkit>,
     middleware: Arc<Middleware>,
+    classified: Arc<Classified>,
 }
 
 fn main() {
@@ -277,6 +282,7 @@ fn main() {
         raw: Arc::new(Raw::new()),
         toolkit: Arc::new(Toolkit::new().expect("the connector's session builds")),
         middleware: Arc::new(Middleware::new()),
+        classified: Arc::new(Classified::new().expect("the connector's session builds")),
     };
     let python = if plan.python && plan.only.is_none_or(|(_, d)| d == DriverId::Python) {
         match python::available() {
@@ -342,6 +348,10 @@ fn main() {
             count!(DriverId::Raw, &clients.raw);
             count!(DriverId::Toolkit, &clients.toolkit);
             count!(DriverId::Middleware, &clients.middleware);
+            // Only when asked for: not part of the benchmark's tables.
+            if only == Some(DriverId::ToolkitClassified) {
+                count!(DriverId::ToolkitClassified, &clients.classified);
+            }
             counts
         })
     };
@@ -444,6 +454,9 @@ fn segment(
                 }
                 DriverId::Middleware => {
                     measure(&clients.middleware, server, url, c, warmup, duration).await
+                }
+                DriverId::ToolkitClassified => {
+                    measure(&clients.classified, server, url, c, warmup, duration).await
                 }
                 DriverId::ToolkitChurn => {
                     let churn = churn(&clients.toolkit);
