@@ -67,7 +67,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("demo GitHub API on {base_url}\n");
     let github = GitHub::new(&base_url)?;
 
-    println!("GET /repos/octo/hello/issues (primary limit: 403, nothing remaining, reset in ~1 s):");
+    println!(
+        "GET /repos/octo/hello/issues (primary limit: 403, nothing remaining, reset in ~1 s):"
+    );
     let response = github.get("/repos/octo/hello/issues").await?;
     show(&response);
 

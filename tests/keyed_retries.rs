@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    AttemptOutcome, CallRecord, GiveUp, Method, RetrySettings, Session, DEFAULT_ALLOWED_METHODS,
+    statuses, AttemptOutcome, CallRecord, GiveUp, Method, RetrySettings, Session,
+    DEFAULT_ALLOWED_METHODS,
 };
 use testkit::payments::{Payments, Step};
 use testkit::{refused_url, Reply, TestServer};
@@ -154,7 +155,8 @@ async fn keyed_retries_keyed_post_outside_allowed_methods_retried() {
 
 #[tokio::test]
 async fn keyed_retries_with_idempotency_key_every_post_keyed_and_retried() {
-    let server = TestServer::start(vec![Reply::status(503), Reply::Close, Reply::status(201)]).await;
+    let server =
+        TestServer::start(vec![Reply::status(503), Reply::Close, Reply::status(201)]).await;
     let settings = RetrySettings {
         idempotency_key: true,
         ..keyed()
@@ -175,7 +177,8 @@ async fn keyed_retries_with_idempotency_key_every_post_keyed_and_retried() {
 
 #[tokio::test]
 async fn keyed_retries_leave_idempotent_methods_to_allowed_methods() {
-    let server = TestServer::start(vec![Reply::status(503), Reply::Close, Reply::status(200)]).await;
+    let server =
+        TestServer::start(vec![Reply::status(503), Reply::Close, Reply::status(200)]).await;
     let response = session(keyed())
         .put(server.url("/orders/1"))
         .body("{}")
@@ -257,10 +260,7 @@ async fn idempotent_preset_get_retried_three_times() {
         .unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(methods(&server), ["GET"; 4]);
-    assert_eq!(
-        CallRecord::of(&response).give_up(),
-        Some(GiveUp::Exhausted)
-    );
+    assert_eq!(CallRecord::of(&response).give_up(), Some(GiveUp::Exhausted));
 }
 
 #[tokio::test]
@@ -294,7 +294,10 @@ async fn idempotent_preset_keyed_post_and_patch_retried() {
         .await
         .unwrap();
     assert_eq!(methods(&server), ["POST", "POST", "PATCH"]);
-    assert_eq!(keys(&server), [key("k-post"), key("k-post"), key("k-patch")]);
+    assert_eq!(
+        keys(&server),
+        [key("k-post"), key("k-post"), key("k-patch")]
+    );
 }
 
 #[tokio::test]
@@ -319,10 +322,13 @@ async fn idempotent_preset_with_idempotency_key_gives_every_post_a_key() {
 // ---------------------------------------------------------------------------------------------
 // Against a payments API that applies a POST once per key (the Stripe example's scenarios)
 
-/// `RetrySettings::idempotent()` with Stripe's should-retry header, as the Stripe example has it.
+/// The Stripe example's settings, without waits: `RetrySettings::idempotent()`, 409 retried,
+/// and Stripe's should-retry header.
 fn stripe() -> RetrySettings {
     RetrySettings {
+        max_retries: 2,
         backoff_factor: 0.0,
+        status_forcelist: statuses![409, 429, 500, 502..=504],
         should_retry_header: Some(HeaderName::from_static("stripe-should-retry")),
         ..RetrySettings::idempotent()
     }
@@ -427,6 +433,37 @@ async fn stripe_should_retry_false_409_not_retried() {
     assert_eq!(response.status(), 409);
     assert_eq!(api.server.count(), 1);
     assert_eq!(api.charges(), 0);
+}
+
+#[tokio::test]
+async fn stripe_should_retry_true_unkeyed_post_not_retried() {
+    // The server says retry, but without a key a second POST could charge twice.
+    let api = Payments::start(vec![
+        Step::Refuse(Reply::status(409).header("stripe-should-retry", "true")),
+        Step::Charge,
+    ])
+    .await;
+    let response = session(stripe())
+        .post(api.url("/v1/charges"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(api.server.count(), 1);
+    assert_eq!(api.charges(), 0);
+}
+
+#[tokio::test]
+async fn stripe_get_retried_without_a_key() {
+    let server = TestServer::start(vec![Reply::status(500), Reply::status(200)]).await;
+    let response = session(stripe())
+        .get(server.url("/v1/charges/ch_1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(methods(&server), ["GET", "GET"]);
+    assert_eq!(keys(&server), [None, None]);
 }
 
 #[tokio::test]

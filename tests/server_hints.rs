@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    AttemptRecord, CallRecord, GiveUp, HintHeader, Method, RateLimitReset, RetrySettings, Session,
-    WaitSource, IDEMPOTENT_METHODS,
+    statuses, AttemptRecord, CallRecord, GiveUp, HintHeader, Method, RateLimitReset, RetrySettings,
+    Session, WaitSource, IDEMPOTENT_METHODS,
 };
 use testkit::{Received, Reply, TestServer};
 
@@ -146,6 +146,30 @@ async fn retry_after_ms_beyond_retry_after_max_ends_at_once() {
     let hint = record.last_hint().expect("the hint that ended the call");
     assert_eq!(hint.header(), HintHeader::RetryAfterMs);
     assert_eq!(hint.wait(), Duration::from_secs(600));
+}
+
+#[tokio::test]
+async fn retry_after_ms_past_total_timeout_gives_up_at_once() {
+    let server = TestServer::start(vec![
+        Reply::status(503).header("retry-after-ms", "5000"),
+        Reply::status(200),
+    ])
+    .await;
+    let settings = RetrySettings {
+        total_timeout: Some(Duration::from_secs(2)),
+        ..ms_settings()
+    };
+    let started = Instant::now();
+    let response = session(settings).get(server.url("/")).send().await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    assert_eq!(response.status(), 503);
+    assert_eq!(server.count(), 1);
+    let record = CallRecord::of(&response);
+    assert_eq!(record.give_up(), Some(GiveUp::Deadline));
+    assert_eq!(
+        record.last_hint().map(|h| (h.header(), h.wait())),
+        Some((HintHeader::RetryAfterMs, Duration::from_secs(5)))
+    );
 }
 
 #[tokio::test]
@@ -331,6 +355,27 @@ async fn should_retry_true_generated_key_makes_post_retried() {
 }
 
 #[tokio::test]
+async fn should_retry_true_unkeyed_post_under_keyed_retries_not_retried() {
+    // POST is in allowed_methods, but keyed_retries resends only a keyed one.
+    let server = TestServer::start(vec![
+        Reply::status(409).header("x-should-retry", "true"),
+        Reply::status(201),
+    ])
+    .await;
+    let settings = RetrySettings {
+        keyed_retries: true,
+        ..should_retry("x-should-retry")
+    };
+    let response = session(settings)
+        .post(server.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(methods(&server), ["POST"]);
+}
+
+#[tokio::test]
 async fn should_retry_false_stops_a_forcelisted_503() {
     let server = TestServer::start(vec![
         Reply::status(503).header("x-should-retry", "false"),
@@ -369,7 +414,8 @@ async fn should_retry_false_stops_a_503_with_retry_after() {
 
 #[tokio::test]
 async fn should_retry_false_with_raise_on_status_returns_the_response() {
-    let server = TestServer::start(vec![Reply::status(503).header("x-should-retry", "false")]).await;
+    let server =
+        TestServer::start(vec![Reply::status(503).header("x-should-retry", "false")]).await;
     let settings = RetrySettings {
         raise_on_status: true,
         ..should_retry("x-should-retry")
@@ -451,7 +497,10 @@ async fn rate_limit_reset_waits_until_the_reset_instant() {
     );
     let record = CallRecord::of(&response);
     assert_eq!(decided_by(&record.attempts()[0]), "Hint");
-    assert_eq!(record.attempts()[1].wait_source(), WaitSource::RateLimitReset);
+    assert_eq!(
+        record.attempts()[1].wait_source(),
+        WaitSource::RateLimitReset
+    );
     assert_eq!(
         record.last_hint().map(|h| h.header()),
         Some(HintHeader::RateLimitReset)
@@ -679,4 +728,153 @@ async fn default_settings_unkeyed_post_still_retried_after_503() {
         .unwrap();
     assert_eq!(response.status(), 201);
     assert_eq!(methods(&server), ["POST", "POST"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The examples' scenarios: examples/github.rs and examples/openai.rs, with their settings
+
+/// examples/github.rs's settings.
+fn github_example() -> RetrySettings {
+    RetrySettings {
+        max_retries: 2,
+        backoff_factor: 0.5,
+        status_forcelist: statuses![500, 502..=504],
+        rate_limit_reset: Some(RateLimitReset::github()),
+        retry_after_max: Duration::from_secs(60),
+        ..RetrySettings::default()
+    }
+}
+
+#[tokio::test]
+async fn github_primary_limit_403_waits_for_the_reset_then_succeeds() {
+    let reset = epoch_secs() + 2;
+    let server = TestServer::start(vec![
+        spent(403, &reset.to_string()),
+        Reply::status(200).body("[]"),
+        Reply::status(500),
+    ])
+    .await;
+    let response = session(github_example())
+        .get(server.url("/repos/octo/hello/issues"))
+        .header("accept", "application/vnd.github+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(methods(&server), ["GET", "GET"]);
+    let at = UNIX_EPOCH + Duration::from_secs(reset);
+    let retry = server.received()[1].wall;
+    assert!(retry >= at && retry < at + Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn github_secondary_limit_429_waits_retry_after_then_succeeds() {
+    let server = TestServer::start(vec![
+        Reply::status(429)
+            .header("retry-after", "1")
+            .header("x-ratelimit-remaining", "9"),
+        Reply::status(200),
+        Reply::status(500),
+    ])
+    .await;
+    let response = session(github_example())
+        .get(server.url("/search/code?q=retry"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.count(), 2);
+    assert_between(gap(&server.received(), 0), 995, 3000);
+    assert_eq!(
+        CallRecord::of(&response).last_hint().map(|h| h.header()),
+        Some(HintHeader::RetryAfter)
+    );
+}
+
+#[tokio::test]
+async fn github_404_not_retried() {
+    let server = TestServer::start(vec![Reply::status(404), Reply::status(200)]).await;
+    let response = session(github_example())
+        .get(server.url("/repos/octo/missing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(server.count(), 1);
+    assert_eq!(CallRecord::of(&response).last_hint(), None);
+}
+
+/// examples/openai.rs's settings.
+fn openai_example() -> RetrySettings {
+    RetrySettings {
+        max_retries: 2,
+        backoff_factor: 1.0,
+        backoff_max: Duration::from_secs(8),
+        status_forcelist: statuses![408, 409, 429, 500..=599],
+        respect_retry_after_ms: true,
+        retry_after_max: Duration::from_secs(60),
+        should_retry_header: Some(HeaderName::from_static("x-should-retry")),
+        ..RetrySettings::default()
+    }
+}
+
+#[tokio::test]
+async fn openai_429_waits_retry_after_ms_not_retry_after() {
+    let server = TestServer::start(vec![
+        Reply::status(429)
+            .header("retry-after-ms", "250")
+            .header("retry-after", "1")
+            .header("x-should-retry", "true"),
+        Reply::status(200),
+    ])
+    .await;
+    let response = session(openai_example())
+        .post(server.url("/v1/limited"))
+        .json(&[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(methods(&server), ["POST", "POST"]);
+    assert_between(gap(&server.received(), 0), 245, 900);
+}
+
+#[tokio::test]
+async fn openai_500_with_should_retry_false_not_retried() {
+    let server = TestServer::start(vec![
+        Reply::status(500).header("x-should-retry", "false"),
+        Reply::status(200),
+    ])
+    .await;
+    let response = session(openai_example())
+        .post(server.url("/v1/invalid"))
+        .json(&[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn openai_retry_after_ms_beyond_retry_after_max_ends_at_once() {
+    let server = TestServer::start(vec![
+        Reply::status(429).header("retry-after-ms", "300000"),
+        Reply::status(200),
+    ])
+    .await;
+    let response = session(openai_example())
+        .post(server.url("/v1/quota"))
+        .json(&[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(server.count(), 1);
+    let record = CallRecord::of(&response);
+    assert_eq!(record.give_up(), Some(GiveUp::RetryAfterTooLong));
+    assert_eq!(
+        record.last_hint().map(|h| h.header()),
+        Some(HintHeader::RetryAfterMs)
+    );
 }

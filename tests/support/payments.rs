@@ -56,7 +56,9 @@ impl Payments {
                 return Reply::status(200);
             }
             let key = request.header("idempotency-key").map(str::to_owned);
-            if let Some(reply) = key.as_ref().and_then(|k| stored.lock().unwrap().get(k).cloned())
+            if let Some(reply) = key
+                .as_ref()
+                .and_then(|k| stored.lock().unwrap().get(k).cloned())
             {
                 return reply.header("idempotent-replayed", "true");
             }
