@@ -118,13 +118,22 @@ async fn show(response: Response) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// What the demo API keeps: per key, the amount and the stored response; the charges applied.
+/// What the demo API keeps.
+#[derive(Default)]
+struct Books {
+    /// Per idempotency key: the request's body and the response stored for it.
+    stored: HashMap<String, (String, Reply)>,
+    /// How many charges were applied.
+    charges: u32,
+}
+
+/// The demo API's books, shared with `main`.
 #[derive(Clone, Default)]
-struct Ledger(Arc<Mutex<(HashMap<String, (String, Reply)>, u32)>>);
+struct Ledger(Arc<Mutex<Books>>);
 
 impl Ledger {
     fn count(&self) -> u32 {
-        self.0.lock().unwrap().1
+        self.0.lock().unwrap().charges
     }
 }
 
@@ -173,8 +182,8 @@ async fn start_demo_api() -> std::io::Result<(String, Ledger)> {
 /// A charge: applied once per key. The first charge of all is applied, then its response is
 /// lost to a 500 saying "retry" (as when the API fails after the charge went through).
 fn handle(ledger: &Ledger, key: Option<&str>, body: &str) -> Reply {
-    let mut ledger = ledger.0.lock().unwrap();
-    let (stored, charges) = &mut *ledger;
+    let mut books = ledger.0.lock().unwrap();
+    let Books { stored, charges } = &mut *books;
     if let Some((amount, reply)) = key.and_then(|key| stored.get(key)) {
         if amount != body {
             return (

@@ -138,6 +138,53 @@ async fn keyed_retries_keyed_post_retried_after_closed_connection() {
 }
 
 #[tokio::test]
+async fn keyed_retries_unkeyed_post_not_retried_after_timeout() {
+    let server = TestServer::start(vec![
+        Reply::status(201).delay(Duration::from_secs(3)),
+        Reply::status(201),
+    ])
+    .await;
+    let settings = RetrySettings {
+        attempt_timeout: Some(Duration::from_millis(300)),
+        ..keyed()
+    };
+    let error = session(settings)
+        .post(server.url("/charges"))
+        .body("amount=1999")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout());
+    assert_eq!(methods(&server), ["POST"]);
+}
+
+#[tokio::test]
+async fn keyed_retries_keyed_post_retried_after_timeout() {
+    let server = TestServer::start(vec![
+        Reply::status(201).delay(Duration::from_secs(3)),
+        Reply::status(201),
+    ])
+    .await;
+    let settings = RetrySettings {
+        attempt_timeout: Some(Duration::from_millis(300)),
+        ..keyed()
+    };
+    let response = session(settings)
+        .post(server.url("/charges"))
+        .header("Idempotency-Key", "order-80")
+        .body("amount=1999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(keys(&server), [key("order-80"), key("order-80")]);
+    assert_eq!(
+        CallRecord::of(&response).attempts()[0].outcome(),
+        AttemptOutcome::Timeout
+    );
+}
+
+#[tokio::test]
 async fn keyed_retries_keyed_post_outside_allowed_methods_retried() {
     let server = TestServer::start(vec![Reply::status(502), Reply::status(201)]).await;
     let settings = RetrySettings {
