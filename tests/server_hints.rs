@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    statuses, AttemptRecord, CallRecord, GiveUp, HintHeader, Method, RateLimitReset, RetrySettings,
+    statuses, CallRecord, Decider, GiveUp, HintHeader, Method, RateLimitReset, RetrySettings,
     Session, WaitSource, IDEMPOTENT_METHODS,
 };
 use testkit::{Received, Reply, TestServer};
@@ -29,15 +29,6 @@ fn assert_between(waited: Duration, min_ms: u64, max_ms: u64) {
         waited >= min && waited < max,
         "waited {waited:?}, expected {min:?}..{max:?}"
     );
-}
-
-/// What decided after an attempt, by name: `Rules`, `Classifier` or `Hint`.
-///
-/// Compared through `Debug` because the engine does not re-export `Decider` (the type
-/// `AttemptRecord::decided_by` returns) from the crate root: `api_toolkit::Decider` does not
-/// resolve, so a caller cannot name `Decider::Hint`.
-fn decided_by(attempt: &AttemptRecord) -> String {
-    format!("{:?}", attempt.decided_by())
 }
 
 fn methods(server: &TestServer) -> Vec<String> {
@@ -224,8 +215,8 @@ async fn should_retry_true_retries_409_for_get() {
     let record = CallRecord::of(&response).clone();
     assert_eq!(response.text().await.unwrap(), "done");
     assert_eq!(methods(&server), ["GET", "GET"]);
-    assert_eq!(decided_by(&record.attempts()[0]), "Hint");
-    assert_eq!(decided_by(&record.attempts()[1]), "Rules");
+    assert_eq!(record.attempts()[0].decided_by(), Decider::Hint);
+    assert_eq!(record.attempts()[1].decided_by(), Decider::Rules);
 }
 
 #[tokio::test]
@@ -391,7 +382,7 @@ async fn should_retry_false_stops_a_forcelisted_503() {
     assert_eq!(server.count(), 1);
     let record = CallRecord::of(&response);
     assert_eq!(record.give_up(), None, "not retryable, so nothing given up");
-    assert_eq!(decided_by(&record.attempts()[0]), "Hint");
+    assert_eq!(record.attempts()[0].decided_by(), Decider::Hint);
 }
 
 #[tokio::test]
@@ -496,7 +487,7 @@ async fn rate_limit_reset_waits_until_the_reset_instant() {
         retry.duration_since(at).unwrap()
     );
     let record = CallRecord::of(&response);
-    assert_eq!(decided_by(&record.attempts()[0]), "Hint");
+    assert_eq!(record.attempts()[0].decided_by(), Decider::Hint);
     assert_eq!(
         record.attempts()[1].wait_source(),
         WaitSource::RateLimitReset
@@ -553,7 +544,7 @@ async fn rate_limit_secondary_403_with_retry_after_retried_after_it() {
     assert_eq!(server.count(), 2);
     assert_between(gap(&server.received(), 0), 995, 3000);
     let record = CallRecord::of(&response);
-    assert_eq!(decided_by(&record.attempts()[0]), "Hint");
+    assert_eq!(record.attempts()[0].decided_by(), Decider::Hint);
     assert_eq!(record.attempts()[1].wait_source(), WaitSource::RetryAfter);
 }
 
