@@ -2,13 +2,18 @@
 //!
 //! Tests assert what the server saw (how many attempts, which bodies, when), not what the
 //! client believes. Each request gets the next [`Reply`] of the script; the last one repeats.
+//! A server that must answer by what it received (by path, by `Idempotency-Key`) takes a
+//! handler instead of a script: [`TestServer::handle`].
 //!
 //! [`chaos`] is the same server driven by chance instead of a script: faults injected at
 //! configurable rates, counted per kind and per logical call, for soak and load tests.
+//!
+//! [`payments`] is a payments API that applies a POST once per `Idempotency-Key`, as Stripe
+//! does, and counts the charges it applied.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -17,6 +22,7 @@ use tokio::task::JoinHandle;
 pub mod chaos;
 pub mod conformance;
 pub mod dns;
+pub mod payments;
 
 /// What the server does with one request.
 #[derive(Clone, Debug)]
@@ -93,6 +99,9 @@ pub struct Received {
     pub body: Vec<u8>,
     /// When the head was complete.
     pub at: Instant,
+    /// The same moment on the wall clock, for comparing with instants a server announced
+    /// (a rate-limit reset in epoch seconds).
+    pub wall: SystemTime,
 }
 
 impl Received {
@@ -105,8 +114,29 @@ impl Received {
     }
 }
 
+/// Chooses the reply to a request, given the request and how many requests the server
+/// received before it (across connections).
+pub type Handler = Box<dyn Fn(&Received, usize) -> Reply + Send + Sync>;
+
+/// Where a server's replies come from.
+enum Script {
+    /// In order; the last one repeats.
+    Replies(Vec<Reply>),
+    /// Computed per request.
+    Handler(Handler),
+}
+
+impl Script {
+    fn reply(&self, request: &Received, before: usize) -> Reply {
+        match self {
+            Script::Replies(replies) => replies[before.min(replies.len() - 1)].clone(),
+            Script::Handler(handler) => handler(request, before),
+        }
+    }
+}
+
 struct State {
-    script: Vec<Reply>,
+    script: Script,
     received: Mutex<Vec<Received>>,
     connections: Mutex<usize>,
 }
@@ -126,6 +156,23 @@ impl TestServer {
     /// If `script` is empty or no loopback port can be bound.
     pub async fn start(script: Vec<Reply>) -> TestServer {
         assert!(!script.is_empty(), "a script needs at least one reply");
+        TestServer::serve(Script::Replies(script)).await
+    }
+
+    /// Starts a server that answers each request with what `handler` returns for it, given the
+    /// request and how many requests were received before it. The handler runs while the
+    /// server's record is locked: requests are handled one at a time, in the order recorded.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound.
+    pub async fn handle(
+        handler: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        TestServer::serve(Script::Handler(Box::new(handler))).await
+    }
+
+    async fn serve(script: Script) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -187,9 +234,9 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
     while let Some(request) = read_request(&mut reader).await {
         let reply = {
             let mut received = state.received.lock().unwrap();
+            let reply = state.script.reply(&request, received.len());
             received.push(request);
-            let index = (received.len() - 1).min(state.script.len() - 1);
-            state.script[index].clone()
+            reply
         };
         if !write_reply(reader.get_mut(), reply).await {
             return;
@@ -245,7 +292,12 @@ async fn write_reply(stream: &mut TcpStream, reply: Reply) -> bool {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
+        400 => "Bad Request",
+        402 => "Payment Required",
+        403 => "Forbidden",
         404 => "Not Found",
+        409 => "Conflict",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
@@ -272,7 +324,7 @@ pub(crate) async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Re
         let (name, value) = trimmed.split_once(':')?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
-    let at = Instant::now();
+    let (at, wall) = (Instant::now(), SystemTime::now());
     let find = |name: &str| {
         headers
             .iter()
@@ -293,6 +345,7 @@ pub(crate) async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Re
         headers,
         body,
         at,
+        wall,
     })
 }
 
