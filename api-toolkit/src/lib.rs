@@ -221,8 +221,8 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, Classifier, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
-        Session, Verdict,
+        ApiConnector, Attempt, Classifier, ClassifyFn, RateLimitReset, ResetForm, RetryBudget,
+        RetrySettings, Session, Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;
