@@ -5,12 +5,15 @@
 //! mistake is recorded and parsing goes on with the next key, so one build shows them all.
 
 use proc_macro2::{TokenStream, TokenTree};
-use quote::ToTokens;
+use quote::{quote, ToTokens};
 use syn::meta::ParseNestedMeta;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::token::Bracket;
-use syn::{bracketed, Attribute, Error, Lit, LitBool, LitFloat, LitInt, LitStr, Meta, Path, Token};
+use syn::token::{Bracket, Paren};
+use syn::{
+    bracketed, parenthesized, Attribute, Error, Lit, LitBool, LitFloat, LitInt, LitStr, Meta, Path,
+    PathArguments, Token,
+};
 
 use crate::errors::Errors;
 
@@ -35,11 +38,17 @@ pub(crate) enum Key {
     IdempotencyKey,
     RetryBudget,
     ShareRetryAfter,
+    RespectRetryAfterMs,
+    ShouldRetryHeader,
+    RateLimitReset,
+    KeyedRetries,
+    Classify,
+    ClassifyBodyBytes,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 14] = [
+    pub(crate) const ALL: [Key; 20] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -54,6 +63,12 @@ impl Key {
         Key::IdempotencyKey,
         Key::RetryBudget,
         Key::ShareRetryAfter,
+        Key::RespectRetryAfterMs,
+        Key::ShouldRetryHeader,
+        Key::RateLimitReset,
+        Key::KeyedRetries,
+        Key::Classify,
+        Key::ClassifyBodyBytes,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -73,33 +88,129 @@ impl Key {
             Key::IdempotencyKey => "idempotency_key",
             Key::RetryBudget => "retry_budget",
             Key::ShareRetryAfter => "share_retry_after",
+            Key::RespectRetryAfterMs => "respect_retry_after_ms",
+            Key::ShouldRetryHeader => "should_retry_header",
+            Key::RateLimitReset => "rate_limit_reset",
+            Key::KeyedRetries => "keyed_retries",
+            Key::Classify => "classify",
+            Key::ClassifyBodyBytes => "classify_body_bytes",
         }
     }
 
     /// The message for a value of the wrong shape: ``expected `max_retries = <integer>` ``.
     pub(crate) fn expected(self) -> String {
         let value = match self {
-            Key::MaxRetries => "<integer>",
+            Key::MaxRetries | Key::ClassifyBodyBytes => "<integer>",
             Key::BackoffFactor => "<float>",
-            Key::StatusForcelist => "[<status>, ...]",
+            Key::StatusForcelist => STATUS_LIST,
             Key::AllowedMethods => "[\"<method>\", ...]",
             Key::RaiseOnStatus
             | Key::RespectRetryAfterHeader
             | Key::IdempotencyKey
-            | Key::ShareRetryAfter => "<bool>",
+            | Key::ShareRetryAfter
+            | Key::RespectRetryAfterMs
+            | Key::KeyedRetries => "<bool>",
             Key::BackoffMax
             | Key::RetryAfterMax
             | Key::TotalTimeout
             | Key::AttemptTimeout
             | Key::BackoffJitter => "<seconds>",
             Key::RetryBudget => "<ratio>",
+            Key::ShouldRetryHeader => "\"<header>\"",
+            Key::RateLimitReset => {
+                return "expected `rate_limit_reset = \"<header>\"` or \
+                        `rate_limit_reset(<key> = <value>, ...)`"
+                    .to_owned()
+            }
+            Key::Classify => "<path to a function>",
         };
         format!("expected `{} = {value}`", self.name())
     }
+}
 
-    fn from_path(path: &Path) -> Option<Key> {
+/// A key of `rate_limit_reset(...)`: one per field of `RateLimitReset`, with the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ResetKey {
+    Header,
+    Form,
+    RemainingHeader,
+    Statuses,
+}
+
+impl ResetKey {
+    /// Every key, in the order of the fields of `RateLimitReset`.
+    pub(crate) const ALL: [ResetKey; 4] = [
+        ResetKey::Header,
+        ResetKey::Form,
+        ResetKey::RemainingHeader,
+        ResetKey::Statuses,
+    ];
+
+    /// The key, which is also the name of the `RateLimitReset` field it sets.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ResetKey::Header => "header",
+            ResetKey::Form => "form",
+            ResetKey::RemainingHeader => "remaining_header",
+            ResetKey::Statuses => "statuses",
+        }
+    }
+
+    /// ``expected `statuses = [<status>, <low>..=<high>, ...]` in `rate_limit_reset(...)` ``.
+    pub(crate) fn expected(self) -> String {
+        let name = self.name();
+        let value = match self {
+            ResetKey::Header | ResetKey::RemainingHeader => format!("`{name} = \"<header>\"`"),
+            ResetKey::Form => {
+                format!("`{name} = \"epoch_seconds\"` or `{name} = \"delta_seconds\"`")
+            }
+            ResetKey::Statuses => format!("`{name} = {STATUS_LIST}`"),
+        };
+        format!("expected {value} in `rate_limit_reset(...)`")
+    }
+}
+
+const STATUS_LIST: &str = "[<status>, <low>..=<high>, ...]";
+
+/// What the keys of one attribute have in common: their names, for lookups, repeats and
+/// suggestions, and the message for a value of the wrong shape.
+pub(crate) trait Named: Copy + PartialEq + 'static {
+    /// Every key of the attribute, in the order of the fields they set.
+    fn all() -> &'static [Self];
+    /// The attribute, in messages: `#[retry(...)]`.
+    const ATTRIBUTE: &'static str;
+    fn name(self) -> &'static str;
+    fn expected(self) -> String;
+
+    fn from_path(path: &Path) -> Option<Self> {
         let ident = path.get_ident()?;
-        Key::ALL.into_iter().find(|key| ident == key.name())
+        Self::all().iter().copied().find(|key| ident == key.name())
+    }
+}
+
+impl Named for Key {
+    fn all() -> &'static [Self] {
+        &Key::ALL
+    }
+    const ATTRIBUTE: &'static str = "#[retry(...)]";
+    fn name(self) -> &'static str {
+        Key::name(self)
+    }
+    fn expected(self) -> String {
+        Key::expected(self)
+    }
+}
+
+impl Named for ResetKey {
+    fn all() -> &'static [Self] {
+        &ResetKey::ALL
+    }
+    const ATTRIBUTE: &'static str = "rate_limit_reset(...)";
+    fn name(self) -> &'static str {
+        ResetKey::name(self)
+    }
+    fn expected(self) -> String {
+        ResetKey::expected(self)
     }
 }
 
@@ -122,12 +233,74 @@ pub(crate) enum Value {
     /// `retry_budget`: the budget's `ratio`, as an integer or a float.
     Ratio(Number),
     /// `status_forcelist`.
-    Statuses(Vec<Int>),
+    Statuses(Vec<Status>),
     /// `allowed_methods`.
     Methods(List<LitStr>),
-    /// `raise_on_status`, `respect_retry_after_header`, `idempotency_key` and
-    /// `share_retry_after`.
+    /// `raise_on_status`, `respect_retry_after_header`, `idempotency_key`,
+    /// `share_retry_after`, `respect_retry_after_ms` and `keyed_retries`.
     Flag(LitBool),
+    /// `should_retry_header`.
+    Header(LitStr),
+    /// `rate_limit_reset`: the keys of `rate_limit_reset(...)`; `rate_limit_reset = "<header>"`
+    /// is read as `rate_limit_reset(header = "<header>")`.
+    Reset(Vec<ResetEntry>),
+    /// `classify`: a path to a function, whose type the compiler checks.
+    Classify(Path),
+    /// `classify_body_bytes`.
+    Bytes(Int),
+}
+
+/// One `key = value` of `rate_limit_reset(...)`.
+pub(crate) struct ResetEntry {
+    pub(crate) key: ResetKey,
+    pub(crate) value: ResetValue,
+}
+
+/// A value of `rate_limit_reset(...)`: one variant per key.
+pub(crate) enum ResetValue {
+    Header(LitStr),
+    Form(LitStr),
+    RemainingHeader(LitStr),
+    Statuses(List<Status>),
+}
+
+/// An item of a status list: a code or a range of codes.
+pub(crate) enum Status {
+    Code(Int),
+    /// `500..=599`, or `500..599`, which [`valid`](crate::valid) reports.
+    Range {
+        start: Int,
+        limits: Limits,
+        end: Int,
+    },
+}
+
+/// The `..=` of a range, or the `..` written by mistake.
+pub(crate) enum Limits {
+    Inclusive(Token![..=]),
+    Exclusive(Token![..]),
+}
+
+impl ToTokens for Status {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Status::Code(code) => code.to_tokens(tokens),
+            Status::Range { start, limits, end } => {
+                start.to_tokens(tokens);
+                limits.to_tokens(tokens);
+                end.to_tokens(tokens);
+            }
+        }
+    }
+}
+
+impl ToTokens for Limits {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Limits::Inclusive(dots) => dots.to_tokens(tokens),
+            Limits::Exclusive(dots) => dots.to_tokens(tokens),
+        }
+    }
 }
 
 /// A numeric literal and the `-` before it, if any: kept apart from the literal so that an error
@@ -202,7 +375,7 @@ pub(crate) fn parse(attrs: &[Attribute], errors: &mut Errors) -> Vec<Entry> {
         }
         let result = attr.parse_nested_meta(|meta| {
             if let Some(entry) = parse_entry(&meta, &mut seen, errors) {
-                if meta.input.is_empty() || meta.input.peek(Token![,]) {
+                if at_end(meta.input) {
                     entries.push(entry);
                 } else {
                     errors.push(Error::new(meta.input.span(), entry.key.expected()));
@@ -221,18 +394,40 @@ pub(crate) fn parse(attrs: &[Attribute], errors: &mut Errors) -> Vec<Entry> {
 
 const EXPECTED_LIST: &str = "expected `#[retry(<key> = <value>, ...)]`";
 
-/// Parses `key = value`; on a mistake, records it and returns `None` (the caller skips the rest).
-fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors) -> Option<Entry> {
-    let Some(key) = Key::from_path(&meta.path) else {
-        errors.push(Error::new_spanned(&meta.path, unknown_key(&meta.path)));
+/// Whether a value was all there is up to the next key.
+fn at_end(input: ParseStream) -> bool {
+    input.is_empty() || input.peek(Token![,])
+}
+
+/// The key of a `key = value`, if it is one of `K` and not a repeat; else records the mistake.
+fn parse_key<K: Named>(
+    meta: &ParseNestedMeta,
+    seen: &mut Vec<K>,
+    errors: &mut Errors,
+) -> Option<K> {
+    let Some(key) = K::from_path(&meta.path) else {
+        errors.push(Error::new_spanned(&meta.path, unknown_key::<K>(&meta.path)));
         return None;
     };
     if seen.contains(&key) {
-        let message = format!("duplicate key `{}` in `#[retry(...)]`", key.name());
+        let message = format!("duplicate key `{}` in `{}`", key.name(), K::ATTRIBUTE);
         errors.push(Error::new_spanned(&meta.path, message));
         return None;
     }
     seen.push(key);
+    Some(key)
+}
+
+/// Parses `key = value`; on a mistake, records it and returns `None` (the caller skips the rest).
+fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors) -> Option<Entry> {
+    let key = parse_key(meta, seen, errors)?;
+    if key == Key::RateLimitReset && meta.input.peek(Paren) {
+        let entries = parse_reset(meta, errors)?;
+        return Some(Entry {
+            key,
+            value: Value::Reset(entries),
+        });
+    }
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
         return None;
@@ -246,22 +441,80 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         }
         Key::TotalTimeout | Key::AttemptTimeout => parse_number(input, key).map(Value::Timeout),
         Key::RetryBudget => parse_number(input, key).map(Value::Ratio),
-        Key::StatusForcelist => parse_list(input, key, |lit, key| int(lit, key, "u16"))
-            .map(|list| Value::Statuses(list.items)),
-        Key::AllowedMethods => parse_list(input, key, |lit, key| match lit {
-            SignedLit {
-                minus: None,
-                lit: Lit::Str(lit),
-            } => Ok(lit),
-            other => Err(Error::new_spanned(other, key.expected())),
-        })
-        .map(Value::Methods),
+        Key::StatusForcelist => {
+            parse_list(input, key, status).map(|list| Value::Statuses(list.items))
+        }
+        Key::AllowedMethods => parse_list(input, key, string).map(Value::Methods),
         Key::RaiseOnStatus
         | Key::RespectRetryAfterHeader
         | Key::IdempotencyKey
-        | Key::ShareRetryAfter => parse_flag(input, key).map(Value::Flag),
+        | Key::ShareRetryAfter
+        | Key::RespectRetryAfterMs
+        | Key::KeyedRetries => parse_flag(input, key).map(Value::Flag),
+        Key::ShouldRetryHeader => parse_str(input, key).map(Value::Header),
+        Key::RateLimitReset => parse_str(input, key).map(|header| {
+            Value::Reset(vec![ResetEntry {
+                key: ResetKey::Header,
+                value: ResetValue::Header(header),
+            }])
+        }),
+        Key::Classify => parse_path(input, key).map(Value::Classify),
+        Key::ClassifyBodyBytes => parse_int(input, key, "usize").map(Value::Bytes),
     };
     errors.ok(value).map(|value| Entry { key, value })
+}
+
+/// Parses `rate_limit_reset(key = value, ...)` like `#[retry(...)]`: every mistake is recorded,
+/// and `None` is returned only when the parentheses do not hold keys.
+fn parse_reset(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<ResetEntry>> {
+    // Taken whole and parsed on their own, so that a mistake inside leaves no tokens behind to
+    // be reported again as unexpected.
+    let content = errors.ok(parenthesized_tokens(meta.input))?;
+    let mut entries = Vec::new();
+    let mut seen = Vec::new();
+    let parser = syn::meta::parser(|meta| {
+        if let Some(entry) = parse_reset_entry(&meta, &mut seen, errors) {
+            if at_end(meta.input) {
+                entries.push(entry);
+            } else {
+                errors.push(Error::new(meta.input.span(), entry.key.expected()));
+            }
+        }
+        skip_to_comma(meta.input);
+        Ok(())
+    });
+    // As in `parse`, the closure never fails: this is a token where a key should be.
+    if let Err(error) = parser.parse2(content) {
+        errors.push(Error::new(error.span(), Key::RateLimitReset.expected()));
+        return None;
+    }
+    Some(entries)
+}
+
+fn parenthesized_tokens(input: ParseStream) -> syn::Result<TokenStream> {
+    let content;
+    parenthesized!(content in input);
+    content.parse()
+}
+
+fn parse_reset_entry(
+    meta: &ParseNestedMeta,
+    seen: &mut Vec<ResetKey>,
+    errors: &mut Errors,
+) -> Option<ResetEntry> {
+    let key = parse_key(meta, seen, errors)?;
+    if !meta.input.peek(Token![=]) {
+        errors.push(Error::new_spanned(&meta.path, key.expected()));
+        return None;
+    }
+    let input = errors.ok(meta.value())?;
+    let value = match key {
+        ResetKey::Header => parse_str(input, key).map(ResetValue::Header),
+        ResetKey::Form => parse_str(input, key).map(ResetValue::Form),
+        ResetKey::RemainingHeader => parse_str(input, key).map(ResetValue::RemainingHeader),
+        ResetKey::Statuses => parse_list(input, key, status).map(ResetValue::Statuses),
+    };
+    errors.ok(value).map(|value| ResetEntry { key, value })
 }
 
 /// A literal, perhaps negative: what the values of `#[retry(...)]` are made of.
@@ -287,18 +540,18 @@ impl ToTokens for SignedLit {
 }
 
 /// Parses a literal, reporting anything else as `key.expected()`.
-fn parse_lit(input: ParseStream, key: Key) -> syn::Result<SignedLit> {
+fn parse_lit<K: Named>(input: ParseStream, key: K) -> syn::Result<SignedLit> {
     input
         .parse()
         .map_err(|error| Error::new(error.span(), key.expected()))
 }
 
-fn parse_int(input: ParseStream, key: Key, suffix: &str) -> syn::Result<Int> {
+fn parse_int<K: Named>(input: ParseStream, key: K, suffix: &str) -> syn::Result<Int> {
     int(parse_lit(input, key)?, key, suffix)
 }
 
 /// An integer literal, without a suffix or with `suffix` (the type of the field).
-fn int(lit: SignedLit, key: Key, suffix: &str) -> syn::Result<Int> {
+fn int<K: Named>(lit: SignedLit, key: K, suffix: &str) -> syn::Result<Int> {
     match lit {
         SignedLit {
             minus,
@@ -332,7 +585,12 @@ fn parse_number(input: ParseStream, key: Key) -> syn::Result<Number> {
 }
 
 /// A suffix other than the field's type (`3u8` for a `u32`) is a mistake.
-fn check_suffix(lit: &impl ToTokens, suffix: &str, allowed: &[&str], key: Key) -> syn::Result<()> {
+fn check_suffix<K: Named>(
+    lit: &impl ToTokens,
+    suffix: &str,
+    allowed: &[&str],
+    key: K,
+) -> syn::Result<()> {
     if allowed.contains(&suffix) {
         Ok(())
     } else {
@@ -351,33 +609,126 @@ fn parse_flag(input: ParseStream, key: Key) -> syn::Result<LitBool> {
     }
 }
 
+fn parse_str<K: Named>(input: ParseStream, key: K) -> syn::Result<LitStr> {
+    string(parse_lit(input, key)?, key)
+}
+
+fn string<K: Named>(lit: SignedLit, key: K) -> syn::Result<LitStr> {
+    match lit {
+        SignedLit {
+            minus: None,
+            lit: Lit::Str(lit),
+        } => Ok(lit),
+        other => Err(Error::new_spanned(other, key.expected())),
+    }
+}
+
+/// The tokens of a status or a range: `429`, `500..=599`, `500..599`.
+struct StatusTokens {
+    start: SignedLit,
+    end: Option<(Limits, SignedLit)>,
+}
+
+impl Parse for StatusTokens {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let start = input.parse()?;
+        // `..=` first: `..` is a prefix of it.
+        let limits = if input.peek(Token![..=]) {
+            Some(Limits::Inclusive(input.parse()?))
+        } else if input.peek(Token![..]) {
+            Some(Limits::Exclusive(input.parse()?))
+        } else {
+            None
+        };
+        let end = match limits {
+            // `500..]`: point at the range, not at the bracket after it.
+            Some(limits) if input.is_empty() || input.peek(Token![,]) => {
+                let message = "expected `<low>..=<high>`";
+                return Err(Error::new_spanned(quote!(#start #limits), message));
+            }
+            Some(limits) => Some((limits, input.parse()?)),
+            None => None,
+        };
+        Ok(StatusTokens { start, end })
+    }
+}
+
+/// A status or a range of them, each end an integer (a `u16`).
+fn status<K: Named>(tokens: StatusTokens, key: K) -> syn::Result<Status> {
+    let start = int(tokens.start, key, "u16")?;
+    Ok(match tokens.end {
+        None => Status::Code(start),
+        Some((limits, end)) => Status::Range {
+            start,
+            limits,
+            end: int(end, key, "u16")?,
+        },
+    })
+}
+
+/// `classify = path::to::function`. The path is not resolved here: the expansion makes the
+/// compiler check it, and its type, at the user's tokens.
+fn parse_path(input: ParseStream, key: Key) -> syn::Result<Path> {
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        // `classify = "rules"` is a likely slip: say how to write it.
+        let message = match lit.parse::<Path>() {
+            Ok(_) => format!(
+                "{}, not a string: write `{} = {}`",
+                key.expected(),
+                key.name(),
+                lit.value()
+            ),
+            Err(_) => key.expected(),
+        };
+        return Err(Error::new(lit.span(), message));
+    }
+    let path: Path = input
+        .parse()
+        .map_err(|error| Error::new(error.span(), key.expected()))?;
+    for segment in &path.segments {
+        match &segment.arguments {
+            PathArguments::None => {}
+            PathArguments::AngleBracketed(args) if args.colon2_token.is_some() => {}
+            // `rules<u8>` would be a comparison where the path becomes an expression.
+            arguments => {
+                let message = format!("{}; write generic arguments as `::<...>`", key.expected());
+                return Err(Error::new_spanned(arguments, message));
+            }
+        }
+    }
+    Ok(path)
+}
+
 /// Parses `[item, ...]`; the error holds every item of the wrong kind.
-fn parse_list<T>(
+fn parse_list<K: Named, T: Parse, U>(
     input: ParseStream,
-    key: Key,
-    item: impl Fn(SignedLit, Key) -> syn::Result<T>,
-) -> syn::Result<List<T>> {
-    let (brackets, lits) =
-        bracketed_lits(input).map_err(|error| Error::new(error.span(), key.expected()))?;
+    key: K,
+    item: impl Fn(T, K) -> syn::Result<U>,
+) -> syn::Result<List<U>> {
+    let (brackets, tokens) =
+        bracketed_items(input).map_err(|error| Error::new(error.span(), key.expected()))?;
     let mut errors = Errors::default();
-    let items = lits
+    let items = tokens
         .into_iter()
-        .filter_map(|lit| errors.ok(item(lit, key)))
+        .filter_map(|tokens| errors.ok(item(tokens, key)))
         .collect();
     errors.finish()?;
     Ok(List { brackets, items })
 }
 
-/// `[lit, ...]`, with `bracketed!` and `Punctuated` (syn's `full` feature is not needed).
-fn bracketed_lits(input: ParseStream) -> syn::Result<(Bracket, Punctuated<SignedLit, Token![,]>)> {
+/// `[item, ...]`, with `bracketed!` and `Punctuated` (syn's `full` feature is not needed).
+fn bracketed_items<T: Parse>(
+    input: ParseStream,
+) -> syn::Result<(Bracket, Punctuated<T, Token![,]>)> {
     let content;
     let brackets = bracketed!(content in input);
-    let lits = Punctuated::parse_terminated(&content);
-    if lits.is_err() {
+    let items = Punctuated::parse_terminated(&content);
+    if items.is_err() {
         // Left unparsed, the rest would be reported again, as an unexpected token.
         content.parse::<TokenStream>()?;
     }
-    Ok((brackets, lits?))
+    Ok((brackets, items?))
 }
 
 /// Skips what is left of a `key = value` after a mistake, up to the next `,`.
@@ -395,29 +746,30 @@ fn skip_to_comma(input: ParseStream) {
 }
 
 /// ``unknown key `max_retry` in `#[retry(...)]`; did you mean `max_retries`?``
-fn unknown_key(path: &Path) -> String {
+fn unknown_key<K: Named>(path: &Path) -> String {
     let name = path
         .segments
         .iter()
         .map(|segment| segment.ident.to_string())
         .collect::<Vec<_>>()
         .join("::");
-    let candidates = closest_keys(&name);
+    let candidates = closest_keys::<K>(&name);
+    let attribute = K::ATTRIBUTE;
     if candidates.is_empty() {
         format!(
-            "unknown key `{name}` in `#[retry(...)]`; expected one of {}",
-            quoted(&Key::ALL, ", ")
+            "unknown key `{name}` in `{attribute}`; expected one of {}",
+            quoted(K::all(), ", ")
         )
     } else {
         format!(
-            "unknown key `{name}` in `#[retry(...)]`; did you mean {}?",
+            "unknown key `{name}` in `{attribute}`; did you mean {}?",
             quoted(&candidates, " or ")
         )
     }
 }
 
 /// `` `a`, `b`, `c` ``, with `last_separator` (`" or "`) before the last name.
-fn quoted(keys: &[Key], last_separator: &str) -> String {
+fn quoted<K: Named>(keys: &[K], last_separator: &str) -> String {
     let names: Vec<String> = keys.iter().map(|key| format!("`{}`", key.name())).collect();
     match names.split_last() {
         Some((last, [])) => last.clone(),
@@ -429,7 +781,7 @@ fn quoted(keys: &[Key], last_separator: &str) -> String {
 /// The keys `name` most likely stands for, compared without case and underscores: the key it
 /// misspells (the nearest within a third of its length in edits), else every key containing it
 /// (`methods`; `timeout` is part of two keys).
-fn closest_keys(name: &str) -> Vec<Key> {
+fn closest_keys<K: Named>(name: &str) -> Vec<K> {
     let normalize = |s: &str| -> String {
         s.chars()
             .filter(char::is_ascii_alphanumeric)
@@ -437,8 +789,9 @@ fn closest_keys(name: &str) -> Vec<Key> {
             .collect()
     };
     let name = normalize(name);
-    let misspelled = Key::ALL
-        .into_iter()
+    let misspelled = K::all()
+        .iter()
+        .copied()
         .filter_map(|key| {
             let candidate = normalize(key.name());
             let distance = edit_distance(&name, &candidate);
@@ -451,8 +804,9 @@ fn closest_keys(name: &str) -> Vec<Key> {
     if name.len() < 4 {
         return Vec::new();
     }
-    Key::ALL
-        .into_iter()
+    K::all()
+        .iter()
+        .copied()
         .filter(|key| normalize(key.name()).contains(&name))
         .collect()
 }
@@ -478,38 +832,75 @@ mod tests {
 
     #[test]
     fn close_misspellings_get_a_suggestion() {
-        assert_eq!(closest_keys("max_retry"), [Key::MaxRetries]);
-        assert_eq!(closest_keys("backof_factor"), [Key::BackoffFactor]);
-        assert_eq!(closest_keys("MaxRetries"), [Key::MaxRetries]);
-        assert_eq!(closest_keys("methods"), [Key::AllowedMethods]);
-        assert_eq!(closest_keys("status_force_list"), [Key::StatusForcelist]);
-        assert_eq!(closest_keys("retry_after"), [Key::RetryAfterMax]);
-        assert_eq!(closest_keys("total_timeuot"), [Key::TotalTimeout]);
-        assert_eq!(closest_keys("jitter"), [Key::BackoffJitter]);
-        assert_eq!(closest_keys("budget"), [Key::RetryBudget]);
-        assert_eq!(closest_keys("idempotency"), [Key::IdempotencyKey]);
-        assert_eq!(closest_keys("share_retry_afer"), [Key::ShareRetryAfter]);
+        assert_eq!(closest_keys::<Key>("max_retry"), [Key::MaxRetries]);
+        assert_eq!(closest_keys::<Key>("backof_factor"), [Key::BackoffFactor]);
+        assert_eq!(closest_keys::<Key>("MaxRetries"), [Key::MaxRetries]);
+        assert_eq!(closest_keys::<Key>("methods"), [Key::AllowedMethods]);
+        assert_eq!(
+            closest_keys::<Key>("status_force_list"),
+            [Key::StatusForcelist]
+        );
+        assert_eq!(closest_keys::<Key>("retry_after"), [Key::RetryAfterMax]);
+        assert_eq!(closest_keys::<Key>("total_timeuot"), [Key::TotalTimeout]);
+        assert_eq!(closest_keys::<Key>("jitter"), [Key::BackoffJitter]);
+        assert_eq!(closest_keys::<Key>("budget"), [Key::RetryBudget]);
+        assert_eq!(closest_keys::<Key>("idempotency"), [Key::IdempotencyKey]);
+        assert_eq!(
+            closest_keys::<Key>("share_retry_afer"),
+            [Key::ShareRetryAfter]
+        );
+        assert_eq!(
+            closest_keys::<Key>("should_retry"),
+            [Key::ShouldRetryHeader]
+        );
+        assert_eq!(closest_keys::<Key>("rate_limit"), [Key::RateLimitReset]);
+        assert_eq!(closest_keys::<Key>("keyed_retry"), [Key::KeyedRetries]);
+        assert_eq!(closest_keys::<Key>("clasify"), [Key::Classify]);
+        assert_eq!(closest_keys::<Key>("body_bytes"), [Key::ClassifyBodyBytes]);
+        assert_eq!(
+            closest_keys::<Key>("respect_retry_after_msec"),
+            [Key::RespectRetryAfterMs]
+        );
     }
 
     #[test]
     fn a_part_of_several_keys_suggests_them_all() {
         assert_eq!(
-            closest_keys("timeout"),
+            closest_keys::<Key>("timeout"),
             [Key::TotalTimeout, Key::AttemptTimeout]
         );
         assert_eq!(
-            unknown_key(&syn::parse_quote!(timeout)),
+            unknown_key::<Key>(&syn::parse_quote!(timeout)),
             "unknown key `timeout` in `#[retry(...)]`; did you mean `total_timeout` or `attempt_timeout`?"
         );
     }
 
     #[test]
     fn unrelated_names_get_the_list_of_keys() {
-        assert_eq!(closest_keys("proxy"), []);
-        assert_eq!(closest_keys("x"), []);
-        let message = unknown_key(&syn::parse_quote!(proxy));
+        assert_eq!(closest_keys::<Key>("proxy"), []);
+        assert_eq!(closest_keys::<Key>("x"), []);
+        let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message.ends_with(", `retry_budget`, `share_retry_after`"));
+        assert!(message.ends_with(", `classify`, `classify_body_bytes`"));
+    }
+
+    #[test]
+    fn keys_of_rate_limit_reset_get_their_own_suggestions() {
+        assert_eq!(closest_keys::<ResetKey>("headers"), [ResetKey::Header]);
+        assert_eq!(closest_keys::<ResetKey>("forms"), [ResetKey::Form]);
+        assert_eq!(
+            closest_keys::<ResetKey>("remaining"),
+            [ResetKey::RemainingHeader]
+        );
+        assert_eq!(closest_keys::<ResetKey>("status"), [ResetKey::Statuses]);
+        assert_eq!(
+            unknown_key::<ResetKey>(&syn::parse_quote!(remaining_headers)),
+            "unknown key `remaining_headers` in `rate_limit_reset(...)`; did you mean `remaining_header`?"
+        );
+        assert_eq!(
+            unknown_key::<ResetKey>(&syn::parse_quote!(reset)),
+            "unknown key `reset` in `rate_limit_reset(...)`; expected one of `header`, `form`, `remaining_header`, `statuses`"
+        );
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! reaches this module is valid.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote, ToTokens};
-use syn::DeriveInput;
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Path};
 
 use crate::ast::Input;
 use crate::attr::Key;
 use crate::fallback;
-use crate::valid::{Checked, Method, Seconds, Setting};
+use crate::valid::{Checked, Method, Reset, Seconds, Setting};
 
 /// The impl, or the errors and a [`fallback`] impl.
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
@@ -65,15 +66,7 @@ fn value_tokens(value: &Checked) -> TokenStream {
         Checked::Count(count) => Literal::u32_unsuffixed(*count).into_token_stream(),
         Checked::Factor(factor) => Literal::f64_unsuffixed(*factor).into_token_stream(),
         Checked::Flag(flag) => quote!(#flag),
-        Checked::Statuses(statuses) if statuses.is_empty() => {
-            quote!(::api_toolkit::__private::Vec::new())
-        }
-        Checked::Statuses(statuses) => {
-            let statuses = statuses
-                .iter()
-                .map(|&status| Literal::u16_unsuffixed(status));
-            quote!(::api_toolkit::__private::Vec::from([#(#statuses),*]))
-        }
+        Checked::Statuses(statuses) => statuses_tokens(statuses),
         Checked::Methods(methods) => {
             let methods = methods.iter().map(method_tokens);
             quote!(::api_toolkit::__private::Vec::from([#(#methods),*]))
@@ -92,6 +85,78 @@ fn value_tokens(value: &Checked) -> TokenStream {
                 })
             }
         }
+        Checked::Header(name) => {
+            let name = header_tokens(name);
+            quote!(::core::option::Option::Some(#name))
+        }
+        Checked::Reset(reset) => {
+            let reset = reset_tokens(reset);
+            quote!(::core::option::Option::Some(#reset))
+        }
+        Checked::Classify(path) => classify_tokens(path),
+        Checked::Bytes(bytes) => Literal::usize_unsuffixed(*bytes).into_token_stream(),
+    }
+}
+
+fn statuses_tokens(statuses: &[u16]) -> TokenStream {
+    if statuses.is_empty() {
+        return quote!(::api_toolkit::__private::Vec::new());
+    }
+    let statuses = statuses
+        .iter()
+        .map(|&status| Literal::u16_unsuffixed(status));
+    quote!(::api_toolkit::__private::Vec::from([#(#statuses),*]))
+}
+
+/// A header name checked to be valid and in lower case, as `from_static` requires.
+fn header_tokens(name: &str) -> TokenStream {
+    quote!(::api_toolkit::__private::HeaderName::from_static(#name))
+}
+
+/// `RateLimitReset::default()` with the given fields overridden, like the settings.
+fn reset_tokens(reset: &Reset) -> TokenStream {
+    let Reset {
+        header,
+        form,
+        remaining_header,
+        statuses,
+    } = reset;
+    let mut fields = Vec::new();
+    if let Some(header) = header {
+        let header = header_tokens(header);
+        fields.push(quote!(header: #header));
+    }
+    if let Some(form) = form {
+        let form = Ident::new(form.variant(), Span::call_site());
+        fields.push(quote!(form: ::api_toolkit::__private::ResetForm::#form));
+    }
+    if let Some(remaining_header) = remaining_header {
+        let remaining_header = header_tokens(remaining_header);
+        fields.push(quote!(remaining_header: #remaining_header));
+    }
+    if let Some(statuses) = statuses {
+        let statuses = statuses_tokens(statuses);
+        fields.push(quote!(statuses: #statuses));
+    }
+    let default = quote!(::api_toolkit::__private::RateLimitReset::default());
+    match fields.len() {
+        0 => default,
+        // With every field given, `..default()` would be a needless update.
+        4 => quote!(::api_toolkit::__private::RateLimitReset { #(#fields),* }),
+        _ => quote!(::api_toolkit::__private::RateLimitReset { #(#fields,)* ..#default }),
+    }
+}
+
+/// `Some(Classifier::from_fn(path))`, through a binding of type `ClassifyFn` spanned at the
+/// user's path: a missing function is then an unresolved name there, and one of another
+/// signature a type mismatch there, not an error inside the expansion. (The binding and its use
+/// share the span, so that they share their hygiene inside a `macro_rules!` too.)
+fn classify_tokens(path: &Path) -> TokenStream {
+    quote_spanned! {path.span()=>
+        ::core::option::Option::Some({
+            let classify: ::api_toolkit::__private::ClassifyFn = #path;
+            ::api_toolkit::__private::Classifier::from_fn(classify)
+        })
     }
 }
 

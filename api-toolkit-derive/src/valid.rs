@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use syn::{Error, LitStr, Result};
+use syn::{Error, LitStr, Path, Result};
 
-use crate::attr::{Entry, Int, Key, List, Number, Value};
+use crate::attr::{Entry, Int, Key, Limits, List, Number, ResetEntry, ResetValue, Status, Value};
 use crate::errors::Errors;
 
 /// A key and its checked value.
@@ -22,7 +22,7 @@ pub(crate) enum Checked {
     Count(u32),
     /// Finite and `>= 0`.
     Factor(f64),
-    /// Each in `100..=599`.
+    /// Each in `100..=599`; sorted and without repeats when written with a range.
     Statuses(Vec<u16>),
     /// Not empty.
     Methods(Vec<Method>),
@@ -32,7 +32,46 @@ pub(crate) enum Checked {
     Timeout(Seconds),
     /// A retry budget's ratio: finite, in `0.0..=1000.0`; set as `Some` budget.
     Ratio(f64),
+    /// A valid header name in lower case; set as `Some`.
+    Header(String),
+    /// Set as `Some`.
+    Reset(Reset),
+    /// A path to the classifier function, which the compiler checks in the expansion (whether
+    /// it exists, and its signature); set as `Some`.
+    Classify(Path),
+    /// At most [`MAX_CLASSIFY_BODY_BYTES`].
+    Bytes(usize),
 }
+
+/// The fields given in `rate_limit_reset(...)`; the others keep `RateLimitReset::default()`.
+#[derive(Default)]
+pub(crate) struct Reset {
+    /// Valid header names in lower case.
+    pub(crate) header: Option<String>,
+    pub(crate) form: Option<Form>,
+    pub(crate) remaining_header: Option<String>,
+    /// At least one, each in `100..=599`.
+    pub(crate) statuses: Option<Vec<u16>>,
+}
+
+/// A `ResetForm`, by the name of its variant.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Form {
+    EpochSeconds,
+    DeltaSeconds,
+}
+
+impl Form {
+    pub(crate) fn variant(&self) -> &'static str {
+        match self {
+            Form::EpochSeconds => "EpochSeconds",
+            Form::DeltaSeconds => "DeltaSeconds",
+        }
+    }
+}
+
+/// `api_toolkit::MAX_CLASSIFY_BODY_BYTES`.
+const MAX_CLASSIFY_BODY_BYTES: usize = 64 * 1024;
 
 /// A valid HTTP method name.
 #[derive(Debug, PartialEq)]
@@ -61,9 +100,17 @@ pub(crate) fn check(entries: Vec<Entry>, errors: &mut Errors) -> Vec<Setting> {
                 Value::Seconds(number) => seconds(&number, key).map(Checked::Seconds),
                 Value::Timeout(number) => timeout(&number, key).map(Checked::Timeout),
                 Value::Ratio(number) => ratio(&number, key).map(Checked::Ratio),
-                Value::Statuses(ints) => Ok(Checked::Statuses(statuses(&ints, errors))),
+                Value::Statuses(items) => Ok(Checked::Statuses(statuses(
+                    &items,
+                    "`status_forcelist`",
+                    errors,
+                ))),
                 Value::Methods(list) => methods(&list, key, errors).map(Checked::Methods),
                 Value::Flag(lit) => Ok(Checked::Flag(lit.value)),
+                Value::Header(lit) => header(&lit).map(Checked::Header),
+                Value::Reset(entries) => Ok(Checked::Reset(reset(entries, errors))),
+                Value::Classify(path) => Ok(Checked::Classify(path)),
+                Value::Bytes(int) => body_bytes(&int, key).map(Checked::Bytes),
             };
             errors.ok(value).map(|value| Setting { key, value })
         })
@@ -190,23 +237,75 @@ fn ratio(number: &Number, key: Key) -> Result<f64> {
     }
 }
 
-/// The statuses in range; each one outside is recorded.
-fn statuses(ints: &[Int], errors: &mut Errors) -> Vec<u16> {
-    ints.iter()
-        .filter_map(|int| {
-            let status = int_value(int)
-                .and_then(|value| u16::try_from(value).ok())
-                .filter(|status| (100..=599).contains(status))
-                .ok_or_else(|| {
+/// The statuses of a list, in `list` (`` `status_forcelist` `` in messages); each mistake is
+/// recorded. A list with a range is sorted and loses its repeats, like `statuses![...]`; a list
+/// of codes keeps its order.
+fn statuses(items: &[Status], list: &str, errors: &mut Errors) -> Vec<u16> {
+    let mut codes = Vec::new();
+    for item in items {
+        match item {
+            Status::Code(int) => codes.extend(errors.ok(status(int, list))),
+            Status::Range {
+                start,
+                limits: Limits::Exclusive(_),
+                end,
+            } => errors.push(exclusive_range(item, start, end)),
+            Status::Range {
+                start,
+                limits: Limits::Inclusive(_),
+                end,
+            } => {
+                // Both ends are checked, so that both get their error.
+                let (low, high) = (errors.ok(status(start, list)), errors.ok(status(end, list)));
+                let (Some(low), Some(high)) = (low, high) else {
+                    continue;
+                };
+                if low > high {
                     let message = format!(
-                        "status code {} in `status_forcelist` is outside 100..=599",
-                        int.digits()
+                        "`{low}..={high}` in {list} is empty: write the lower status first, `{high}..={low}`"
                     );
-                    Error::new_spanned(int, message)
-                });
-            errors.ok(status)
+                    errors.push(Error::new_spanned(item, message));
+                } else {
+                    codes.extend(low..=high);
+                }
+            }
+        }
+    }
+    if items
+        .iter()
+        .any(|item| matches!(item, Status::Range { .. }))
+    {
+        codes.sort_unstable();
+        codes.dedup();
+    }
+    codes
+}
+
+fn status(int: &Int, list: &str) -> Result<u16> {
+    int_value(int)
+        .and_then(|value| u16::try_from(value).ok())
+        .filter(|status| (100..=599).contains(status))
+        .ok_or_else(|| {
+            let message = format!(
+                "status code {} in {list} is outside 100..=599",
+                int.digits()
+            );
+            Error::new_spanned(int, message)
         })
-        .collect()
+}
+
+/// `500..599` leaves out 599, which no one means: the suggestion keeps the end, unless it is a
+/// round hundred (`500..600`, the 5xx written as a half-open range).
+fn exclusive_range(item: &Status, start: &Int, end: &Int) -> Error {
+    let (start, end) = (start.digits(), end.digits());
+    let last = match end.parse::<u16>() {
+        Ok(end) if end % 100 == 0 && end > 0 => (end - 1).to_string(),
+        _ => end.clone(),
+    };
+    let message = format!(
+        "`{start}..{end}` leaves out {end}; status ranges are inclusive: write `{start}..={last}`"
+    );
+    Error::new_spanned(item, message)
 }
 
 /// The methods, if the list is not empty; each invalid name is recorded.
@@ -258,6 +357,113 @@ fn method(name: &str) -> std::result::Result<Method, String> {
     Ok(Method::Extension(name.to_owned()))
 }
 
+/// Checks a header name as `RetrySettings::validate` does: an HTTP token, in lower case (as
+/// HTTP/2 sends it, and as `HeaderName::from_static`, which the expansion calls, requires).
+fn header(lit: &LitStr) -> Result<String> {
+    let name = lit.value();
+    header_name(&name)
+        .map(|()| name)
+        .map_err(|message| Error::new(lit.span(), message))
+}
+
+fn header_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err(
+            "\"\" is not a valid header name: expected an HTTP token such as `\"x-should-retry\"`"
+                .to_owned(),
+        );
+    }
+    if let Some(c) = name.chars().find(|&c| !is_tchar(c)) {
+        return Err(format!(
+            "{name:?} is not a valid header name: {c:?} is not allowed in an HTTP token"
+        ));
+    }
+    // The limit of `http::HeaderName`.
+    if name.len() > usize::from(u16::MAX) {
+        return Err(format!(
+            "a header name is at most {} bytes; this one has {}",
+            u16::MAX,
+            name.len()
+        ));
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower != name {
+        return Err(format!(
+            "header names are lower case: did you mean `{lower:?}`?"
+        ));
+    }
+    Ok(())
+}
+
+/// The checked fields of `rate_limit_reset(...)`; each mistake is recorded.
+fn reset(entries: Vec<ResetEntry>, errors: &mut Errors) -> Reset {
+    let mut reset = Reset::default();
+    for ResetEntry { value, .. } in entries {
+        match value {
+            ResetValue::Header(lit) => reset.header = errors.ok(header(&lit)),
+            ResetValue::Form(lit) => reset.form = errors.ok(form(&lit)),
+            ResetValue::RemainingHeader(lit) => reset.remaining_header = errors.ok(header(&lit)),
+            ResetValue::Statuses(list) => {
+                let statuses = reset_statuses(&list, errors);
+                reset.statuses = errors.ok(statuses);
+            }
+        }
+    }
+    reset
+}
+
+/// The statuses a reset hint applies to: at least one, as `RetrySettings::validate` requires.
+fn reset_statuses(list: &List<Status>, errors: &mut Errors) -> Result<Vec<u16>> {
+    const LIST: &str = "`statuses` of `rate_limit_reset`";
+    if list.items.is_empty() {
+        let message = format!(
+            "{LIST} must hold at least one status; for the default, `[403, 429]`, leave it out"
+        );
+        return Err(Error::new(list.brackets.span.join(), message));
+    }
+    Ok(statuses(&list.items, LIST, errors))
+}
+
+fn form(lit: &LitStr) -> Result<Form> {
+    let value = lit.value();
+    match value.as_str() {
+        "epoch_seconds" => return Ok(Form::EpochSeconds),
+        "delta_seconds" => return Ok(Form::DeltaSeconds),
+        _ => {}
+    }
+    // `"EpochSeconds"`, `"delta-seconds"`, `"epoch"`: the right form, spelled otherwise.
+    let letters: String = value
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let message = if letters.starts_with("epoch") {
+        format!("{value:?} is not a form of reset: did you mean `\"epoch_seconds\"`?")
+    } else if letters.starts_with("delta") {
+        format!("{value:?} is not a form of reset: did you mean `\"delta_seconds\"`?")
+    } else {
+        format!(
+            "{value:?} is not a form of reset: expected `\"epoch_seconds\"` (the instant of the \
+             reset, in seconds since the Unix epoch) or `\"delta_seconds\"` (the seconds left)"
+        )
+    };
+    Err(Error::new(lit.span(), message))
+}
+
+fn body_bytes(int: &Int, key: Key) -> Result<usize> {
+    int_value(int)
+        .and_then(|value| usize::try_from(value).ok())
+        .filter(|&bytes| bytes <= MAX_CLASSIFY_BODY_BYTES)
+        .ok_or_else(|| {
+            let message = format!(
+                "`{}` must be an integer in 0..={MAX_CLASSIFY_BODY_BYTES}: a classifier sees at \
+                 most 64 KiB of a body",
+                key.name()
+            );
+            Error::new_spanned(int, message)
+        })
+}
+
 /// `tchar` of RFC 9110: ASCII letters, digits and `` !#$%&'*+-.^_`|~ ``.
 fn is_tchar(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
@@ -265,7 +471,7 @@ fn is_tchar(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use syn::parse_quote;
+    use syn::{parse_quote, LitInt};
 
     use super::*;
     use crate::attr::Signed;
@@ -406,6 +612,102 @@ mod tests {
             method(every_tchar),
             Ok(Method::Extension(every_tchar.to_owned()))
         );
+    }
+
+    #[test]
+    fn header_names_are_lower_case_tokens() {
+        assert_eq!(header_name("x-should-retry"), Ok(()));
+        assert_eq!(header_name("!#$%&'*+-.^_`|~09az"), Ok(()));
+        assert_eq!(
+            header_name("X-Should-Retry").unwrap_err(),
+            "header names are lower case: did you mean `\"x-should-retry\"`?"
+        );
+        assert!(header_name("")
+            .unwrap_err()
+            .contains("expected an HTTP token"));
+        // `http` takes `"` in a name; RFC 9110 does not.
+        for name in ["x should", "x:y", "a\"b", "(x)", "é", "x\ty"] {
+            assert!(
+                header_name(name).unwrap_err().contains("is not allowed"),
+                "{name:?}"
+            );
+        }
+        assert!(header_name(&"x".repeat(65_535)).is_ok());
+        assert!(header_name(&"x".repeat(65_536))
+            .unwrap_err()
+            .contains("at most 65535"));
+    }
+
+    #[test]
+    fn forms_are_read_by_their_serde_names() {
+        let form_of = |value: &str| form(&LitStr::new(value, proc_macro2::Span::call_site()));
+        assert_eq!(form_of("epoch_seconds").unwrap(), Form::EpochSeconds);
+        assert_eq!(form_of("delta_seconds").unwrap(), Form::DeltaSeconds);
+        let message = |value: &str| form_of(value).unwrap_err().to_string();
+        assert!(message("DeltaSeconds").ends_with("did you mean `\"delta_seconds\"`?"));
+        assert!(message("epoch-seconds").ends_with("did you mean `\"epoch_seconds\"`?"));
+        assert!(message("seconds").contains("expected `\"epoch_seconds\"`"));
+    }
+
+    #[test]
+    fn status_ranges_are_expanded_sorted_and_deduplicated() {
+        let code = |value: u16| Status::Code(int(false, LitInt::new(&value.to_string(), span())));
+        let range = |low: &str, dots: Limits, high: &str| Status::Range {
+            start: int(false, LitInt::new(low, span())),
+            limits: dots,
+            end: int(false, LitInt::new(high, span())),
+        };
+        let inclusive = || Limits::Inclusive(parse_quote!(..=));
+        let exclusive = || Limits::Exclusive(parse_quote!(..));
+        let check = |items: &[Status]| {
+            let mut errors = Errors::default();
+            let codes = statuses(items, "`status_forcelist`", &mut errors);
+            errors
+                .finish()
+                .map(|()| codes)
+                .map_err(|error| error.to_string())
+        };
+        assert_eq!(
+            check(&[code(503), code(429), code(503)]),
+            Ok(vec![503, 429, 503])
+        );
+        assert_eq!(
+            check(&[
+                code(503),
+                range("500", inclusive(), "502"),
+                code(429),
+                code(501)
+            ]),
+            Ok(vec![429, 500, 501, 502, 503])
+        );
+        assert_eq!(
+            check(&[range("100", inclusive(), "599")]).unwrap().len(),
+            500
+        );
+        assert_eq!(check(&[range("404", inclusive(), "404")]), Ok(vec![404]));
+        assert!(check(&[range("502", inclusive(), "500")])
+            .unwrap_err()
+            .contains("write the lower status first, `500..=502`"));
+        assert!(check(&[range("99", inclusive(), "200")])
+            .unwrap_err()
+            .contains("status code 99"));
+        let half_open = |high| check(&[range("500", exclusive(), high)]).unwrap_err();
+        assert!(half_open("599").ends_with("write `500..=599`"));
+        assert!(half_open("600").ends_with("write `500..=599`"));
+        assert!(half_open("504").ends_with("write `500..=504`"));
+    }
+
+    #[test]
+    fn classify_body_bytes_fit_the_limit() {
+        let bytes = |lit: syn::LitInt| body_bytes(&int(false, lit), Key::ClassifyBodyBytes);
+        assert_eq!(bytes(parse_quote!(0)).unwrap(), 0);
+        assert_eq!(bytes(parse_quote!(65536)).unwrap(), 65536);
+        assert!(bytes(parse_quote!(65537)).is_err());
+        assert!(body_bytes(&int(true, parse_quote!(1)), Key::ClassifyBodyBytes).is_err());
+    }
+
+    fn span() -> proc_macro2::Span {
+        proc_macro2::Span::call_site()
     }
 
     #[test]

@@ -106,7 +106,7 @@ mod wait;
 /// |---|---|
 /// | `max_retries` | an integer: `max_retries = 3` |
 /// | `backoff_factor` | seconds, finite and `>= 0`: `backoff_factor = 0.5`, `backoff_factor = 2` |
-/// | `status_forcelist` | statuses in `100..=599`, perhaps none: `status_forcelist = [500, 503]` |
+/// | `status_forcelist` | statuses in `100..=599`, perhaps none, and inclusive ranges of them: `status_forcelist = [429, 500..=599]` |
 /// | `allowed_methods` | at least one method: `allowed_methods = ["GET", "PUT", "PURGE"]` |
 /// | `raise_on_status` | `raise_on_status = true` |
 /// | `backoff_max` | seconds, `>= 0`: `backoff_max = 30`, `backoff_max = 1.5` |
@@ -118,9 +118,27 @@ mod wait;
 /// | `idempotency_key` | `idempotency_key = true` |
 /// | `retry_budget` | the budget's ratio, in `0.0..=1000.0`: `retry_budget = 0.2` |
 /// | `share_retry_after` | `share_retry_after = true` |
+/// | `respect_retry_after_ms` | `respect_retry_after_ms = true` |
+/// | `should_retry_header` | a header name in lower case: `should_retry_header = "x-should-retry"` |
+/// | `rate_limit_reset` | a header name: `rate_limit_reset = "x-ratelimit-reset"`, or the fields of [`RateLimitReset`]: `rate_limit_reset(header = "ratelimit-reset", form = "delta_seconds", remaining_header = "ratelimit-remaining", statuses = [429])` |
+/// | `keyed_retries` | `keyed_retries = true` |
+/// | `classify` | a path to a function `fn(&Attempt<'_>) -> Verdict` ([`ClassifyFn`]): `classify = shop_rules`, `classify = crate::rules::github`, `classify = Self::rules` |
+/// | `classify_body_bytes` | bytes, at most 65,536: `classify_body_bytes = 4096` |
 ///
 /// Standard methods are written in upper case; other tokens are extension methods. Several
 /// `#[retry(...)]` attributes are merged, but a key may be given only once.
+///
+/// A status list that holds a range (`500..=599`, both ends included) is sorted and loses its
+/// repeats, like [`statuses!`]; a list of codes only keeps its order. Header names are written
+/// in lower case, as HTTP/2 sends them.
+///
+/// `rate_limit_reset = "<header>"` sets `Some(RateLimitReset { header, ..RateLimitReset::default() })`;
+/// in `rate_limit_reset(...)`, each of `header`, `form` (`"epoch_seconds"` or
+/// `"delta_seconds"`), `remaining_header` and `statuses` (at least one; ranges as above) may be
+/// left out, for the value of [`RateLimitReset::default()`] (GitHub's), and `rate_limit_reset()`
+/// is that default. `classify = path` sets `Some(Classifier::from_fn(path))`: the compiler
+/// checks that the function exists and has the signature of [`ClassifyFn`], and reports either
+/// mistake at the path.
 ///
 /// The timeouts are set as `Some(..)`: for no timeout, leave the key out (a zero timeout is an
 /// error, as at run time). `retry_budget = 0.2` sets
@@ -147,6 +165,28 @@ mod wait;
 /// # use api_toolkit::{Connector, Session};
 /// #[derive(Connector)]
 /// #[retry(allowed_methods = ["get"])] // "get" is not a standard method name: did you mean `"GET"`?
+/// struct Shop {
+///     session: Session,
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use api_toolkit::{Connector, Session};
+/// #[derive(Connector)]
+/// #[retry(status_forcelist = [500..599])] // `500..599` leaves out 599; status ranges are inclusive: write `500..=599`
+/// struct Shop {
+///     session: Session,
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use api_toolkit::{Connector, Session};
+/// fn shop_rules(status: u16) -> bool {
+///     status == 409
+/// }
+///
+/// #[derive(Connector)]
+/// #[retry(classify = shop_rules)] // mismatched types: expected fn pointer, found fn item
 /// struct Shop {
 ///     session: Session,
 /// }
@@ -185,6 +225,50 @@ mod wait;
 /// let shop = Shop { session: Shop::new_session()? };
 /// assert_eq!(shop.session().retry_settings().max_retries, 3);
 /// # Ok::<(), api_toolkit::Error>(())
+/// ```
+///
+/// Status ranges, a rate-limit reset header and a classifier of your own:
+///
+/// ```
+/// use api_toolkit::reqwest::header::HeaderName;
+/// use api_toolkit::{
+///     ApiConnector, Attempt, Classifier, Connector, RateLimitReset, ResetForm, RetrySettings,
+///     Session, Verdict,
+/// };
+///
+/// /// A 409 `lock_timeout` is retried; the built-in rules decide the rest.
+/// fn shop_rules(attempt: &Attempt<'_>) -> Verdict {
+///     match attempt.status().map(|status| status.as_u16()) {
+///         Some(409) if attempt.body().windows(12).any(|w| w == b"lock_timeout") => Verdict::Retry,
+///         _ => Verdict::Defer,
+///     }
+/// }
+///
+/// #[derive(Connector)]
+/// #[retry(max_retries = 3, status_forcelist = [429, 500..=504], should_retry_header = "x-should-retry")]
+/// #[retry(rate_limit_reset(header = "ratelimit-reset", form = "delta_seconds", statuses = [429]))]
+/// #[retry(classify = shop_rules, classify_body_bytes = 1024)]
+/// struct Shop {
+///     session: Session,
+/// }
+///
+/// assert_eq!(
+///     Shop::default_retry_settings(),
+///     RetrySettings {
+///         max_retries: 3,
+///         status_forcelist: vec![429, 500, 501, 502, 503, 504],
+///         should_retry_header: Some(HeaderName::from_static("x-should-retry")),
+///         rate_limit_reset: Some(RateLimitReset {
+///             header: HeaderName::from_static("ratelimit-reset"),
+///             form: ResetForm::DeltaSeconds,
+///             statuses: vec![429],
+///             ..RateLimitReset::default() // remaining_header: x-ratelimit-remaining
+///         }),
+///         classify: Some(Classifier::from_fn(shop_rules)),
+///         classify_body_bytes: 1024,
+///         ..RetrySettings::default()
+///     }
+/// );
 /// ```
 ///
 /// A marked field in a tuple struct, behind an `Arc`:
@@ -226,8 +310,8 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, Classifier, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
-        Session, Verdict,
+        ApiConnector, Attempt, Classifier, ClassifyFn, RateLimitReset, ResetForm, RetryBudget,
+        RetrySettings, Session, Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;

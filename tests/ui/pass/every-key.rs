@@ -1,7 +1,15 @@
 // Every key at once, with seconds as integers and as floats, and several `#[retry]`s merged.
 use std::time::Duration;
 
-use api_toolkit::{ApiConnector, Connector, Method, RetryBudget, RetrySettings, Session};
+use api_toolkit::reqwest::header::HeaderName;
+use api_toolkit::{
+    ApiConnector, Attempt, Classifier, Connector, Method, RateLimitReset, ResetForm, RetryBudget,
+    RetrySettings, Session, Verdict,
+};
+
+fn rules(_: &Attempt<'_>) -> Verdict {
+    Verdict::Defer
+}
 
 #[derive(Connector)]
 #[retry(
@@ -19,6 +27,12 @@ use api_toolkit::{ApiConnector, Connector, Method, RetryBudget, RetrySettings, S
     idempotency_key = true,
     retry_budget = 1000,
     share_retry_after = true,
+    respect_retry_after_ms = true,
+    should_retry_header = "x-should-retry",
+    rate_limit_reset = "x-ratelimit-reset",
+    keyed_retries = true,
+    classify = rules,
+    classify_body_bytes = 4096,
 )]
 struct Integers {
     session: Session,
@@ -35,6 +49,17 @@ struct Integers {
 #[retry(retry_after_max = 0.25)]
 #[retry(total_timeout = 2.5, attempt_timeout = 0.75, backoff_jitter = 0.5)]
 #[retry(idempotency_key = false, retry_budget = 0.1, share_retry_after = false)]
+#[retry(
+    respect_retry_after_ms = false,
+    keyed_retries = false,
+    classify_body_bytes = 0
+)]
+#[retry(rate_limit_reset(
+    header = "ratelimit-reset",
+    form = "delta_seconds",
+    remaining_header = "ratelimit-remaining",
+    statuses = [429]
+))]
 struct Floats {
     session: Session,
 }
@@ -80,6 +105,15 @@ fn main() {
                 ..RetryBudget::default()
             }),
             share_retry_after: true,
+            respect_retry_after_ms: true,
+            should_retry_header: Some(HeaderName::from_static("x-should-retry")),
+            rate_limit_reset: Some(RateLimitReset {
+                header: HeaderName::from_static("x-ratelimit-reset"),
+                ..RateLimitReset::default()
+            }),
+            keyed_retries: true,
+            classify: Some(Classifier::from_fn(rules)),
+            classify_body_bytes: 4096,
         }
     );
     assert_eq!(
@@ -110,6 +144,17 @@ fn main() {
                 ..RetryBudget::default()
             }),
             share_retry_after: false,
+            respect_retry_after_ms: false,
+            should_retry_header: None,
+            rate_limit_reset: Some(RateLimitReset {
+                header: HeaderName::from_static("ratelimit-reset"),
+                form: ResetForm::DeltaSeconds,
+                remaining_header: HeaderName::from_static("ratelimit-remaining"),
+                statuses: vec![429],
+            }),
+            keyed_retries: false,
+            classify: None,
+            classify_body_bytes: 0,
         }
     );
     assert_eq!(

@@ -2,7 +2,20 @@
 //! pedantic lints. (Also compiled as a module of `tests/ui.rs`, which clippy checks.)
 #![deny(warnings, missing_docs, clippy::all, clippy::pedantic)]
 
-use api_toolkit::{ApiConnector, Connector, Session};
+use api_toolkit::{ApiConnector, Attempt, Connector, Session, Verdict};
+
+/// A classifier.
+#[must_use]
+pub fn rules(attempt: &Attempt<'_>) -> Verdict {
+    if attempt
+        .status()
+        .is_some_and(|status| status.as_u16() == 409)
+    {
+        Verdict::Retry
+    } else {
+        Verdict::Defer
+    }
+}
 
 /// A connector whose expansion uses every kind of value.
 #[derive(Connector)]
@@ -10,7 +23,20 @@ use api_toolkit::{ApiConnector, Connector, Session};
 #[retry(allowed_methods = ["GET", "PURGE"], raise_on_status = true, backoff_max = 1.5)]
 #[retry(respect_retry_after_header = false, retry_after_max = 120)]
 #[retry(total_timeout = 1000000, attempt_timeout = 0.5, retry_budget = 0.2)]
+#[retry(
+    should_retry_header = "x-should-retry",
+    rate_limit_reset = "x-ratelimit-reset"
+)]
+#[retry(classify = rules, classify_body_bytes = 65536)]
 pub struct Documented {
+    session: Session,
+}
+
+/// Ranges in status lists, and `rate_limit_reset(...)` with some of its keys.
+#[derive(Connector)]
+#[retry(status_forcelist = [429, 500..=599, 503])]
+#[retry(rate_limit_reset(form = "delta_seconds", statuses = [403, 429..=429]))]
+pub struct Ranges {
     session: Session,
 }
 
@@ -24,7 +50,19 @@ pub struct Documented {
 )]
 #[retry(retry_after_max = 0.5, total_timeout = 60, attempt_timeout = 2.5)]
 #[retry(backoff_jitter = 0.25, idempotency_key = true, retry_budget = 1000)]
-#[retry(share_retry_after = true)]
+#[retry(
+    share_retry_after = true,
+    respect_retry_after_ms = true,
+    keyed_retries = true
+)]
+#[retry(should_retry_header = "stripe-should-retry", classify = self::rules)]
+#[retry(classify_body_bytes = 1024)]
+#[retry(rate_limit_reset(
+    header = "ratelimit-reset",
+    form = "epoch_seconds",
+    remaining_header = "ratelimit-remaining",
+    statuses = [429, 500..=504]
+))]
 pub struct Complete<'a, T: Clone> {
     /// The session.
     #[session]
@@ -47,6 +85,7 @@ pub fn main() {
         session: Documented::new_session().unwrap(),
     };
     assert_eq!(documented.get_retry_settings().max_retries, 1_000_000);
+    assert_eq!(Ranges::default_retry_settings().status_forcelist.len(), 101);
     let complete = Complete {
         http: Complete::<u8>::new_session().unwrap(),
         data: &1_u8,

@@ -1,0 +1,16 @@
+use api_toolkit::{ApiConnector, Connector, Session};
+
+mod rules {}
+
+#[derive(Connector)]
+#[retry(classify = rules::github)]
+struct Shop {
+    session: Session,
+}
+
+fn main() {
+    let shop = Shop {
+        session: Shop::new_session().unwrap(),
+    };
+    let _ = shop.session().get("http://127.0.0.1:9");
+}
