@@ -182,6 +182,7 @@ pub(crate) fn run(
                         view,
                         method: &plan.method,
                         number: retries_done.saturating_add(1),
+                        peeked: settings.classify_body_bytes > 0,
                     };
                     let outcome = |r: &_| classify(r, &active, answered).1;
                     match question.ask(result, outcome) {

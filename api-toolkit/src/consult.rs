@@ -41,6 +41,8 @@ pub(crate) struct Question<'a> {
     pub(crate) method: &'a Method,
     /// 1 for the first attempt.
     pub(crate) number: u32,
+    /// The attempt read the body's first bytes ([`Sending::Peeking`]).
+    pub(crate) peeked: bool,
 }
 
 /// The attempt's result (its response rebuilt when its body was read) and the verdict, or the
@@ -63,8 +65,8 @@ impl<'a> Question<'a> {
     ) -> Answer {
         // The body's first bytes, if the attempt read them ([`Sending::Peeking`]).
         let peeked = match &mut result {
-            Ok(response) => response.extensions_mut().remove::<Peeked>(),
-            Err(_) => None,
+            Ok(response) if self.peeked => response.extensions_mut().remove::<Peeked>(),
+            _ => None,
         };
         let body = peeked.as_ref().map_or(&[][..], |p| &p.0[..]);
         let verdict = self.verdict(&result, outcome(&result), body)?;

@@ -95,7 +95,8 @@ pub(crate) struct Active {
     pub(crate) settings: RetrySettings,
     /// Bit `s` is set for each status `s` a setting might retry or whose headers it reads:
     /// `status_forcelist`, [`RETRY_AFTER_STATUSES`], the rate-limit reset's statuses, every
-    /// error status with a should-retry header, every status with a classifier.
+    /// error status with a should-retry header. A classifier is asked about every outcome
+    /// anyway; on a final one, its verdict alone can make a retry.
     may_retry: [u64; 16],
 }
 
@@ -120,18 +121,15 @@ impl Active {
         if settings.should_retry_header.is_some() {
             (400..=599).for_each(&mut set);
         }
-        if settings.classify.is_some() {
-            may_retry = [u64::MAX; 16];
-        }
         Active {
             settings,
             may_retry,
         }
     }
 
-    /// Whether a response with `status` is returned as it is, whatever its headers: no setting
-    /// retries that status or reads its headers. Its outcome is [`Outcome::Final`]; for any
-    /// other status, the decision reads the hint headers.
+    /// Whether a response with `status` is returned as it is, whatever its headers, unless a
+    /// classifier says otherwise: no setting retries that status or reads its headers. Its
+    /// outcome is [`Outcome::Final`]; for any other status, the decision reads the hint headers.
     #[inline]
     pub(crate) fn is_final(&self, status: u16) -> bool {
         self.may_retry
