@@ -325,6 +325,73 @@ pub mod __private {
         crate::hints::retry_after::parse_retry_after(value, now)
     }
 
+    /// The server hints' parsers and the decision, for the fuzz target `hints`: the wait
+    /// before retrying a GET whose response has `status` and these values of `retry-after`,
+    /// `retry-after-ms`, `x-ratelimit-reset` (epoch or delta seconds), `x-ratelimit-remaining`
+    /// and `x-should-retry` (a value that is no valid header value is left out), with every
+    /// hint on; `None` when it is not retried.
+    #[must_use]
+    pub fn hinted_wait(
+        status: u16,
+        values: [&[u8]; 5],
+        epoch: bool,
+        retry_after_max: Duration,
+        now: std::time::SystemTime,
+    ) -> Option<Duration> {
+        use crate::policy::{Decision, Now, Policy};
+        let names = [
+            "retry-after",
+            "retry-after-ms",
+            "x-ratelimit-reset",
+            "x-ratelimit-remaining",
+            "x-should-retry",
+        ];
+        let headers: reqwest::header::HeaderMap = names
+            .iter()
+            .zip(values)
+            .filter_map(|(name, value)| {
+                let value = reqwest::header::HeaderValue::from_bytes(value).ok()?;
+                Some((reqwest::header::HeaderName::from_static(name), value))
+            })
+            .collect();
+        let form = if epoch {
+            ResetForm::EpochSeconds
+        } else {
+            ResetForm::DeltaSeconds
+        };
+        let settings = RetrySettings {
+            max_retries: 1,
+            retry_after_max,
+            respect_retry_after_ms: true,
+            should_retry_header: Some(HeaderName::from_static("x-should-retry")),
+            rate_limit_reset: Some(RateLimitReset {
+                form,
+                ..RateLimitReset::github()
+            }),
+            ..RetrySettings::default()
+        };
+        let outcome = crate::policy::Outcome::Response {
+            status,
+            hints: crate::hints::Raw::read(&headers, status, &settings),
+        };
+        let policy = Policy {
+            settings: &settings,
+            method: &Method::GET,
+            max_retries: 1,
+            can_resend: true,
+            keyed: false,
+        };
+        let now = Now {
+            time: now,
+            remaining: None,
+            jitter_unit: 0.0,
+        };
+        match policy.decide(0, outcome, Verdict::Defer, || now) {
+            Decision::Retry { wait, .. } => Some(wait.duration),
+            Decision::Stop { .. } => None,
+        }
+    }
+
     /// A method name the derive has already checked to be a valid token.
     #[must_use]
     pub fn method(name: &'static str) -> Method {

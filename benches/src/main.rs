@@ -18,6 +18,7 @@ mod python;
 mod report;
 mod server;
 
+use std::cell::LazyCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -242,12 +243,14 @@ fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
     text.parse().map_err(|_| format!("not a number: {text:?}"))
 }
 
-/// The clients, built once and kept warm across rounds.
+/// The clients, each built on first use and kept warm across rounds: a run that measures one
+/// driver builds only that one, so that the others' start-up leaves no trace in its heap (which
+/// moved the instruction counts of a driver by a few hundred when another driver changed).
 struct Clients {
-    raw: Arc<Raw>,
-    toolkit: Arc<Toolkit>,
-    middleware: Arc<Middleware>,
-    classified: Arc<Classified>,
+    raw: LazyCell<Arc<Raw>, fn() -> Arc<Raw>>,
+    toolkit: LazyCell<Arc<Toolkit>, fn() -> Arc<Toolkit>>,
+    middleware: LazyCell<Arc<Middleware>, fn() -> Arc<Middleware>>,
+    classified: LazyCell<Arc<Classified>, fn() -> Arc<Classified>>,
 }
 
 fn main() {
@@ -279,10 +282,14 @@ fn main() {
         .build()
         .expect("a runtime");
     let clients = Clients {
-        raw: Arc::new(Raw::new()),
-        toolkit: Arc::new(Toolkit::new().expect("the connector's session builds")),
-        middleware: Arc::new(Middleware::new()),
-        classified: Arc::new(Classified::new().expect("the connector's session builds")),
+        raw: LazyCell::new(|| Arc::new(Raw::new())),
+        toolkit: LazyCell::new(|| {
+            Arc::new(Toolkit::new().expect("the connector's session builds"))
+        }),
+        middleware: LazyCell::new(|| Arc::new(Middleware::new())),
+        classified: LazyCell::new(|| {
+            Arc::new(Classified::new().expect("the connector's session builds"))
+        }),
     };
     let python = if plan.python && plan.only.is_none_or(|(_, d)| d == DriverId::Python) {
         match python::available() {
@@ -345,12 +352,12 @@ fn main() {
                     }
                 };
             }
-            count!(DriverId::Raw, &clients.raw);
-            count!(DriverId::Toolkit, &clients.toolkit);
-            count!(DriverId::Middleware, &clients.middleware);
+            count!(DriverId::Raw, &*clients.raw);
+            count!(DriverId::Toolkit, &*clients.toolkit);
+            count!(DriverId::Middleware, &*clients.middleware);
             // Only when asked for: not part of the benchmark's tables.
             if only == Some(DriverId::ToolkitClassified) {
-                count!(DriverId::ToolkitClassified, &clients.classified);
+                count!(DriverId::ToolkitClassified, &*clients.classified);
             }
             counts
         })
@@ -448,20 +455,20 @@ fn segment(
         let url = &url;
         async move {
             match driver {
-                DriverId::Raw => measure(&clients.raw, server, url, c, warmup, duration).await,
+                DriverId::Raw => measure(&*clients.raw, server, url, c, warmup, duration).await,
                 DriverId::Toolkit => {
-                    measure(&clients.toolkit, server, url, c, warmup, duration).await
+                    measure(&*clients.toolkit, server, url, c, warmup, duration).await
                 }
                 DriverId::Middleware => {
-                    measure(&clients.middleware, server, url, c, warmup, duration).await
+                    measure(&*clients.middleware, server, url, c, warmup, duration).await
                 }
                 DriverId::ToolkitClassified => {
-                    measure(&clients.classified, server, url, c, warmup, duration).await
+                    measure(&*clients.classified, server, url, c, warmup, duration).await
                 }
                 DriverId::ToolkitChurn => {
-                    let churn = churn(&clients.toolkit);
+                    let churn = churn(&*clients.toolkit);
                     load::run(
-                        &clients.toolkit,
+                        &*clients.toolkit,
                         server,
                         url,
                         c,

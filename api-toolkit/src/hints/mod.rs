@@ -91,8 +91,10 @@ pub(crate) fn wait(raw: &Raw<'_>, settings: &RetrySettings, now: SystemTime) -> 
     let hint = |header, wait: Option<Duration>| wait.map(|wait| ServerHint { header, wait });
     let honoured = settings.respect_retry_after_header;
     let ms = || {
-        raw.retry_after_ms
-            .and_then(retry_after::parse_retry_after_ms)
+        let value = raw
+            .retry_after_ms
+            .filter(|_| settings.respect_retry_after_ms);
+        value.and_then(retry_after::parse_retry_after_ms)
     };
     let seconds = || {
         raw.retry_after

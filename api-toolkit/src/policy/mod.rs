@@ -197,7 +197,11 @@ impl Policy<'_> {
             Outcome::ConnectFailed => rules(true),
             Outcome::FailedAfterSend => rules(self.may_resend()),
             Outcome::Response { status, hints } => {
-                if hints.should_retry == Some(false) {
+                // Read only for the settings that ask, whatever the caller picked out.
+                let should_retry = hints
+                    .should_retry
+                    .filter(|_| settings.should_retry_header.is_some());
+                if should_retry == Some(false) {
                     return Want {
                         retry: false,
                         raise: false,
@@ -219,10 +223,10 @@ impl Policy<'_> {
                     };
                 }
                 // The server says retry: outside `allowed_methods`, only a keyed request.
-                let told = hints.should_retry == Some(true)
-                    && status >= 400
-                    && (self.keyed || may_resend());
-                let rate_limited = hints.rate_limited && may_resend();
+                let told =
+                    should_retry == Some(true) && status >= 400 && (self.keyed || may_resend());
+                let rate_limited =
+                    hints.rate_limited && settings.rate_limit_reset.is_some() && may_resend();
                 let retry = told || rate_limited;
                 Want {
                     retry,
@@ -955,6 +959,7 @@ mod own_rules {
             max_retries: 2,
             status_forcelist: vec![500, 503],
             allowed_methods: vec![Method::GET],
+            should_retry_header: Some("x-should-retry".parse().unwrap()),
             ..RetrySettings::default()
         }
     }
@@ -1482,4 +1487,172 @@ mod own_rules {
     }
 
     const DEFAULT_METHODS: [Method; 8] = crate::DEFAULT_ALLOWED_METHODS;
+}
+
+/// The rules of issue 14 over random settings, hints, verdicts and keys: whatever the
+/// combination, the rails hold and only the rules that may resend a request do.
+#[cfg(test)]
+mod own_rules_properties {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+    use crate::{RateLimitReset, ResetForm};
+
+    #[derive(Clone, Debug)]
+    struct Case {
+        settings: RetrySettings,
+        method: Method,
+        keyed: bool,
+        can_resend: bool,
+        retries_done: u32,
+        status: Option<u16>,
+        other: Outcome<'static>,
+        hints: (
+            Option<&'static [u8]>,
+            Option<&'static [u8]>,
+            Option<&'static [u8]>,
+            bool,
+            Option<bool>,
+        ),
+        verdict: Verdict,
+        remaining: Option<Duration>,
+    }
+
+    const VALUES: [&[u8]; 7] = [b"1", b"0", b"250", b"3600", b"soon", b"", b"0.5"];
+
+    fn value() -> impl Strategy<Value = Option<&'static [u8]>> {
+        prop_oneof![Just(None), select(VALUES.to_vec()).prop_map(Some)]
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let flags = (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        );
+        let hints = (
+            value(),
+            value(),
+            value(),
+            any::<bool>(),
+            prop_oneof![Just(None), any::<bool>().prop_map(Some)],
+        );
+        let verdict = prop_oneof![
+            3 => Just(Verdict::Defer),
+            1 => Just(Verdict::Retry),
+            1 => Just(Verdict::Stop),
+            1 => (0..5000u64).prop_map(|ms| Verdict::RetryAfter(Duration::from_millis(ms))),
+        ];
+        let other = select(vec![
+            Outcome::ConnectFailed,
+            Outcome::FailedAfterSend,
+            Outcome::Fatal,
+            Outcome::Final,
+        ]);
+        (
+            flags,
+            (0..4u32, 0..4u32),
+            select(vec![Method::GET, Method::PUT, Method::POST, Method::PATCH, Method::DELETE]),
+            (any::<bool>(), any::<bool>()),
+            prop_oneof![3 => select(vec![200u16, 403, 404, 409, 413, 429, 500, 503]).prop_map(Some), 1 => Just(None)],
+            other,
+            hints,
+            verdict,
+            prop_oneof![Just(None), (0..3000u64).prop_map(|ms| Some(Duration::from_millis(ms)))],
+        )
+            .prop_map(|(f, (max_retries, retries_done), method, (keyed, can_resend), status, other, hints, verdict, remaining)| {
+                let settings = RetrySettings {
+                    max_retries,
+                    backoff_factor: 0.1,
+                    raise_on_status: f.0,
+                    respect_retry_after_header: f.1,
+                    respect_retry_after_ms: f.2,
+                    keyed_retries: f.3,
+                    should_retry_header: f.4.then(|| "x-should-retry".parse().unwrap()),
+                    rate_limit_reset: f.5.then(|| RateLimitReset { form: ResetForm::DeltaSeconds, ..RateLimitReset::github() }),
+                    allowed_methods: if f.0 { vec![Method::GET, Method::PUT] } else { crate::DEFAULT_ALLOWED_METHODS.to_vec() },
+                    retry_after_max: Duration::from_secs(2),
+                    ..RetrySettings::default()
+                };
+                Case { settings, method, keyed, can_resend, retries_done, status, other, hints, verdict, remaining }
+            })
+    }
+
+    /// `allowed_methods`, or the key for POST and PATCH under `keyed_retries`: the README's rule.
+    fn may_resend(c: &Case) -> bool {
+        let unsafe_method = c.method == Method::POST || c.method == Method::PATCH;
+        if c.settings.keyed_retries && unsafe_method {
+            c.keyed
+        } else {
+            c.settings.allowed_methods.contains(&c.method)
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn rails_hold_and_only_a_permitted_rule_resends(c in case()) {
+            let (retry_after, retry_after_ms, reset, rate_limited, should_retry) = c.hints;
+            let outcome = match c.status {
+                Some(status) => Outcome::Response {
+                    status,
+                    hints: Raw { retry_after, retry_after_ms, reset, rate_limited, should_retry },
+                },
+                None => c.other,
+            };
+            let policy = Policy { settings: &c.settings, method: &c.method, max_retries: c.settings.max_retries, can_resend: c.can_resend, keyed: c.keyed };
+            let now = Now { time: SystemTime::UNIX_EPOCH, remaining: c.remaining, jitter_unit: 0.5 };
+            let decision = policy.decide(c.retries_done, outcome, c.verdict, || now);
+            // What the settings read of the hints picked out.
+            let should_retry = should_retry.filter(|_| c.settings.should_retry_header.is_some());
+            match decision {
+                Decision::Retry { wait, raise_if_refused, by, hint } => {
+                    prop_assert!(c.retries_done < c.settings.max_retries, "attempts bounded");
+                    prop_assert!(c.can_resend, "a stream is never resent");
+                    prop_assert!(!raise_if_refused || c.settings.raise_on_status);
+                    if let Some(remaining) = c.remaining {
+                        prop_assert!(wait.duration < remaining, "never past the deadline");
+                    }
+                    match wait.source {
+                        WaitSource::Backoff => prop_assert!(wait.duration <= c.settings.backoff_max),
+                        WaitSource::Classifier => prop_assert!(matches!(c.verdict, Verdict::RetryAfter(d) if d == wait.duration)),
+                        WaitSource::RetryAfterMs => prop_assert!(c.settings.respect_retry_after_ms && c.settings.respect_retry_after_header),
+                        WaitSource::RetryAfter => prop_assert!(c.settings.respect_retry_after_header),
+                        WaitSource::RateLimitReset => prop_assert!(c.settings.rate_limit_reset.is_some() && reset.is_some()),
+                        source => prop_assert!(false, "{source:?}"),
+                    }
+                    prop_assert!(wait.source == WaitSource::Backoff || wait.duration <= c.settings.retry_after_max);
+                    if let Some(hint) = hint {
+                        prop_assert!(hint.wait() > Duration::ZERO);
+                    }
+                    match by {
+                        Decider::Classifier => prop_assert!(matches!(c.verdict, Verdict::Retry | Verdict::RetryAfter(_))),
+                        Decider::Rules => {
+                            prop_assert_eq!(c.verdict, Verdict::Defer);
+                            prop_assert!(outcome == Outcome::ConnectFailed || may_resend(&c), "{:?} resent by the rules", c.method);
+                            prop_assert!(should_retry != Some(false) || c.status.is_none());
+                        }
+                        Decider::Hint => {
+                            prop_assert_eq!(c.verdict, Verdict::Defer);
+                            prop_assert!(should_retry != Some(false));
+                            let told = should_retry == Some(true) && c.status.is_some_and(|s| s >= 400);
+                            prop_assert!(may_resend(&c) || (told && c.keyed), "{:?} resent by a hint", c.method);
+                        }
+                    }
+                }
+                Decision::Stop { raise, give_up, by, .. } => {
+                    prop_assert!(!raise || c.settings.raise_on_status);
+                    if c.verdict == Verdict::Stop {
+                        prop_assert!(!raise && give_up.is_none() && by == Decider::Classifier, "a stop returns the outcome as it is");
+                    }
+                    if give_up == Some(GiveUp::Exhausted) {
+                        prop_assert!(c.retries_done >= c.settings.max_retries);
+                    }
+                }
+            }
+        }
+    }
 }
