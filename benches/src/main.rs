@@ -466,7 +466,7 @@ fn segment(
                     measure(&*clients.classified, server, url, c, warmup, duration).await
                 }
                 DriverId::ToolkitChurn => {
-                    let churn = churn(&*clients.toolkit);
+                    let churn = churn(&clients.toolkit);
                     load::run(
                         &*clients.toolkit,
                         server,

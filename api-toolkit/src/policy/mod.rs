@@ -1499,6 +1499,15 @@ mod own_rules_properties {
     use super::*;
     use crate::{RateLimitReset, ResetForm};
 
+    /// `Retry-After`, `retry-after-ms`, reset, rate limited, should-retry.
+    type Hints = (
+        Option<&'static [u8]>,
+        Option<&'static [u8]>,
+        Option<&'static [u8]>,
+        bool,
+        Option<bool>,
+    );
+
     #[derive(Clone, Debug)]
     struct Case {
         settings: RetrySettings,
@@ -1508,13 +1517,7 @@ mod own_rules_properties {
         retries_done: u32,
         status: Option<u16>,
         other: Outcome<'static>,
-        hints: (
-            Option<&'static [u8]>,
-            Option<&'static [u8]>,
-            Option<&'static [u8]>,
-            bool,
-            Option<bool>,
-        ),
+        hints: Hints,
         verdict: Verdict,
         remaining: Option<Duration>,
     }
