@@ -445,3 +445,100 @@ async fn a_classifier_set_per_request_or_per_session_applies_to_its_calls() {
         .unwrap();
     assert_eq!(server.count(), 10, "the request's replaces the session's");
 }
+
+mod per_type {
+    use super::*;
+    use api_toolkit::{ApiConnector, Connector};
+
+    /// The README's connector: a 409 `lock_timeout` is retried, a 413 never.
+    fn shop_rules(attempt: &Attempt<'_>) -> Verdict {
+        match attempt.status().map(|s| s.as_u16()) {
+            Some(409) if attempt.body().windows(12).any(|w| w == b"lock_timeout") => Verdict::Retry,
+            Some(413) => Verdict::Stop,
+            _ => Verdict::Defer,
+        }
+    }
+
+    #[derive(Connector)]
+    #[retry(max_retries = 3, backoff_factor = 0, status_forcelist = [429, 500..=599])]
+    #[retry(classify = shop_rules, classify_body_bytes = 1024, keyed_retries = true)]
+    struct Shop {
+        session: Session,
+    }
+
+    #[tokio::test]
+    async fn a_classifier_declared_on_the_type_decides_for_its_sessions() {
+        let shop = Shop {
+            session: Shop::new_session().unwrap(),
+        };
+        let settings = shop.get_retry_settings();
+        assert_eq!(
+            settings.status_forcelist,
+            (429..=429).chain(500..=599).collect::<Vec<u16>>()
+        );
+        assert_eq!(settings.classify, Some(Classifier::from_fn(shop_rules)));
+        assert_eq!(
+            Shop::default_retry_settings(),
+            settings,
+            "a function compares equal to itself"
+        );
+
+        let locked = TestServer::start(vec![
+            Reply::status(409).body(r#"{"error":{"code":"lock_timeout"}}"#),
+            Reply::status(200),
+        ])
+        .await;
+        let response = shop
+            .session()
+            .put(locked.url("/stock/1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(locked.count(), 2);
+
+        let too_large =
+            TestServer::start(vec![Reply::status(413).header("retry-after", "1")]).await;
+        let response = shop
+            .session()
+            .put(too_large.url("/upload"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        assert_eq!(
+            too_large.count(),
+            1,
+            "a 413 is never retried, Retry-After or not"
+        );
+
+        let failing = TestServer::start(vec![Reply::status(502), Reply::status(201)]).await;
+        let failing = TestServer::start(vec![Reply::status(502), Reply::status(201)]).await;
+        let response = shop
+            .session()
+            .post(failing.url("/orders"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 502);
+        assert_eq!(failing.count(), 1, "an unkeyed POST is sent once");
+        let failing = TestServer::start(vec![Reply::status(502), Reply::status(201)]).await;
+        let response = shop
+            .session()
+            .post(failing.url("/orders"))
+            .header("idempotency-key", "order-7")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let keys: Vec<_> = failing
+            .received()
+            .iter()
+            .map(|r| r.header("idempotency-key").map(str::to_owned))
+            .collect();
+        assert_eq!(
+            keys,
+            [Some("order-7".to_owned()), Some("order-7".to_owned())]
+        );
+    }
+}
