@@ -542,3 +542,19 @@ mod per_type {
         );
     }
 }
+
+#[tokio::test]
+async fn a_call_dropped_while_a_classifier_wait_runs_sends_nothing_more() {
+    let server = TestServer::start(vec![Reply::status(500)]).await;
+    let s = session(RetrySettings {
+        classify: Some(Classifier::new(|_| {
+            Verdict::RetryAfter(Duration::from_millis(400))
+        })),
+        ..quick(3)
+    });
+    let call = s.post(server.url("/")).send();
+    let dropped = tokio::time::timeout(Duration::from_millis(150), call).await;
+    assert!(dropped.is_err(), "still waiting when dropped");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(server.count(), 1, "no attempt after the drop");
+}

@@ -418,7 +418,11 @@ fn prepare_retry(
     result: reqwest::Result<Response>,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     kept.make_next(&plan.method, plan.own_timeout);
-    telemetry::retrying(&plan.span, record.attempts().len(), last, wait);
+    let decided_by = record
+        .attempts()
+        .last()
+        .map_or(Decider::Rules, |a| a.decided_by());
+    telemetry::retrying(&plan.span, record.attempts().len(), last, wait, decided_by);
     if let Some(hook) = &shared.on_retry {
         plan.span.in_scope(|| {
             hook(&RetryEvent {

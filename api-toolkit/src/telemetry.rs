@@ -7,7 +7,7 @@ use tracing::field::Empty;
 use tracing::Span;
 
 use crate::policy::Wait;
-use crate::record::{AttemptOutcome, GiveUp};
+use crate::record::{AttemptOutcome, Decider, GiveUp};
 use crate::redact::redacted;
 
 /// The call's span, disabled when no subscriber wants it.
@@ -33,12 +33,19 @@ pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
 
 // Cold: the events' code stays out of the success path's.
 #[cold]
-pub(crate) fn retrying(span: &Span, attempt: usize, outcome: AttemptOutcome, wait: Wait) {
+pub(crate) fn retrying(
+    span: &Span,
+    attempt: usize,
+    outcome: AttemptOutcome,
+    wait: Wait,
+    decided_by: Decider,
+) {
     tracing::debug!(
         target: "api_toolkit",
         parent: span,
         attempt,
         reason = %outcome,
+        decided_by = %decided_by,
         wait_ms = wait.duration.as_millis() as u64,
         wait_source = %wait.source,
         "retrying",
