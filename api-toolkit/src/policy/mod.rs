@@ -981,6 +981,17 @@ mod own_rules {
         .decide(0, outcome, verdict, || NOW)
     }
 
+    /// A GET's policy under `s`: two retries, a replayable body, no key.
+    fn get(s: &RetrySettings) -> Policy<'_> {
+        Policy {
+            settings: s,
+            method: &Method::GET,
+            max_retries: 2,
+            can_resend: true,
+            keyed: false,
+        }
+    }
+
     fn decide(s: &RetrySettings, method: Method, outcome: Outcome<'_>) -> Decision {
         decide_with(s, method, false, outcome, Verdict::Defer)
     }
@@ -1098,14 +1109,7 @@ mod own_rules {
         );
         let long = decide_with(&s, Method::GET, false, Outcome::FailedAfterSend, asked(6));
         assert_eq!(give_up(long), Some(GiveUp::RetryAfterTooLong));
-        let tight = Policy {
-            settings: &s,
-            method: &Method::GET,
-            max_retries: 2,
-            can_resend: true,
-            keyed: false,
-        }
-        .decide(0, Outcome::FailedAfterSend, asked(3), || Now {
+        let tight = get(&s).decide(0, Outcome::FailedAfterSend, asked(3), || Now {
             remaining: Some(Duration::from_secs(2)),
             ..NOW
         });
@@ -1261,14 +1265,7 @@ mod own_rules {
             Decision::RETURN,
             "not a success"
         );
-        let exhausted = Policy {
-            settings: &s,
-            method: &Method::GET,
-            max_retries: 2,
-            can_resend: true,
-            keyed: false,
-        }
-        .decide(2, response(409, should(true)), Verdict::Defer, || NOW);
+        let exhausted = get(&s).decide(2, response(409, should(true)), Verdict::Defer, || NOW);
         assert_eq!(give_up(exhausted), Some(GiveUp::Exhausted));
     }
 
@@ -1341,14 +1338,8 @@ mod own_rules {
             time: SystemTime::UNIX_EPOCH + Duration::from_millis(99_250),
             ..NOW
         };
-        let decision = Policy {
-            settings: &reset_settings(),
-            method: &Method::GET,
-            max_retries: 2,
-            can_resend: true,
-            keyed: false,
-        }
-        .decide(0, response(403, spent(b"100")), Verdict::Defer, || now);
+        let decision =
+            get(&reset_settings()).decide(0, response(403, spent(b"100")), Verdict::Defer, || now);
         assert_eq!(
             retried_by(decision),
             Some((
@@ -1366,14 +1357,7 @@ mod own_rules {
                 time: SystemTime::UNIX_EPOCH + Duration::from_secs(10),
                 ..NOW
             };
-            let decision = Policy {
-                settings: &reset_settings(),
-                method: &Method::GET,
-                max_retries: 2,
-                can_resend: true,
-                keyed: false,
-            }
-            .decide(
+            let decision = get(&reset_settings()).decide(
                 0,
                 response(
                     429,
