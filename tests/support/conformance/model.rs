@@ -4,11 +4,39 @@
 //! lasts what it says. Where the real outcome would depend on which of two nearly equal
 //! instants comes first (a wait ending close to the deadline), the model does not guess: it
 //! says the scenario is [`Ambiguous`] and the generator draws another one.
+//!
+//! The rules of issue 14 (README "Retry rules of your own", the settings reference) are read
+//! here as follows:
+//!
+//! - **May resend.** Once the request may have reached a server, it is sent again only if its
+//!   method is in `allowed_methods`; under `keyed_retries`, a POST or PATCH instead exactly
+//!   when it carries an `Idempotency-Key` (the caller's or the generated one). A connection
+//!   never established is retried for any method.
+//! - **Generated key.** With `idempotency_key`, a POST or PATCH "that may be retried" gets
+//!   one: retries allowed, a replayable body, no key of the caller's, and a setting under
+//!   which it may be sent again (`allowed_methods`, `keyed_retries`, a should-retry header
+//!   or a classifier, each of which may retry it outside `allowed_methods`).
+//! - **Should-retry.** `false` (any case) makes the response final, returned as `Ok`; `true`
+//!   makes a status >= 400 retryable when the request may be resent or carries a key; other
+//!   values are ignored.
+//! - **Server waits.** With `respect_retry_after_header`: a valid `retry-after-ms` (with
+//!   `respect_retry_after_ms`) wins over a valid `Retry-After`; a malformed or zero one is
+//!   skipped. Either, non-empty, makes a 413, 429 or 503 retryable. Then the rate-limit reset
+//!   (on 403/429 when nothing remains). A wait beyond `retry_after_max` ends the retries. A
+//!   `retry-after-ms` on a 429 or 503 holds the host back like a `Retry-After`.
+//! - **Rate limit.** A 403 or 429 is retryable (method allowed) when nothing remains or a
+//!   non-empty `Retry-After` is sent.
+//! - **Classifier.** Asked after every attempt, first: `Stop` returns the outcome as it is
+//!   (never raised), `Retry` and `RetryAfter` retry any method (also an unkeyed POST under
+//!   `keyed_retries`: only the rails bind it), within the attempts, the deadline, streaming
+//!   bodies and `retry_after_max`; `Defer` is the rules.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::scenario::{Behaviour, Body, Call, Method, Scenario, Settings, Target};
+use super::scenario::{
+    Behaviour, Body, Call, Hints, Method, Rule, Scenario, Settings, Target, RATE_LIMITED,
+};
 
 /// How far apart two instants must be for the model to say which comes first: the real run
 /// adds its own overhead to the nominal times.
@@ -27,8 +55,17 @@ pub struct Arrival {
     pub path: String,
     /// The body.
     pub body: Vec<u8>,
-    /// `Some(call)`: the request carries that call's `Idempotency-Key`; `None`: no key.
-    pub keyed: Option<usize>,
+    /// The `Idempotency-Key` it carries, if any.
+    pub keyed: Option<Key>,
+}
+
+/// An `Idempotency-Key` a request must carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// The key the session generated for this call.
+    Generated(usize),
+    /// The caller's own key, as set.
+    Caller(String),
 }
 
 /// How a call must end.
@@ -69,6 +106,8 @@ pub struct CallExpectation {
     /// How much shorter than `nominal` it may really be (connects cut early, a shared wait
     /// whose start the previous call's overhead moved).
     pub early: Duration,
+    /// Which rules of issue 14 decided something in this call, for the coverage summary.
+    pub notes: Vec<&'static str>,
 }
 
 /// What a whole scenario must do.
@@ -91,6 +130,7 @@ enum Produced {
     Response {
         status: u16,
         retry_after: Option<String>,
+        hints: Hints,
         mid_body: bool,
         head: bool,
     },
@@ -111,6 +151,114 @@ pub fn retry_after_wait(value: &str) -> Option<Duration> {
             .unwrap_or(Duration::ZERO)
     };
     (!wait.is_zero()).then_some(wait)
+}
+
+/// A parsed `retry-after-ms`: whole milliseconds, or nothing (absent, `0`, malformed).
+pub fn retry_after_ms_wait(value: &str) -> Option<Duration> {
+    let text = value.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let wait = Duration::from_millis(text.parse().unwrap_or(u64::MAX));
+    (!wait.is_zero()).then_some(wait)
+}
+
+/// A parsed rate-limit reset in delta seconds (`0.2`, `3600`): nothing if malformed or zero.
+pub fn reset_wait(value: &str) -> Option<Duration> {
+    let text = value.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let wait = Duration::from_secs_f64(text.parse::<f64>().ok()?.min(1e9));
+    (!wait.is_zero()).then_some(wait)
+}
+
+/// The wait a response asks for, under `s`: `retry-after-ms`, else `Retry-After` (both when
+/// `Retry-After` is honoured), else the rate-limit reset. `hold` leaves the reset out: only
+/// the first two hold a host back.
+fn server_wait(
+    s: &Settings,
+    status: u16,
+    retry_after: Option<&str>,
+    hints: &Hints,
+    hold: bool,
+) -> Option<(Duration, &'static str)> {
+    if s.respect_retry_after_header {
+        let ms = hints
+            .retry_after_ms
+            .as_deref()
+            .filter(|_| s.respect_retry_after_ms)
+            .and_then(retry_after_ms_wait);
+        if let Some(wait) = ms {
+            return Some((wait, "retry-after-ms"));
+        }
+        if let Some(wait) = retry_after.and_then(retry_after_wait) {
+            return Some((wait, "Retry-After"));
+        }
+    }
+    if hold || !spent(s, status, hints) {
+        return None;
+    }
+    Some((
+        hints.reset.as_deref().and_then(reset_wait)?,
+        "rate-limit reset",
+    ))
+}
+
+/// Whether a rate-limit reset applies and says nothing remains.
+fn spent(s: &Settings, status: u16, hints: &Hints) -> bool {
+    s.rate_limit_reset
+        && RATE_LIMITED.contains(&status)
+        && hints.remaining.as_deref().map(str::trim) == Some("0")
+}
+
+/// The should-retry header's say, under `s`.
+fn should_retry(s: &Settings, hints: &Hints) -> Option<bool> {
+    let value = hints
+        .should_retry
+        .as_deref()
+        .filter(|_| s.should_retry_header)?;
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// What a classifier answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Defer,
+    Retry,
+    RetryAfter(Duration),
+    Stop,
+}
+
+/// What `rule` answers about the `number`-th attempt, which produced `produced`.
+fn verdict(rule: Option<Rule>, produced: &Produced, number: u32) -> Verdict {
+    let status = match produced {
+        Produced::Response { status, .. } => Some(*status),
+        _ => None,
+    };
+    match rule {
+        Some(Rule::Retry409) if status == Some(409) => Verdict::Retry,
+        Some(Rule::Stop503) if status == Some(503) => Verdict::Stop,
+        Some(Rule::WaitOnClosed) if matches!(produced, Produced::Failed(Outcome::Closed)) => {
+            Verdict::RetryAfter(Rule::CLOSED_WAIT)
+        }
+        Some(Rule::StopOnConnect) if matches!(produced, Produced::NotSent) => Verdict::Stop,
+        Some(Rule::RetryFirstSuccess)
+            if number == 1 && status.is_some_and(|s| (200..300).contains(&s)) =>
+        {
+            Verdict::Retry
+        }
+        _ => Verdict::Defer,
+    }
 }
 
 fn backoff(settings: &Settings, retry: u32) -> Duration {
@@ -156,25 +304,38 @@ fn expect_call(
     arrivals: &mut [Vec<Arrival>],
 ) -> Result<CallExpectation, Ambiguous> {
     let s = call.settings(scenario);
-    let done = |outcome, attempts, early| CallExpectation {
+    let mut notes = Vec::new();
+    let done = |outcome, attempts, early, notes: &mut Vec<&'static str>| CallExpectation {
         outcome,
         attempts,
         nominal: Duration::ZERO,
         early,
+        notes: std::mem::take(notes),
     };
     if call.unbuildable {
-        return Ok(done(Outcome::Builder, 0, Duration::ZERO));
+        return Ok(done(Outcome::Builder, 0, Duration::ZERO, &mut notes));
     }
     let start = *clock;
     let deadline = s.total_timeout.map(|total| start + total);
     let allowed = s.allowed_methods.contains(&call.method);
     let streaming = matches!(call.body, Body::Stream(_));
-    let keyed = (s.idempotency_key
-        && matches!(call.method, Method::Post | Method::Patch)
-        && s.max_retries > 0
-        && allowed
-        && !streaming)
-        .then_some(index);
+    let unsafe_method = matches!(call.method, Method::Post | Method::Patch);
+    let keyed = if call.own_key {
+        Some(Key::Caller(Call::caller_key(scenario.seed, index)))
+    } else {
+        (s.idempotency_key
+            && unsafe_method
+            && s.max_retries > 0
+            && (allowed || s.keyed_retries || s.should_retry_header || s.classify.is_some())
+            && !streaming)
+            .then_some(Key::Generated(index))
+    };
+    // Whether the request may be sent again once it may have reached a server.
+    let may_resend = if s.keyed_retries && unsafe_method {
+        keyed.is_some()
+    } else {
+        allowed
+    };
     let first = match call.hops[0].target {
         Target::Server(server) => Some(server),
         _ => None,
@@ -220,7 +381,7 @@ fn expect_call(
             (fixed, Some(remaining)) => Some(fixed.is_none_or(|fixed| remaining < fixed)),
             (_, None) => Some(false),
         };
-        let (mut produced, cut) = attempt(index, call, keyed, &mut seen, arrivals);
+        let (mut produced, cut) = attempt(index, call, keyed.as_ref(), &mut seen, arrivals);
         // Rule 8's exception: only a session built with a time limit cuts connects; elsewhere
         // the limit cuts a hanging connect as any other hang, a timeout (the safe side).
         let cuts_connects = scenario.session_timeout.is_some()
@@ -255,66 +416,137 @@ fn expect_call(
         }
         let attempts = retries + 1;
         // Rules 2 and 3: whether the outcome is one to retry, and whether giving up raises.
-        let (wanted, raise, retry_after, final_outcome) = match &produced {
+        let (wanted, raise, hint, final_outcome) = match &produced {
             Produced::NotSent => (true, false, None, Outcome::Connect),
-            Produced::Failed(outcome) => (allowed, false, None, *outcome),
+            Produced::Failed(outcome) => {
+                if may_resend != allowed {
+                    notes.push(if may_resend {
+                        "keyed resend"
+                    } else {
+                        "unkeyed kept"
+                    });
+                }
+                (may_resend, false, None, *outcome)
+            }
             Produced::Response {
                 status,
                 retry_after,
+                hints,
                 mid_body,
                 head,
             } => {
                 let status = *status;
-                if let (true, true, Some(server), Some(value)) = (
+                if let (true, true, Some(server), true) = (
                     s.share_retry_after,
                     s.respect_retry_after_header,
                     first,
-                    retry_after.as_deref(),
+                    matches!(status, 429 | 503),
                 ) {
-                    if matches!(status, 429 | 503) {
-                        if let Some(wait) = retry_after_wait(value) {
-                            let until = *clock + wait.min(s.retry_after_max);
-                            let held = holds.entry(server).or_insert(until);
-                            *held = (*held).max(until);
-                        }
+                    if let Some((wait, _)) =
+                        server_wait(s, status, retry_after.as_deref(), hints, true)
+                    {
+                        let until = *clock + wait.min(s.retry_after_max);
+                        let held = holds.entry(server).or_insert(until);
+                        *held = (*held).max(until);
                     }
                 }
-                let forced = s.status_forcelist.contains(&status) && allowed;
-                let by_retry_after = s.respect_retry_after_header
-                    && retry_after.as_deref().is_some_and(|v| !v.is_empty())
-                    && matches!(status, 413 | 429 | 503)
-                    && allowed;
                 let outcome = Outcome::Response {
                     status,
                     body_ok: !mid_body || *head,
                 };
-                (
-                    forced || by_retry_after,
-                    forced && s.raise_on_status,
-                    retry_after.clone().filter(|_| s.respect_retry_after_header),
-                    outcome,
-                )
+                let hint = server_wait(s, status, retry_after.as_deref(), hints, false);
+                let forced = s.status_forcelist.contains(&status) && may_resend;
+                let raise = forced && s.raise_on_status;
+                let non_empty = |v: Option<&String>| v.is_some_and(|v| !v.is_empty());
+                let asks_to_wait = s.respect_retry_after_header
+                    && (non_empty(retry_after.as_ref())
+                        || (s.respect_retry_after_ms && non_empty(hints.retry_after_ms.as_ref())));
+                let by_retry_after =
+                    asks_to_wait && matches!(status, 413 | 429 | 503) && may_resend;
+                let told = should_retry(s, hints);
+                let rate_limited = s.rate_limit_reset
+                    && RATE_LIMITED.contains(&status)
+                    && (spent(s, status, hints) || non_empty(retry_after.as_ref()))
+                    && may_resend;
+                if may_resend != allowed && (forced || by_retry_after) {
+                    notes.push(if may_resend {
+                        "keyed resend"
+                    } else {
+                        "unkeyed kept"
+                    });
+                }
+                let (wanted, raise) = match told {
+                    Some(false) => {
+                        if forced || by_retry_after || rate_limited {
+                            notes.push("should-retry false");
+                        }
+                        (false, false)
+                    }
+                    _ if forced || by_retry_after => (true, raise),
+                    Some(true) if status >= 400 && (keyed.is_some() || may_resend) => {
+                        notes.push("should-retry true");
+                        (true, false)
+                    }
+                    _ => {
+                        if rate_limited {
+                            notes.push("rate limited");
+                        }
+                        (rate_limited, false)
+                    }
+                };
+                (wanted, raise, hint, outcome)
             }
         };
-        let stop = |outcome: Outcome| {
+        // The classifier, asked first: its verdict replaces the rules' wish, not the rails.
+        let verdict = verdict(s.classify, &produced, attempts);
+        if verdict == Verdict::Stop {
+            notes.push("classifier stop");
+            return Ok(done(final_outcome, attempts, early, &mut notes));
+        }
+        if verdict != Verdict::Defer {
+            notes.push("classifier retry");
+        }
+        let (wanted, raise) = match verdict {
+            Verdict::Retry | Verdict::RetryAfter(_) => (true, {
+                matches!(final_outcome, Outcome::Response { status, .. }
+                    if s.status_forcelist.contains(&status))
+                    && may_resend
+                    && s.raise_on_status
+            }),
+            _ => (wanted, raise),
+        };
+        let stop = |outcome: Outcome, notes: &mut Vec<&'static str>| {
             let outcome = match outcome {
                 Outcome::Response { status, .. } if raise => Outcome::Raised(status),
                 outcome => outcome,
             };
-            Ok(done(outcome, attempts, early))
+            Ok(done(outcome, attempts, early, notes))
         };
         if !wanted || retries >= s.max_retries || streaming {
-            return stop(final_outcome);
+            return stop(final_outcome, &mut notes);
         }
-        // Rules 5 and 6: the wait; a `Retry-After` beyond the cap ends the retries.
-        let wait = match retry_after.as_deref().and_then(retry_after_wait) {
-            Some(asked) if asked > s.retry_after_max => return stop(final_outcome),
+        // Rules 5 and 6: the wait; a server's (or the classifier's) wait beyond the cap ends
+        // the retries.
+        let asked = match verdict {
+            Verdict::RetryAfter(wait) => Some(wait),
+            _ => hint.map(|(wait, source)| {
+                if source != "Retry-After" {
+                    notes.push(source);
+                }
+                wait
+            }),
+        };
+        let wait = match asked {
+            Some(asked) if asked > s.retry_after_max => {
+                notes.push("wait beyond retry_after_max");
+                return stop(final_outcome, &mut notes);
+            }
             Some(asked) => asked,
             None => backoff(s, retries + 1),
         };
         if let Some(deadline) = deadline {
             if surely_past_deadline {
-                return stop(final_outcome);
+                return stop(final_outcome, &mut notes);
             }
             if near(*clock + wait, deadline, MARGIN) {
                 return Err(Ambiguous(format!(
@@ -322,7 +554,7 @@ fn expect_call(
                 )));
             }
             if *clock + wait >= deadline {
-                return stop(final_outcome);
+                return stop(final_outcome, &mut notes);
             }
         }
         *clock += wait;
@@ -336,7 +568,7 @@ fn expect_call(
 fn attempt(
     index: usize,
     call: &Call,
-    keyed: Option<usize>,
+    keyed: Option<&Key>,
     seen: &mut [usize],
     arrivals: &mut [Vec<Arrival>],
 ) -> (Produced, bool) {
@@ -364,7 +596,7 @@ fn attempt(
                 Some(Body::Bytes(bytes) | Body::Stream(bytes)) => bytes.clone(),
                 Some(Body::None) | None => Vec::new(),
             },
-            keyed,
+            keyed: keyed.cloned(),
         });
         match &step.script[arrival.min(step.script.len() - 1)] {
             Behaviour::Hang => return (Produced::Failed(Outcome::Timeout), true),
@@ -373,10 +605,12 @@ fn attempt(
                 status,
                 retry_after,
                 mid_body,
+                hints,
             } => {
                 let produced = Produced::Response {
                     status: *status,
                     retry_after: retry_after.clone(),
+                    hints: hints.clone(),
                     mid_body: *mid_body,
                     head: method == Method::Head,
                 };
@@ -402,6 +636,7 @@ fn attempt(
                     let produced = Produced::Response {
                         status: *status,
                         retry_after: None,
+                        hints: Hints::default(),
                         mid_body: false,
                         head: method == Method::Head,
                     };

@@ -82,6 +82,8 @@ pub enum Behaviour {
         retry_after: Option<String>,
         /// Whether the body is cut short.
         mid_body: bool,
+        /// The other hint headers it carries.
+        hints: Hints,
     },
     /// Redirects with this status (301, 302, 303, 307 or 308) to the next hop.
     Redirect(u16),
@@ -89,6 +91,62 @@ pub enum Behaviour {
     Reset,
     /// Reads the request and never answers.
     Hang,
+}
+
+/// The hint headers of issue 14 a response may carry, as sent (possibly malformed), whether or
+/// not the settings read them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// `x-should-retry` ([`SHOULD_RETRY`]).
+    pub should_retry: Option<String>,
+    /// `retry-after-ms`.
+    pub retry_after_ms: Option<String>,
+    /// `x-ratelimit-remaining` ([`REMAINING`]).
+    pub remaining: Option<String>,
+    /// `x-ratelimit-reset` ([`RESET`]), in delta seconds.
+    pub reset: Option<String>,
+}
+
+/// The should-retry header of scenarios whose settings have one.
+pub const SHOULD_RETRY: &str = "x-should-retry";
+/// The rate-limit headers of scenarios with `rate_limit_reset`: statuses 403 and 429, delta
+/// seconds.
+pub const REMAINING: &str = "x-ratelimit-remaining";
+/// See [`REMAINING`].
+pub const RESET: &str = "x-ratelimit-reset";
+/// The statuses the rate-limit reset applies to.
+pub const RATE_LIMITED: [u16; 2] = [403, 429];
+
+/// A classifier the generator may set: fixed rules, which the model knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// `Verdict::Retry` on every 409; defers otherwise.
+    Retry409,
+    /// `Verdict::Stop` on every 503; defers otherwise.
+    Stop503,
+    /// `Verdict::RetryAfter(50 ms)` on a connection closed after sending; defers otherwise.
+    WaitOnClosed,
+    /// `Verdict::Stop` on a connection never established; defers otherwise.
+    StopOnConnect,
+    /// `Verdict::Retry` on a 2xx of the first attempt; defers otherwise.
+    RetryFirstSuccess,
+    /// Always `Verdict::Defer`.
+    Defer,
+}
+
+impl Rule {
+    /// Every rule, for the generator.
+    pub const ALL: [Rule; 6] = [
+        Rule::Retry409,
+        Rule::Stop503,
+        Rule::WaitOnClosed,
+        Rule::StopOnConnect,
+        Rule::RetryFirstSuccess,
+        Rule::Defer,
+    ];
+
+    /// The wait of [`Rule::WaitOnClosed`].
+    pub const CLOSED_WAIT: Duration = Duration::from_millis(50);
 }
 
 /// One position in a call's redirect chain.
@@ -128,6 +186,18 @@ pub struct Settings {
     pub idempotency_key: bool,
     /// A host's `Retry-After` holds back the session's other calls to it.
     pub share_retry_after: bool,
+    /// `retry-after-ms` read like `Retry-After`.
+    pub respect_retry_after_ms: bool,
+    /// `should_retry_header = "x-should-retry"`.
+    pub should_retry_header: bool,
+    /// `rate_limit_reset`: [`RESET`] in delta seconds, [`REMAINING`], on [`RATE_LIMITED`].
+    pub rate_limit_reset: bool,
+    /// POST and PATCH retried after reaching the server exactly when they carry a key.
+    pub keyed_retries: bool,
+    /// A classifier.
+    pub classify: Option<Rule>,
+    /// How much of a response's body the classifier sees.
+    pub classify_body_bytes: usize,
 }
 
 /// One call of a scenario.
@@ -143,6 +213,8 @@ pub struct Call {
     pub own_settings: Option<Settings>,
     /// An `ftp://` URL that cannot be sent: no hop is used.
     pub unbuildable: bool,
+    /// The caller sets its own `Idempotency-Key` ([`Call::caller_key`]).
+    pub own_key: bool,
     /// The redirect chain: hop 0 is where the call is sent; a redirect at hop k goes to k + 1.
     pub hops: Vec<Hop>,
 }
@@ -172,5 +244,10 @@ impl Call {
     /// counts arrivals per hop.
     pub fn path(call: usize, hop: usize) -> String {
         format!("/c{call}/h{hop}")
+    }
+
+    /// The `Idempotency-Key` the caller sets on call `call` of the scenario of `seed`.
+    pub fn caller_key(seed: u64, call: usize) -> String {
+        format!("caller-{seed:x}-{call}")
     }
 }
