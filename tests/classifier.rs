@@ -114,32 +114,65 @@ async fn the_caller_receives_the_whole_body_byte_for_byte_after_the_classifier_r
 }
 
 #[tokio::test]
-async fn a_slow_body_is_bounded_by_the_attempt_limit() {
+async fn a_slow_body_is_bounded_by_the_attempt_limit_and_its_error_left_to_the_caller() {
     let server = TestServer::start(vec![Reply::StallMidBody(500)]).await;
+    let seen = Arc::new(AtomicU32::new(0));
+    let seen_by = Arc::clone(&seen);
     let s = session(RetrySettings {
-        classify: Some(Classifier::new(|_| Verdict::Defer)),
+        classify: Some(Classifier::new(move |a| {
+            seen_by.fetch_add(a.body().len() as u32, Ordering::SeqCst);
+            Verdict::Defer
+        })),
         classify_body_bytes: 65_536,
         attempt_timeout: Some(Duration::from_millis(300)),
         allowed_methods: vec![Method::GET],
         ..quick(1)
     });
     let started = Instant::now();
-    let error = s.get(server.url("/")).send().await.unwrap_err();
+    let response = s.get(server.url("/")).send().await.unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
-    assert!(error.is_timeout(), "{error}");
     assert_eq!(
-        server.count(),
-        2,
-        "a timeout reading the body is retried for GET"
+        response.status(),
+        500,
+        "a response, as without a classifier"
     );
-    assert_eq!(
-        error.record().attempts()[0].outcome(),
-        AttemptOutcome::Timeout
+    assert_eq!(server.count(), 2, "the 500 is retried by the rules");
+    assert!(
+        seen.load(Ordering::SeqCst) > 0,
+        "the classifier saw what arrived"
     );
+    let error = response.bytes().await.unwrap_err();
+    assert!(
+        error.is_timeout() || error.is_body() || error.is_decode(),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_cut_short_while_the_classifier_reads_it_is_the_callers_to_read() {
+    for method in [Method::GET, Method::PATCH] {
+        let server = TestServer::start(vec![Reply::CloseMidBody]).await;
+        let s = session(RetrySettings {
+            classify: Some(Classifier::new(|_| Verdict::Defer)),
+            classify_body_bytes: 64 * 1024,
+            ..quick(2)
+        });
+        let response = s
+            .request(method.clone(), server.url("/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(server.count(), 1, "{method}: answered, so not sent again");
+        assert!(
+            response.bytes().await.is_err(),
+            "the read fails where the caller reads"
+        );
+    }
 }
 
 #[tokio::test]

@@ -190,7 +190,10 @@ pub(crate) fn run(
                         Err(panic) => return Err(panicked(&plan, panic, record, waited)),
                     }
                 }
-                let (outcome, recorded) = classify(&result, &active, answered);
+                let (mut outcome, recorded) = classify(&result, &active, answered);
+                if outcome == Outcome::Final && verdict != Verdict::Defer {
+                    outcome = hinted(&result, settings);
+                }
                 let attempt = AttemptRecord::new(recorded, waited.0, waited.1, Decider::Rules);
                 if let Some(host) = &plan.host {
                     close_host(shared, host, settings, &result, outcome, SystemTime::now());
@@ -305,6 +308,20 @@ fn classified(session: &Session, classifier: Classifier) -> Arc<Active> {
         ..session.current_settings().settings.clone()
     };
     Arc::new(Active::new(settings))
+}
+
+/// The outcome of a response no setting retries, which the classifier retries anyway: with its
+/// hints, so that the wait is the server's if it asked for one (and capped as any).
+#[cold]
+fn hinted<'r>(result: &'r reqwest::Result<Response>, settings: &RetrySettings) -> Outcome<'r> {
+    match result {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let hints = Raw::read(response.headers(), status, settings);
+            Outcome::Response { status, hints }
+        }
+        Err(_) => Outcome::Final,
+    }
 }
 
 /// Ends a call whose classifier panicked: the attempt is recorded, its outcome dropped.

@@ -124,7 +124,9 @@ where
 
     #[inline(never)]
     fn peeking(pending: F, limit: usize) -> Self {
-        Sending::Peeking(Box::pin(async move { peek(pending.await?, limit).await }))
+        Sending::Peeking(Box::pin(
+            async move { Ok(peek(pending.await?, limit).await) },
+        ))
     }
 }
 
@@ -149,18 +151,26 @@ where
 struct Peeked(Vec<u8>);
 
 /// Reads the first `limit` bytes of `response`'s body (fewer if it is shorter) and gives back a
-/// response whose body is still whole: those bytes, then the rest as it arrives. A read that
-/// fails (too slow for the attempt's limit, reset) is the attempt's failure.
-async fn peek(mut response: Response, limit: usize) -> reqwest::Result<Response> {
+/// response whose body is still whole: those bytes, then the rest as it arrives.
+///
+/// A read that fails (the body cut short, too slow for the attempt's limit) leaves the response
+/// a response: the classifier sees what arrived, and the caller meets the error where it would
+/// have without a classifier, reading the body (README, "What is retried", rule 2).
+async fn peek(mut response: Response, limit: usize) -> Response {
     let mut chunks = VecDeque::new();
     let mut read = 0;
+    let mut failed = None;
     while read < limit {
-        match response.chunk().await? {
-            Some(chunk) => {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
                 read += chunk.len();
                 chunks.push_back(chunk);
             }
-            None => break,
+            Ok(None) => break,
+            Err(error) => {
+                failed = Some(error);
+                break;
+            }
         }
     }
     let mut prefix = Vec::with_capacity(read.min(limit));
@@ -178,14 +188,25 @@ async fn peek(mut response: Response, limit: usize) -> reqwest::Result<Response>
         .into_parts();
     parts.extensions.extend(carrier.extensions);
     parts.extensions.insert(Peeked(prefix));
+    let rest = match failed {
+        None => Rest::Body(rest),
+        Some(error) => Rest::Failed(Some(error)),
+    };
     let body = reqwest::Body::wrap(Prefixed { chunks, rest });
-    Ok(Response::from(http::Response::from_parts(parts, body)))
+    Response::from(http::Response::from_parts(parts, body))
 }
 
 /// A body whose first chunks were already read.
 struct Prefixed {
     chunks: VecDeque<Bytes>,
-    rest: reqwest::Body,
+    rest: Rest,
+}
+
+/// What follows the chunks already read.
+enum Rest {
+    Body(reqwest::Body),
+    /// The read failed: the error, given once after the chunks.
+    Failed(Option<reqwest::Error>),
 }
 
 impl http_body::Body for Prefixed {
@@ -196,23 +217,34 @@ impl http_body::Body for Prefixed {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, reqwest::Error>>> {
-        match self.chunks.pop_front() {
-            Some(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
-            None => Pin::new(&mut self.rest).poll_frame(cx),
+        if let Some(chunk) = self.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+        match &mut self.rest {
+            Rest::Body(rest) => Pin::new(rest).poll_frame(cx),
+            Rest::Failed(error) => Poll::Ready(error.take().map(Err)),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.chunks.is_empty() && self.rest.is_end_stream()
+        self.chunks.is_empty()
+            && match &self.rest {
+                Rest::Body(rest) => rest.is_end_stream(),
+                Rest::Failed(error) => error.is_none(),
+            }
     }
 
     fn size_hint(&self) -> SizeHint {
-        let read: usize = self.chunks.iter().map(Bytes::len).sum();
-        let rest = self.rest.size_hint();
+        let read = self.chunks.iter().map(Bytes::len).sum::<usize>() as u64;
         let mut hint = SizeHint::new();
-        hint.set_lower(rest.lower() + read as u64);
-        if let Some(upper) = rest.upper() {
-            hint.set_upper(upper + read as u64);
+        if let Rest::Body(rest) = &self.rest {
+            let rest = rest.size_hint();
+            hint.set_lower(rest.lower() + read);
+            if let Some(upper) = rest.upper() {
+                hint.set_upper(upper + read);
+            }
+        } else {
+            hint.set_lower(read);
         }
         hint
     }

@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use super::model::{self, Expectation};
 use super::scenario::{
-    Behaviour, Body, Call, Hints, Hop, Method, Rule, Scenario, Settings, Target, RATE_LIMITED,
+    Behaviour, Body, Call, Hints, Hop, Method, Rule, Scenario, Settings, Target,
 };
-use super::server::MID_BODY_SENT;
 
 /// SplitMix64: small, fast, and the same everywhere, so that a printed seed replays.
 #[derive(Clone, Debug)]
@@ -194,7 +193,7 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
                         if !last && rng.percent(55) {
                             Behaviour::Redirect(rng.pick(&[301, 302, 303, 307, 308]))
                         } else {
-                            terminal(rng, can_hang, settings)
+                            terminal(rng, can_hang)
                         }
                     })
                     .collect(),
@@ -210,7 +209,7 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
             target => target,
         };
         if hops[0].script.is_empty() {
-            hops[0].script = vec![terminal(rng, can_hang, settings)];
+            hops[0].script = vec![terminal(rng, can_hang)];
         }
         if !matches!(hops[0].target, Target::Server(_)) {
             hops[0].script.clear();
@@ -227,43 +226,7 @@ fn call(rng: &mut Rng, scenario: &Scenario, index: usize) -> Call {
     }
 }
 
-/// Whether a body cut short may be drawn for a call with `settings`.
-///
-/// KNOWN: a classifier that reads more of the body (`classify_body_bytes`) than a body cut
-/// short delivers turns the response into an error: `send()` returns `Err` (a `Decode` error,
-/// neither connect nor timeout) instead of the response whose body read fails (README, "What is
-/// retried" rule 2: a body error is the caller's; "Retry rules of your own": `Defer` is the
-/// built-in rules), and the attempt is retried as a failure after sending: a PATCH or POST
-/// answered 200 is sent again. Not drawn until the library settles it; a classifier reading
-/// at most what arrives (8 bytes) still meets bodies cut short.
-fn body_may_be_cut(settings: &Settings) -> bool {
-    settings.classify.is_none() || settings.classify_body_bytes <= MID_BODY_SENT
-}
-
-/// Whether a response with `status` may carry a `Retry-After` or `retry-after-ms` for a call
-/// with `settings`.
-///
-/// KNOWN: a classifier's `Verdict::Retry` on a status that no setting retries (a 409 without a
-/// should-retry header, a 2xx) ignores the server's `Retry-After` and `retry-after-ms`: the
-/// wait is the backoff instead of the server's hint, and a hint beyond `retry_after_max`
-/// does not end the retries (README "Retry rules of your own": `Retry` waits "the server's
-/// hint if any, else the backoff", and `retry_after_max` still applies). Not drawn until the
-/// library settles it.
-fn may_hint(settings: &Settings, status: u16) -> bool {
-    let retries_any_status = matches!(
-        settings.classify,
-        Some(Rule::Retry409 | Rule::RetryFirstSuccess)
-    );
-    let retried_by_a_setting = settings.status_forcelist.contains(&status)
-        || matches!(status, 413 | 429 | 503)
-        || (settings.rate_limit_reset && RATE_LIMITED.contains(&status))
-        || (settings.should_retry_header && status >= 400);
-    let final_status = !retried_by_a_setting;
-    !(retries_any_status && final_status)
-}
-
-fn terminal(rng: &mut Rng, can_hang: bool, settings: &Settings) -> Behaviour {
-    let cut_body = body_may_be_cut(settings);
+fn terminal(rng: &mut Rng, can_hang: bool) -> Behaviour {
     let behaviour = match rng.below(100) {
         0..24 => respond(200, None),
         24..28 => respond(404, None),
@@ -276,7 +239,7 @@ fn terminal(rng: &mut Rng, can_hang: bool, settings: &Settings) -> Behaviour {
         66..74 => Behaviour::Respond {
             status: rng.pick(&[200, 500, 503]),
             retry_after: None,
-            mid_body: cut_body,
+            mid_body: true,
             hints: Hints::default(),
         },
         74..88 => Behaviour::Reset,
@@ -290,12 +253,7 @@ fn terminal(rng: &mut Rng, can_hang: bool, settings: &Settings) -> Behaviour {
             mid_body,
             hints: _,
         } => {
-            let mut hints = hints(rng, status);
-            let mut retry_after = retry_after;
-            if !may_hint(settings, status) {
-                retry_after = None;
-                hints.retry_after_ms = None;
-            }
+            let hints = hints(rng, status);
             Behaviour::Respond {
                 status,
                 retry_after,
