@@ -8,14 +8,14 @@
 //! that instant, then retries. A *secondary* limit comes with `Retry-After`: the client waits
 //! that long. Everything else keeps the usual rules: a `404` is returned at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+// examples/common/mod.rs: the demo API's server and the printing of a call's attempts.
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api_toolkit::reqwest::Response;
 use api_toolkit::{statuses, ApiConnector, CallRecord, RateLimitReset, RetrySettings, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use common::{print_attempts, start_demo_api, Reply, Request};
 
 /// A client of the GitHub REST API.
 pub struct GitHub {
@@ -63,7 +63,7 @@ impl GitHub {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let base_url = start_demo_api().await?;
+    let base_url = start_demo_api(demo_reply).await?;
     println!("demo GitHub API on {base_url}\n");
     let github = GitHub::new(&base_url)?;
 
@@ -71,93 +71,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "GET /repos/octo/hello/issues (primary limit: 403, nothing remaining, reset in ~1 s):"
     );
     let response = github.get("/repos/octo/hello/issues").await?;
-    show(&response);
+    print_attempts(CallRecord::of(&response));
+    println!("  -> {}\n", response.status());
 
     println!("GET /search/code (secondary limit: 429 with Retry-After: 1):");
     let response = github.get("/search/code?q=retry").await?;
-    show(&response);
+    print_attempts(CallRecord::of(&response));
+    println!("  -> {}\n", response.status());
 
     println!("GET /repos/octo/missing (404: not retried):");
     let response = github.get("/repos/octo/missing").await?;
-    show(&response);
+    print_attempts(CallRecord::of(&response));
+    println!("  -> {}\n", response.status());
     Ok(())
 }
 
-/// Prints the call's attempts as the client recorded them.
-fn show(response: &Response) {
-    let record = CallRecord::of(response);
-    for (n, attempt) in record.attempts().iter().enumerate() {
-        println!(
-            "  attempt {}: {} after waiting {:.2} s ({}); then decided by {}",
-            n + 1,
-            attempt.outcome(),
-            attempt.wait_before().as_secs_f64(),
-            attempt.wait_source(),
-            attempt.decided_by(),
-        );
-    }
-    match record.last_hint() {
-        Some(hint) => println!("  last hint: {hint}"),
-        None => println!("  last hint: none"),
-    }
-    println!("  -> {}\n", response.status());
-}
-
-/// Per path: how many requests so far, and when the last one arrived.
-type Seen = Arc<Mutex<HashMap<String, (u32, Instant)>>>;
-
-/// Starts the demo API and returns its base URL.
-async fn start_demo_api() -> std::io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base_url = format!("http://{}", listener.local_addr()?);
-    let seen = Seen::default();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = Arc::clone(&seen);
-            tokio::spawn(async move {
-                let Some(head) = read_request(&mut stream).await else {
-                    return;
-                };
-                let path = head.split_whitespace().nth(1).unwrap_or("?").to_owned();
-                let route = path.split('?').next().unwrap_or("").to_owned();
-                let (attempt, since) = {
-                    let mut seen = seen.lock().unwrap();
-                    let entry = seen.entry(route.clone()).or_insert((0, Instant::now()));
-                    let since = entry.1.elapsed();
-                    *entry = (entry.0 + 1, Instant::now());
-                    (entry.0, since)
-                };
-                let (status, extra, body) = demo_reply(&route, attempt);
-                let waited = if attempt == 1 {
-                    String::new()
-                } else {
-                    format!(" (client waited {:.2} s)", since.as_secs_f64())
-                };
-                println!("  [server] GET {path} request {attempt}: {status}{waited}");
-                let reply = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    Ok(base_url)
-}
-
-/// Reads one request's head (these requests have no body).
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut bytes = Vec::new();
-    let mut buf = [0; 4096];
-    while !bytes.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await.ok().filter(|&n| n > 0)?;
-        bytes.extend_from_slice(&buf[..n]);
-    }
-    Some(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// What the demo API answers to request `attempt` of `route`, with GitHub's headers.
-fn demo_reply(route: &str, attempt: u32) -> (&'static str, String, &'static str) {
+/// What the demo API answers to a request, with GitHub's headers: the first request to each
+/// path hits a rate limit, the next ones succeed.
+fn demo_reply(request: &Request) -> Reply {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     // Whole epoch seconds, as GitHub sends them: the next second but one is 1 to 2 s away; the
     // next one is about 1 s away unless this second has just begun.
@@ -166,33 +97,28 @@ fn demo_reply(route: &str, attempt: u32) -> (&'static str, String, &'static str)
     } else {
         now.as_secs() + 2
     };
-    match (route, attempt) {
-        ("/repos/octo/hello/issues", 1) => (
+    match (request.path.as_str(), request.nth) {
+        ("/repos/octo/hello/issues", 1) => Reply::json(
             "403 Forbidden",
-            format!(
-                "x-ratelimit-limit: 60\r\nx-ratelimit-remaining: 0\r\nx-ratelimit-used: 60\r\nx-ratelimit-reset: {reset}\r\n"
-            ),
             r#"{"message":"API rate limit exceeded for 127.0.0.1."}"#,
-        ),
-        ("/repos/octo/hello/issues", _) => (
-            "200 OK",
-            format!("x-ratelimit-limit: 60\r\nx-ratelimit-remaining: 59\r\nx-ratelimit-reset: {}\r\n", reset + 3600),
-            r#"[{"number":1,"title":"Found a bug"}]"#,
-        ),
-        ("/search/code", 1) => (
+        )
+        .header("x-ratelimit-limit", 60)
+        .header("x-ratelimit-remaining", 0)
+        .header("x-ratelimit-used", 60)
+        .header("x-ratelimit-reset", reset),
+        ("/repos/octo/hello/issues", _) => {
+            Reply::json("200 OK", r#"[{"number":1,"title":"Found a bug"}]"#)
+                .header("x-ratelimit-limit", 60)
+                .header("x-ratelimit-remaining", 59)
+                .header("x-ratelimit-reset", reset + 3600)
+        }
+        ("/search/code", 1) => Reply::json(
             "429 Too Many Requests",
-            "retry-after: 1\r\nx-ratelimit-remaining: 9\r\n".to_owned(),
             r#"{"message":"You have exceeded a secondary rate limit."}"#,
-        ),
-        ("/search/code", _) => (
-            "200 OK",
-            String::new(),
-            r#"{"total_count":0,"items":[]}"#,
-        ),
-        _ => (
-            "404 Not Found",
-            String::new(),
-            r#"{"message":"Not Found"}"#,
-        ),
+        )
+        .header("retry-after", 1)
+        .header("x-ratelimit-remaining", 9),
+        ("/search/code", _) => Reply::json("200 OK", r#"{"total_count":0,"items":[]}"#),
+        _ => Reply::json("404 Not Found", r#"{"message":"Not Found"}"#),
     }
 }

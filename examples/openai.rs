@@ -3,16 +3,18 @@
 //!
 //! Run it with `cargo run --example openai`. It takes under a second.
 
+// examples/common/mod.rs: the demo API's server and the printing of a call's attempts.
+mod common;
+
 use std::time::Duration;
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{statuses, CallRecord, RetrySettings, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use common::{print_attempts, start_demo_api, Reply, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let base_url = start_demo_api().await?;
+    let base_url = start_demo_api(demo_reply).await?;
     let session = Session::builder()
         .retry_settings(RetrySettings {
             max_retries: 2,
@@ -42,74 +44,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .json(&serde_json::json!({ "model": "demo", "input": "hi" }))
             .send()
             .await?;
-        let record = CallRecord::of(&response);
-        for attempt in record.attempts() {
-            println!(
-                "  {} after waiting {:.2} s ({}); then decided by {}",
-                attempt.outcome(),
-                attempt.wait_before().as_secs_f64(),
-                attempt.wait_source(),
-                attempt.decided_by()
-            );
-        }
-        if let Some(hint) = record.last_hint() {
-            println!("  last hint: {hint}");
-        }
-        if let Some(reason) = record.give_up() {
-            println!("  gave up: {reason}");
-        }
+        print_attempts(CallRecord::of(&response));
         println!("  -> {}\n", response.status());
     }
     Ok(())
 }
 
-/// Starts the demo API: each path fails once as its name says, then answers 200.
-async fn start_demo_api() -> std::io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base_url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
-        let mut seen = std::collections::HashSet::new();
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let Some(path) = read_path(&mut stream).await else {
-                continue;
-            };
-            let (status, extra) = match path.as_str() {
-                _ if !seen.insert(path.clone()) => ("200 OK", ""),
-                "/v1/limited" => (
-                    "429 Too Many Requests",
-                    "retry-after-ms: 250\r\nretry-after: 1\r\nx-should-retry: true\r\n",
-                ),
-                "/v1/invalid" => ("500 Internal Server Error", "x-should-retry: false\r\n"),
-                "/v1/quota" => ("429 Too Many Requests", "retry-after-ms: 300000\r\n"),
-                _ => ("404 Not Found", ""),
-            };
-            println!("  [server] POST {path}: {status}");
-            let reply = format!(
-                "HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n{extra}\r\n{{}}"
-            );
-            let _ = stream.write_all(reply.as_bytes()).await;
+/// What the demo API answers: each path fails once as its name says, then answers 200.
+fn demo_reply(request: &Request) -> Reply {
+    if request.nth > 1 {
+        return Reply::json("200 OK", "{}");
+    }
+    match request.path.as_str() {
+        "/v1/limited" => Reply::json("429 Too Many Requests", "{}")
+            .header("retry-after-ms", 250)
+            .header("retry-after", 1)
+            .header("x-should-retry", true),
+        "/v1/invalid" => {
+            Reply::json("500 Internal Server Error", "{}").header("x-should-retry", false)
         }
-    });
-    Ok(base_url)
-}
-
-/// Reads one request (head and JSON body) and returns its path.
-async fn read_path(stream: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut bytes = Vec::new();
-    let mut buf = [0; 4096];
-    loop {
-        let n = stream.read(&mut buf).await.ok().filter(|&n| n > 0)?;
-        bytes.extend_from_slice(&buf[..n]);
-        let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .map_or(0, |v| v.trim().parse().unwrap_or(0));
-        if bytes.len() >= end + 4 + length {
-            return head.split_whitespace().nth(1).map(str::to_owned);
-        }
+        "/v1/quota" => Reply::json("429 Too Many Requests", "{}").header("retry-after-ms", 300000),
+        _ => Reply::json("404 Not Found", "{}"),
     }
 }

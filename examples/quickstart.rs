@@ -4,13 +4,11 @@
 //! receives, its status and how long the client waited since the previous attempt; the client's
 //! `tracing` output (target `api_toolkit`) shows each retry and each give-up as it decides them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+// examples/common/mod.rs: the demo API's server, shared by the examples.
+mod common;
 
 use api_toolkit::{reqwest::Response, ApiConnector, CallRecord, Connector, RetrySettings, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use common::{start_demo_api, Reply, Request};
 
 /// A client for the demo shop API: GET and PUT are retried on 500 and 503, three times at most.
 #[derive(Connector)]
@@ -68,7 +66,7 @@ impl Shop {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     show_tracing();
-    let base_url = start_demo_api().await?;
+    let base_url = start_demo_api(demo_reply).await?;
     println!("demo API on {base_url}\n");
 
     let shop = Shop::new(&base_url)?;
@@ -141,86 +139,17 @@ fn show_tracing() {
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 }
 
-/// Per path: how many attempts so far, and when the last one arrived.
-type Seen = Arc<Mutex<HashMap<String, (u32, Instant)>>>;
-
-/// Starts the flaky demo API and returns its base URL.
-async fn start_demo_api() -> std::io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base_url = format!("http://{}", listener.local_addr()?);
-    let seen = Seen::default();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = Arc::clone(&seen);
-            tokio::spawn(async move {
-                let Some(head) = read_request(&mut stream).await else {
-                    return;
-                };
-                let mut words = head.split_whitespace();
-                let (method, path) = (
-                    words.next().unwrap_or("?"),
-                    words.next().unwrap_or("?").to_owned(),
-                );
-                let (attempt, since) = {
-                    let mut seen = seen.lock().unwrap();
-                    let entry = seen.entry(path.clone()).or_insert((0, Instant::now()));
-                    let since = entry.1.elapsed();
-                    *entry = (entry.0 + 1, Instant::now());
-                    (entry.0, since)
-                };
-                let (status, extra, body) = demo_reply(&path, attempt);
-                let waited = if attempt == 1 {
-                    String::new()
-                } else {
-                    format!(" (client waited {:.2} s)", since.as_secs_f64())
-                };
-                println!("  [server] {method} {path} attempt {attempt}: {status}{waited}");
-                let reply = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}", body.len());
-                let _ = stream.write_all(reply.as_bytes()).await;
-            });
+/// What the flaky demo API answers to a request.
+fn demo_reply(request: &Request) -> Reply {
+    match (request.path.as_str(), request.nth) {
+        ("/orders/42", 1 | 2) => Reply::text("503 Service Unavailable", "busy"),
+        ("/orders/42", _) => Reply::json("200 OK", r#"{"id":42,"total":1999}"#),
+        ("/charges", _) => Reply::text("503 Service Unavailable", "busy"),
+        ("/catalogue", 1) => {
+            Reply::text("429 Too Many Requests", "slow down").header("retry-after", 1)
         }
-    });
-    Ok(base_url)
-}
-
-/// Reads one request (head and body) and returns its head.
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut bytes = Vec::new();
-    let mut buf = [0; 4096];
-    loop {
-        let n = stream.read(&mut buf).await.ok().filter(|&n| n > 0)?;
-        bytes.extend_from_slice(&buf[..n]);
-        let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .map_or(0, |v| v.trim().parse().unwrap_or(0));
-        if bytes.len() >= end + 4 + length {
-            return Some(String::from_utf8_lossy(&bytes[..end]).into_owned());
-        }
-    }
-}
-
-/// What the demo API answers to attempt `attempt` of `path`.
-fn demo_reply(path: &str, attempt: u32) -> (&'static str, &'static str, &'static str) {
-    match (path, attempt) {
-        ("/orders/42", 1 | 2) => ("503 Service Unavailable", "", "busy"),
-        ("/orders/42", _) => (
-            "200 OK",
-            "content-type: application/json\r\n",
-            r#"{"id":42,"total":1999}"#,
-        ),
-        ("/charges", _) => ("503 Service Unavailable", "", "busy"),
-        ("/catalogue", 1) => ("429 Too Many Requests", "retry-after: 1\r\n", "slow down"),
-        ("/catalogue", _) => (
-            "200 OK",
-            "content-type: application/json\r\n",
-            r#"["tea","cups"]"#,
-        ),
-        ("/report", _) => ("500 Internal Server Error", "", "report service is down"),
-        _ => ("404 Not Found", "", "no such page"),
+        ("/catalogue", _) => Reply::json("200 OK", r#"["tea","cups"]"#),
+        ("/report", _) => Reply::text("500 Internal Server Error", "report service is down"),
+        _ => Reply::text("404 Not Found", "no such page"),
     }
 }

@@ -3,7 +3,8 @@
 //! Tests assert what the server saw (how many attempts, which bodies, when), not what the
 //! client believes. Each request gets the next [`Reply`] of the script; the last one repeats.
 //! A server that must answer by what it received (by path, by `Idempotency-Key`) takes a
-//! handler instead of a script: [`TestServer::handle`].
+//! handler instead of a script: [`TestServer::handle`]. [`call`] sends one request to a
+//! scripted server from a session with given settings.
 //!
 //! [`chaos`] is the same server driven by chance instead of a script: faults injected at
 //! configurable rates, counted per kind and per logical call, for soak and load tests.
@@ -15,6 +16,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use api_toolkit::reqwest::Response;
+use api_toolkit::{RequestBuilder, RetrySettings, Session};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -207,6 +210,22 @@ impl TestServer {
         self.state.received.lock().unwrap().len()
     }
 
+    /// The method of every request received so far, in order.
+    pub fn methods(&self) -> Vec<String> {
+        let received = self.state.received.lock().unwrap();
+        received.iter().map(|r| r.method.clone()).collect()
+    }
+
+    /// The `Idempotency-Key` every request received so far carried (`None` for one without),
+    /// in order.
+    pub fn idempotency_keys(&self) -> Vec<Option<String>> {
+        let received = self.state.received.lock().unwrap();
+        received
+            .iter()
+            .map(|r| r.header("idempotency-key").map(str::to_owned))
+            .collect()
+    }
+
     /// How many connections were accepted so far.
     pub fn connections(&self) -> usize {
         *self.state.connections.lock().unwrap()
@@ -217,6 +236,24 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// One call against a scripted server: starts a server that answers with `script`, sends it
+/// the request `request` builds from a session with `settings` and the server (for its URLs),
+/// and returns what the call came to and the server, for what it received.
+///
+/// # Panics
+///
+/// If `settings` are invalid, `script` is empty or no loopback port can be bound.
+pub async fn call(
+    settings: RetrySettings,
+    script: Vec<Reply>,
+    request: impl FnOnce(&Session, &TestServer) -> RequestBuilder,
+) -> (api_toolkit::Result<Response>, TestServer) {
+    let server = TestServer::start(script).await;
+    let session = Session::new(settings).expect("valid settings");
+    let result = request(&session, &server).send().await;
+    (result, server)
 }
 
 /// A loopback URL where nothing listens: connecting is refused.
