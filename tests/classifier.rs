@@ -546,7 +546,6 @@ mod per_type {
         );
 
         let failing = TestServer::start(vec![Reply::status(502), Reply::status(201)]).await;
-        let failing = TestServer::start(vec![Reply::status(502), Reply::status(201)]).await;
         let response = shop
             .session()
             .post(failing.url("/orders"))
