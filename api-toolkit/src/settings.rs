@@ -158,7 +158,8 @@ pub const MAX_CLASSIFY_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_STATUS_FORCELIST: [u16; 10] = [408, 413, 429, 500, 502, 503, 504, 521, 522, 524];
 
 /// The methods retried by default: all eight standard methods, POST and PATCH included
-/// (as in the Python original; narrow this for APIs where a repeated POST does harm).
+/// (as in the Python original; for APIs where a repeated POST does harm, see
+/// [`RetrySettings::idempotent`]).
 pub const DEFAULT_ALLOWED_METHODS: [Method; 8] = [
     Method::HEAD,
     Method::GET,
