@@ -146,8 +146,8 @@ pub(crate) fn run(
                 );
                 // reqwest keeps the timeout in an extension map: writing one that is already
                 // in force (the request's own, else the client's) would cost three allocations
-                // per attempt for nothing.
-                if limit != plan.own_timeout.or(plan.session_timeout) {
+                // per attempt for nothing. A client built elsewhere has none the session knows.
+                if limit != plan.own_timeout.or(shared.client_timeout) {
                     *kept.next_mut().timeout_mut() = limit;
                 }
                 let (sent, can_resend) =
@@ -184,13 +184,14 @@ pub(crate) fn run(
                         number: retries_done.saturating_add(1),
                         peeked: settings.classify_body_bytes > 0,
                     };
-                    let outcome = |r: &_| classify(r, &active, answered).1;
+                    let outcome = |r: &_| classify(r, &active, answered, shared.sees_redirects).1;
                     match question.ask(result, outcome) {
                         Ok(answer) => (result, verdict) = answer,
                         Err(panic) => return Err(panicked(&plan, panic, record, waited)),
                     }
                 }
-                let (mut outcome, recorded) = classify(&result, &active, answered);
+                let (mut outcome, recorded) =
+                    classify(&result, &active, answered, shared.sees_redirects);
                 if outcome == Outcome::Final && verdict != Verdict::Defer {
                     outcome = hinted(&result, settings);
                 }
@@ -526,6 +527,7 @@ fn classify<'r>(
     result: &'r reqwest::Result<Response>,
     active: &Active,
     answered: bool,
+    sees_redirects: bool,
 ) -> (Outcome<'r>, AttemptOutcome) {
     match result {
         Ok(response) => {
@@ -542,7 +544,14 @@ fn classify<'r>(
         }
         // Whether the request may have reached the server decides which methods may resend it.
         Err(error) if error.is_connect() && !answered => {
-            (Outcome::ConnectFailed, AttemptOutcome::Connect)
+            // A client built elsewhere may have followed a redirect the session cannot see:
+            // the request may have reached the server that answered it.
+            let outcome = if sees_redirects {
+                Outcome::ConnectFailed
+            } else {
+                Outcome::FailedAfterSend
+            };
+            (outcome, AttemptOutcome::Connect)
         }
         Err(error) if error.is_connect() => (
             Outcome::FailedAfterSend,

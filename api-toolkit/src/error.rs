@@ -176,7 +176,9 @@ impl Error {
     ///
     /// False when the connect that failed was to a redirect's target: the server that answered
     /// with the redirect had received the request (the record says
-    /// [`ConnectAfterRedirect`](crate::AttemptOutcome::ConnectAfterRedirect)).
+    /// [`ConnectAfterRedirect`](crate::AttemptOutcome::ConnectAfterRedirect)). A session over a
+    /// client built elsewhere ([`Session::from_client`](crate::Session::from_client)) cannot see
+    /// redirects: there, a connect error may come from a redirect's target.
     pub fn is_connect(&self) -> bool {
         self.reqwest().is_some_and(reqwest::Error::is_connect)
             && self.inner.record.attempts().last().map(|a| a.outcome())

@@ -52,9 +52,15 @@ pub(crate) struct Shared {
     /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
     /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
     pub(crate) timeout: Option<Duration>,
+    /// The timeout the client enforces by itself: the session's for a client it built, none
+    /// it knows of for one built elsewhere ([`SessionBuilder::client`]).
+    pub(crate) client_timeout: Option<Duration>,
     /// Whether the client cuts a connect still pending at its attempt's limit
     /// ([`attempt::ConnectLimitLayer`]): sessions built with a time limit.
     pub(crate) cuts_connects: bool,
+    /// Whether the session learns which attempts a server answered with a redirect
+    /// ([`attempt::noting_answers`]): not for a client built elsewhere.
+    pub(crate) sees_redirects: bool,
 }
 
 /// A hook called before each wait.
@@ -72,6 +78,32 @@ impl Session {
         Session::builder().retry_settings(settings).build()
     }
 
+    /// A session over a `reqwest::Client` the application already has: its connection pool,
+    /// TLS, proxies, default headers and timeouts are shared with it. See
+    /// [`SessionBuilder::client`] for what the session cannot know of such a client.
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
+    /// field and value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest, RetrySettings, Session};
+    ///
+    /// let client = reqwest::Client::new(); // the application's
+    /// let session = Session::from_client(client.clone(), RetrySettings { max_retries: 2, ..RetrySettings::default() })?;
+    /// assert_eq!(session.retry_settings().max_retries, 2);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    pub fn from_client(client: reqwest::Client, settings: RetrySettings) -> Result<Session> {
+        Session::builder()
+            .retry_settings(settings)
+            .client(client)
+            .build()
+    }
+
     /// A builder for the client options: timeouts, default headers, user agent, or a whole
     /// `reqwest::ClientBuilder`.
     pub fn builder() -> SessionBuilder {
@@ -82,6 +114,8 @@ impl Session {
             timeout: None,
             redirect: None,
             classify: None,
+            given: None,
+            client_options: Vec::new(),
         }
     }
 
@@ -241,6 +275,10 @@ pub struct SessionBuilder {
     timeout: Option<Duration>,
     redirect: Option<reqwest::redirect::Policy>,
     classify: Option<Classifier>,
+    /// A client built elsewhere ([`SessionBuilder::client`]).
+    given: Option<reqwest::Client>,
+    /// The client options set, which a client built elsewhere cannot take.
+    client_options: Vec<&'static str>,
 }
 
 impl SessionBuilder {
@@ -279,6 +317,9 @@ impl SessionBuilder {
     /// `attempt_timeout` and the time left before `total_timeout`. A timeout counts as a failure
     /// after sending (retried only for `allowed_methods`), unless it cut the connect: a
     /// connection never established is a connect error, retried for any method.
+    ///
+    /// With a client built elsewhere ([`client`](SessionBuilder::client)), the session writes
+    /// this limit into each request rather than into the client.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.client = self.client.timeout(timeout);
         self.timeout = Some(timeout);
@@ -298,24 +339,28 @@ impl SessionBuilder {
     /// # Ok::<(), api_toolkit::Error>(())
     /// ```
     pub fn redirect(mut self, policy: reqwest::redirect::Policy) -> Self {
+        self.client_options.push("redirect");
         self.redirect = Some(policy);
         self
     }
 
     /// The limit for establishing a connection. A connect timeout is retried for any method.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.client_options.push("connect_timeout");
         self.client = self.client.connect_timeout(timeout);
         self
     }
 
     /// The limit for each read of the response.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.client_options.push("read_timeout");
         self.client = self.client.read_timeout(timeout);
         self
     }
 
     /// Headers sent with every request.
     pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        self.client_options.push("default_headers");
         self.client = self.client.default_headers(headers);
         self
     }
@@ -326,6 +371,7 @@ impl SessionBuilder {
         V: TryInto<HeaderValue>,
         V::Error: Into<http::Error>,
     {
+        self.client_options.push("user_agent");
         self.client = self.client.user_agent(value);
         self
     }
@@ -337,8 +383,48 @@ impl SessionBuilder {
     /// [`timeout`](SessionBuilder::timeout): the session cannot read them from a
     /// `reqwest::ClientBuilder`.
     pub fn client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.client_options.push("client_builder");
         self.client = builder;
         self.timeout = None;
+        self
+    }
+
+    /// Sends through this client, built elsewhere, instead of building one: the application's
+    /// pool, TLS, proxies, default headers and timeouts are shared
+    /// ([`Session::from_client`]).
+    ///
+    /// What the session cannot know of such a client, and so does on the safe side:
+    /// - **Redirects.** It cannot wrap the client's redirect policy, so it cannot tell a
+    ///   connection that was never established from one to a redirect's target after a server
+    ///   took the request. A connect error is then retried only for `allowed_methods`, like
+    ///   any failure after sending; build the client with
+    ///   `reqwest::redirect::Policy::none()` and retry-worthy redirects are yours to follow.
+    /// - **Its timeout.** A limit the session writes into a request (`attempt_timeout`, the time
+    ///   left before `total_timeout`) replaces the client's own timeout for that request, as in
+    ///   reqwest. Give it to [`timeout`](SessionBuilder::timeout) too: it then takes part in
+    ///   every attempt's limit.
+    /// - **Connects cut at a limit** are timeouts, not connect errors (the safe side).
+    ///
+    /// The client options of this builder (`redirect`, `connect_timeout`, `read_timeout`,
+    /// `default_headers`, `user_agent`, `client_builder`) cannot apply to a built client:
+    /// [`build`](SessionBuilder::build) refuses them. Set them on the client's own builder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{reqwest, Session};
+    ///
+    /// let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    /// let session = Session::builder()
+    ///     .client(client)
+    ///     .timeout(Duration::from_secs(10)) // the client's, so that it takes part in every attempt
+    ///     .on_retry(|event| eprintln!("retrying in {:?}", event.wait()))
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.given = Some(client);
         self
     }
 
@@ -368,7 +454,9 @@ impl SessionBuilder {
     /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
     /// field and value; the same error, for the field `redirect`, when a `reqwest::ClientBuilder`
     /// given to [`client_builder`](SessionBuilder::client_builder) has a redirect policy of its
-    /// own (set it with [`redirect`](SessionBuilder::redirect)); or a
+    /// own (set it with [`redirect`](SessionBuilder::redirect)); the same error, for the field
+    /// `client`, naming the option, when a client built elsewhere
+    /// ([`client`](SessionBuilder::client)) is given with a client option; or a
     /// [`Request`](crate::ErrorKind::Request) error from reqwest's client builder (an invalid
     /// header, a TLS backend that cannot load).
     pub fn build(mut self) -> Result<Session> {
@@ -376,28 +464,23 @@ impl SessionBuilder {
             self.settings.classify = Some(classifier);
         }
         self.settings.validate()?;
-        // reqwest shows a redirect policy in its builder's Debug only when it is not the
-        // default; the session must wrap the policy in force, so it cannot take one it cannot see.
-        if format!("{:?}", self.client).contains("redirect_policy") {
-            return Err(SettingsError::new(
-                "redirect",
-                "a policy set on the reqwest::ClientBuilder",
-                "set the redirect policy with SessionBuilder::redirect",
-            )
-            .into());
-        }
-        let policy = self.redirect.unwrap_or_default();
-        let mut client = self.client.redirect(attempt::noting_answers(policy));
-        // Any connector layer costs every request about 4,400 instructions in reqwest (the
-        // connector is cloned, boxed, per request): only sessions built with a time limit,
-        // which asked for it, pay for the connect cut.
-        let limited = self.timeout.is_some()
-            || self.settings.attempt_timeout.is_some()
-            || self.settings.total_timeout.is_some();
-        if limited {
-            client = client.connector_layer(attempt::ConnectLimitLayer);
-        }
-        let client = client.build().map_err(Error::not_sent)?;
+        let (client, client_timeout, cuts_connects, sees_redirects) = match self.given.take() {
+            Some(client) => {
+                if let Some(option) = self.client_options.first() {
+                    return Err(SettingsError::new(
+                        "client",
+                        option,
+                        "a client built elsewhere takes no client options: set them on its own builder",
+                    )
+                    .into());
+                }
+                (client, None, false, false)
+            }
+            None => {
+                let (client, cuts_connects) = self.build_client()?;
+                (client, self.timeout, cuts_connects, true)
+            }
+        };
         let shared = Shared {
             client,
             settings: SettingsCell::new(Active::new(self.settings)),
@@ -406,11 +489,40 @@ impl SessionBuilder {
             host_gate: HostGate::default(),
             on_retry: self.on_retry,
             timeout: self.timeout,
-            cuts_connects: limited,
+            client_timeout,
+            cuts_connects,
+            sees_redirects,
         };
         Ok(Session {
             shared: Arc::new(shared),
         })
+    }
+
+    /// The session's own client, and whether it cuts connects at an attempt's limit.
+    fn build_client(&mut self) -> Result<(reqwest::Client, bool)> {
+        let builder = std::mem::take(&mut self.client);
+        // reqwest shows a redirect policy in its builder's Debug only when it is not the
+        // default; the session must wrap the policy in force, so it cannot take one it cannot see.
+        if format!("{builder:?}").contains("redirect_policy") {
+            return Err(SettingsError::new(
+                "redirect",
+                "a policy set on the reqwest::ClientBuilder",
+                "set the redirect policy with SessionBuilder::redirect",
+            )
+            .into());
+        }
+        let policy = self.redirect.take().unwrap_or_default();
+        let mut builder = builder.redirect(attempt::noting_answers(policy));
+        // Any connector layer costs every request about 4,400 instructions in reqwest (the
+        // connector is cloned, boxed, per request): only sessions built with a time limit,
+        // which asked for it, pay for the connect cut.
+        let limited = self.timeout.is_some()
+            || self.settings.attempt_timeout.is_some()
+            || self.settings.total_timeout.is_some();
+        if limited {
+            builder = builder.connector_layer(attempt::ConnectLimitLayer);
+        }
+        Ok((builder.build().map_err(Error::not_sent)?, limited))
     }
 }
 
@@ -420,6 +532,7 @@ impl fmt::Debug for SessionBuilder {
             .field("retry_settings", &self.settings)
             .field("on_retry", &self.on_retry.is_some())
             .field("timeout", &self.timeout)
+            .field("client", &self.given.is_some())
             .finish_non_exhaustive()
     }
 }
