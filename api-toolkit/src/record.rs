@@ -125,6 +125,23 @@ impl CallRecord {
     /// The last wait a server asked for that the call read: before a retry, or the one that
     /// ended the retries (beyond `retry_after_max`, or past `total_timeout`). `None` when no
     /// response asked for one, or no retry was wanted.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// use api_toolkit::{CallRecord, GiveUp};
+    ///
+    /// let response = session.get("http://127.0.0.1:8080/search").send().await?;
+    /// let record = CallRecord::of(&response);
+    /// if let (Some(GiveUp::RetryAfterTooLong), Some(hint)) = (record.give_up(), record.last_hint()) {
+    ///     eprintln!("gave up: {} asked for {:?}", hint.header(), hint.wait());
+    /// }
+    /// for attempt in record.attempts() {
+    ///     println!("{} (then decided by {})", attempt.outcome(), attempt.decided_by());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn last_hint(&self) -> Option<ServerHint> {
         self.last_hint.as_deref().copied()
     }
