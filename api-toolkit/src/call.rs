@@ -115,7 +115,6 @@ pub(crate) fn run(
                 max_retries,
                 span,
                 own_timeout: given.timeout().copied(),
-                session_timeout: shared.timeout,
                 method: given.method().clone(),
                 deadline,
                 host: shares_retry_after(settings).then(|| HostGate::key(given.url())),
@@ -140,14 +139,14 @@ pub(crate) fn run(
             let (pause, wait, retried) = {
                 let limit = attempt_limit(
                     plan.own_timeout,
-                    plan.session_timeout,
+                    shared.timeout,
                     settings.attempt_timeout,
                     plan.deadline,
                 );
                 // reqwest keeps the timeout in an extension map: writing one that is already
                 // in force (the request's own, else the client's) would cost three allocations
                 // per attempt for nothing. A client built elsewhere has none the session knows.
-                if limit != plan.own_timeout.or(shared.client_timeout) {
+                if limit != plan.own_timeout.or(shared.client_timeout()) {
                     *kept.next_mut().timeout_mut() = limit;
                 }
                 let (sent, can_resend) =
@@ -184,14 +183,14 @@ pub(crate) fn run(
                         number: retries_done.saturating_add(1),
                         peeked: settings.classify_body_bytes > 0,
                     };
-                    let outcome = |r: &_| classify(r, &active, answered, shared.sees_redirects).1;
+                    let outcome = |r: &_| classify(r, &active, answered, shared.own_client).1;
                     match question.ask(result, outcome) {
                         Ok(answer) => (result, verdict) = answer,
                         Err(panic) => return Err(panicked(&plan, panic, record, waited)),
                     }
                 }
                 let (mut outcome, recorded) =
-                    classify(&result, &active, answered, shared.sees_redirects);
+                    classify(&result, &active, answered, shared.own_client);
                 if outcome == Outcome::Final && verdict != Verdict::Defer {
                     outcome = hinted(&result, settings);
                 }
@@ -282,7 +281,6 @@ struct Plan {
     max_retries: u32,
     span: Span,
     own_timeout: Option<Duration>,
-    session_timeout: Option<Duration>,
     method: Method,
     deadline: Option<Instant>,
     /// The key of the origin the call is sent to, when it takes part in the shared
@@ -316,13 +314,16 @@ fn classified(session: &Session, classifier: Classifier) -> Arc<Active> {
 #[cold]
 fn hinted<'r>(result: &'r reqwest::Result<Response>, settings: &RetrySettings) -> Outcome<'r> {
     match result {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let hints = Raw::read(response.headers(), status, settings);
-            Outcome::Response { status, hints }
-        }
+        Ok(response) => with_hints(response, settings),
         Err(_) => Outcome::Final,
     }
+}
+
+/// A response's outcome with the hint headers `settings` read.
+fn with_hints<'r>(response: &'r Response, settings: &RetrySettings) -> Outcome<'r> {
+    let status = response.status().as_u16();
+    let hints = Raw::read(response.headers(), status, settings);
+    Outcome::Response { status, hints }
 }
 
 /// Ends a call whose classifier panicked: the attempt is recorded, its outcome dropped.
@@ -527,7 +528,7 @@ fn classify<'r>(
     result: &'r reqwest::Result<Response>,
     active: &Active,
     answered: bool,
-    sees_redirects: bool,
+    own_client: bool,
 ) -> (Outcome<'r>, AttemptOutcome) {
     match result {
         Ok(response) => {
@@ -535,10 +536,7 @@ fn classify<'r>(
             let outcome = if active.is_final(status) {
                 Outcome::Final
             } else {
-                Outcome::Response {
-                    status,
-                    hints: Raw::read(response.headers(), status, &active.settings),
-                }
+                with_hints(response, &active.settings)
             };
             (outcome, AttemptOutcome::Status(response.status()))
         }
@@ -546,7 +544,7 @@ fn classify<'r>(
         Err(error) if error.is_connect() && !answered => {
             // A client built elsewhere may have followed a redirect the session cannot see:
             // the request may have reached the server that answered it.
-            let outcome = if sees_redirects {
+            let outcome = if own_client {
                 Outcome::ConnectFailed
             } else {
                 Outcome::FailedAfterSend

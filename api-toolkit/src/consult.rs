@@ -29,7 +29,7 @@ impl RequestView {
         Box::new(RequestView {
             url: request.url().clone(),
             headers: request.headers().clone(),
-            replayable: request.body().is_none_or(|body| body.as_bytes().is_some()),
+            replayable: crate::replay::replayable(request),
         })
     }
 }

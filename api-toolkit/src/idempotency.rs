@@ -23,13 +23,12 @@ pub(crate) fn add_key(settings: &RetrySettings, max_retries: u32, request: &mut 
 fn add_key_if_resendable(settings: &RetrySettings, max_retries: u32, request: &mut Request) {
     let method = request.method();
     let non_idempotent = *method == Method::POST || *method == Method::PATCH;
-    // Besides `allowed_methods`, the settings under which a keyed request may be retried.
-    let keyed_may_resend = settings.keyed_retries
+    // Once keyed, may the request be sent again: by the rules, or by the server's word or a
+    // classifier, which may retry a keyed request outside `allowed_methods`.
+    let keyed_may_resend = settings.may_resend(method, true)
         || settings.should_retry_header.is_some()
         || settings.classify.is_some();
-    let may_resend = max_retries > 0
-        && (settings.allows(method) || keyed_may_resend)
-        && request.body().is_none_or(|body| body.as_bytes().is_some());
+    let may_resend = max_retries > 0 && keyed_may_resend && crate::replay::replayable(request);
     if non_idempotent && may_resend && !request.headers().contains_key(IDEMPOTENCY_KEY) {
         request.headers_mut().insert(IDEMPOTENCY_KEY, new_key());
     }

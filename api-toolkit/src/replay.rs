@@ -98,6 +98,11 @@ impl Kept {
     }
 }
 
+/// Whether `request`'s body can be sent again: it has none, or its bytes (not a stream).
+pub(crate) fn replayable(request: &Request) -> bool {
+    request.body().is_none_or(|body| body.as_bytes().is_some())
+}
+
 /// The longest URL kept in place; a longer one is kept on the heap.
 const URL_IN_PLACE: usize = 96;
 

@@ -52,15 +52,22 @@ pub(crate) struct Shared {
     /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
     /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
     pub(crate) timeout: Option<Duration>,
-    /// The timeout the client enforces by itself: the session's for a client it built, none
-    /// it knows of for one built elsewhere ([`SessionBuilder::client`]).
-    pub(crate) client_timeout: Option<Duration>,
     /// Whether the client cuts a connect still pending at its attempt's limit
     /// ([`attempt::ConnectLimitLayer`]): sessions built with a time limit.
     pub(crate) cuts_connects: bool,
-    /// Whether the session learns which attempts a server answered with a redirect
-    /// ([`attempt::noting_answers`]): not for a client built elsewhere.
-    pub(crate) sees_redirects: bool,
+    /// Whether the session built its client, and so knows it: it learns which attempts a
+    /// server answered with a redirect ([`attempt::noting_answers`]), and the client enforces
+    /// the session's `timeout`. Not for a client built elsewhere ([`SessionBuilder::client`]).
+    pub(crate) own_client: bool,
+}
+
+impl Shared {
+    /// The timeout the client enforces by itself: the session's for a client it built, none it
+    /// knows of for one built elsewhere.
+    #[inline]
+    pub(crate) fn client_timeout(&self) -> Option<Duration> {
+        self.timeout.filter(|_| self.own_client)
+    }
 }
 
 /// A hook called before each wait.
@@ -464,7 +471,7 @@ impl SessionBuilder {
             self.settings.classify = Some(classifier);
         }
         self.settings.validate()?;
-        let (client, client_timeout, cuts_connects, sees_redirects) = match self.given.take() {
+        let (client, cuts_connects, own_client) = match self.given.take() {
             Some(client) => {
                 if let Some(option) = self.client_options.first() {
                     return Err(SettingsError::new(
@@ -474,11 +481,11 @@ impl SessionBuilder {
                     )
                     .into());
                 }
-                (client, None, false, false)
+                (client, false, false)
             }
             None => {
                 let (client, cuts_connects) = self.build_client()?;
-                (client, self.timeout, cuts_connects, true)
+                (client, cuts_connects, true)
             }
         };
         let shared = Shared {
@@ -489,9 +496,8 @@ impl SessionBuilder {
             host_gate: HostGate::default(),
             on_retry: self.on_retry,
             timeout: self.timeout,
-            client_timeout,
             cuts_connects,
-            sees_redirects,
+            own_client,
         };
         Ok(Session {
             shared: Arc::new(shared),

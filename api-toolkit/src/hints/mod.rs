@@ -14,7 +14,8 @@ use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use crate::RetrySettings;
 
-/// The hint headers of a response that the settings read, unparsed.
+/// The hint headers of a response that the settings read, unparsed: only those
+/// ([`Raw::read`]), so that the decision need not ask the settings again.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Raw<'a> {
     /// `Retry-After`, always picked out: its presence matters even when it is not honoured.
@@ -91,10 +92,8 @@ pub(crate) fn wait(raw: &Raw<'_>, settings: &RetrySettings, now: SystemTime) -> 
     let hint = |header, wait: Option<Duration>| wait.map(|wait| ServerHint { header, wait });
     let honoured = settings.respect_retry_after_header;
     let ms = || {
-        let value = raw
-            .retry_after_ms
-            .filter(|_| settings.respect_retry_after_ms);
-        value.and_then(retry_after::parse_retry_after_ms)
+        raw.retry_after_ms
+            .and_then(retry_after::parse_retry_after_ms)
     };
     let seconds = || {
         raw.retry_after

@@ -175,14 +175,9 @@ impl<'a> Attempt<'a> {
         body: &'a [u8],
     ) -> Self {
         Attempt {
-            method,
-            url,
-            request_headers,
-            number: 1,
-            replayable: true,
-            outcome: AttemptOutcome::Status(status),
             response_headers: Some(response_headers),
             body,
+            ..Attempt::failure(method, url, request_headers, AttemptOutcome::Status(status))
         }
     }
 

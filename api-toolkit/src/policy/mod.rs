@@ -197,10 +197,7 @@ impl Policy<'_> {
             Outcome::ConnectFailed => rules(true),
             Outcome::FailedAfterSend => rules(self.may_resend()),
             Outcome::Response { status, hints } => {
-                // Read only for the settings that ask, whatever the caller picked out.
-                let should_retry = hints
-                    .should_retry
-                    .filter(|_| settings.should_retry_header.is_some());
+                let should_retry = hints.should_retry;
                 if should_retry == Some(false) {
                     return Want {
                         retry: false,
@@ -225,8 +222,7 @@ impl Policy<'_> {
                 // The server says retry: outside `allowed_methods`, only a keyed request.
                 let told =
                     should_retry == Some(true) && status >= 400 && (self.keyed || may_resend());
-                let rate_limited =
-                    hints.rate_limited && settings.rate_limit_reset.is_some() && may_resend();
+                let rate_limited = hints.rate_limited && may_resend();
                 let retry = told || rate_limited;
                 Want {
                     retry,
@@ -1583,6 +1579,11 @@ mod own_rules_properties {
         #[test]
         fn rails_hold_and_only_a_permitted_rule_resends(c in case()) {
             let (retry_after, retry_after_ms, reset, rate_limited, should_retry) = c.hints;
+            // What `Raw::read` picks out: only the headers the settings read.
+            let retry_after_ms = retry_after_ms.filter(|_| c.settings.respect_retry_after_ms);
+            let reset_on = c.settings.rate_limit_reset.is_some();
+            let (reset, rate_limited) = (reset.filter(|_| reset_on), rate_limited && reset_on);
+            let should_retry = should_retry.filter(|_| c.settings.should_retry_header.is_some());
             let outcome = match c.status {
                 Some(status) => Outcome::Response {
                     status,
@@ -1593,8 +1594,6 @@ mod own_rules_properties {
             let policy = Policy { settings: &c.settings, method: &c.method, max_retries: c.settings.max_retries, can_resend: c.can_resend, keyed: c.keyed };
             let now = Now { time: SystemTime::UNIX_EPOCH, remaining: c.remaining, jitter_unit: 0.5 };
             let decision = policy.decide(c.retries_done, outcome, c.verdict, || now);
-            // What the settings read of the hints picked out.
-            let should_retry = should_retry.filter(|_| c.settings.should_retry_header.is_some());
             match decision {
                 Decision::Retry { wait, raise_if_refused, by, hint } => {
                     prop_assert!(c.retries_done < c.settings.max_retries, "attempts bounded");
