@@ -18,6 +18,7 @@ use crate::record::{
 };
 use crate::replay::Kept;
 use crate::session::Shared;
+use crate::transport::{Attempted, Failure, Transport};
 use crate::{
     idempotency, telemetry, wait, Classifier, Error, Result, RetrySettings, Session, Verdict,
 };
@@ -66,12 +67,13 @@ pub(crate) enum CallSettings {
 // Inlined, like `RequestBuilder::send`, into the caller: the future is then built where the
 // caller keeps it rather than copied there.
 #[inline]
-pub(crate) fn run(
+pub(crate) fn run<T: Transport>(
     session: Session,
+    mut transport: T,
     request: reqwest::Result<Request>,
     origin: Origin,
     which: CallSettings,
-) -> impl Future<Output = Result<Response>> + Send + 'static {
+) -> impl Future<Output = Result<Response>> + Send {
     let mut kept = Kept::new(request);
     async move {
         if let Some(error) = kept.unbuilt() {
@@ -149,15 +151,16 @@ pub(crate) fn run(
                 if limit != plan.own_timeout.or(shared.client_timeout()) {
                     *kept.next_mut().timeout_mut() = limit;
                 }
+                let transport = &mut transport;
                 let (sent, can_resend) =
-                    kept.send_next(retries_done < plan.max_retries, origin, |request| {
+                    kept.send_next(retries_done < plan.max_retries, origin, move |request| {
                         let cut_connect_at = limit.filter(|_| shared.cuts_connects);
                         let peek = if settings.classify.is_some() {
                             settings.classify_body_bytes
                         } else {
                             0
                         };
-                        let sending = Sending::new(shared.client.execute(request), peek);
+                        let sending = Sending::new(transport.send(shared, request, limit), peek);
                         Watched::new(sending, cut_connect_at)
                     });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
@@ -169,7 +172,7 @@ pub(crate) fn run(
                 let mut result = match result {
                     // A request reqwest refused to send (a scheme it does not speak) is no
                     // attempt.
-                    Err(error) if !answered && error.is_builder() => {
+                    Err(Failure::Reqwest(error)) if !answered && error.is_builder() => {
                         return Err(unsent(shared, error))
                     }
                     result => result,
@@ -312,7 +315,7 @@ fn classified(session: &Session, classifier: Classifier) -> Arc<Active> {
 /// The outcome of a response no setting retries, which the classifier retries anyway: with its
 /// hints, so that the wait is the server's if it asked for one (and capped as any).
 #[cold]
-fn hinted<'r>(result: &'r reqwest::Result<Response>, settings: &RetrySettings) -> Outcome<'r> {
+fn hinted<'r>(result: &'r Attempted, settings: &RetrySettings) -> Outcome<'r> {
     match result {
         Ok(response) => with_hints(response, settings),
         Err(_) => Outcome::Final,
@@ -361,7 +364,7 @@ fn own_settings(settings: RetrySettings) -> Result<Arc<Active>> {
 fn end(
     shared: &Shared,
     span: &Span,
-    result: reqwest::Result<Response>,
+    result: Attempted,
     raise: bool,
     give_up: Option<GiveUp>,
     mut record: CallRecord,
@@ -434,7 +437,7 @@ fn prepare_retry(
     record: &CallRecord,
     last: AttemptOutcome,
     wait: Wait,
-    result: reqwest::Result<Response>,
+    result: Attempted,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     kept.make_next(&plan.method, plan.own_timeout);
     let decided_by = record
@@ -469,7 +472,7 @@ fn close_host(
     shared: &Shared,
     host: &str,
     settings: &RetrySettings,
-    result: &reqwest::Result<Response>,
+    result: &Attempted,
     outcome: Outcome<'_>,
     now: SystemTime,
 ) {
@@ -525,7 +528,7 @@ fn shortest_limit(limits: [Option<Duration>; 3], deadline: Option<Instant>) -> O
 /// answered the attempt with a redirect, so the request was delivered whatever came after.
 #[inline]
 fn classify<'r>(
-    result: &'r reqwest::Result<Response>,
+    result: &'r Attempted,
     active: &Active,
     answered: bool,
     own_client: bool,
@@ -541,7 +544,7 @@ fn classify<'r>(
             (outcome, AttemptOutcome::Status(response.status()))
         }
         // Whether the request may have reached the server decides which methods may resend it.
-        Err(error) if error.is_connect() && !answered => {
+        Err(Failure::Reqwest(error)) if error.is_connect() && !answered => {
             // A client built elsewhere may have followed a redirect the session cannot see:
             // the request may have reached the server that answered it.
             let outcome = if own_client {
@@ -551,24 +554,38 @@ fn classify<'r>(
             };
             (outcome, AttemptOutcome::Connect)
         }
-        Err(error) if error.is_connect() => (
+        Err(Failure::Reqwest(error)) if error.is_connect() => (
             Outcome::FailedAfterSend,
             AttemptOutcome::ConnectAfterRedirect,
         ),
-        Err(error) if error.is_builder() || error.is_redirect() => {
+        Err(Failure::Reqwest(error)) if error.is_builder() || error.is_redirect() => {
             (Outcome::Fatal, AttemptOutcome::Other)
         }
-        Err(error) if error.is_timeout() => (Outcome::FailedAfterSend, AttemptOutcome::Timeout),
-        Err(_) => (Outcome::FailedAfterSend, AttemptOutcome::Closed),
+        Err(Failure::Reqwest(error)) if error.is_timeout() => {
+            (Outcome::FailedAfterSend, AttemptOutcome::Timeout)
+        }
+        Err(Failure::Reqwest(_)) => (Outcome::FailedAfterSend, AttemptOutcome::Closed),
+        // A service never ready within the limit was never handed the request.
+        Err(Failure::TimedOut { handed: false }) => {
+            (Outcome::ConnectFailed, AttemptOutcome::Timeout)
+        }
+        Err(Failure::TimedOut { handed: true }) => {
+            (Outcome::FailedAfterSend, AttemptOutcome::Timeout)
+        }
+        // The user's code failed: whether the request left, and whether another attempt
+        // would mend it, only a classifier can say (as reqwest-retry treats middleware errors).
+        Err(Failure::Service(_) | Failure::Panicked(_)) => {
+            (Outcome::Fatal, AttemptOutcome::Service)
+        }
     }
 }
 
 /// The error a call ends with: its last response raised, or its last failure.
 #[cold]
-fn fail(result: reqwest::Result<Response>, record: CallRecord) -> Error {
+fn fail(result: Attempted, record: CallRecord) -> Error {
     match result {
         Ok(response) => Error::from_status(response, record),
-        Err(error) => Error::from_request(error, record),
+        Err(failure) => Error::from_failure(failure, record),
     }
 }
 

@@ -14,6 +14,7 @@ use http_body::{Frame, SizeHint};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Request, Response, ResponseBuilderExt, Url};
 
+use crate::transport::Attempted;
 use crate::{Attempt, AttemptOutcome, Classifier, Verdict};
 
 /// What a classifier sees of a call's request, taken when the call starts: the request itself
@@ -52,7 +53,7 @@ pub(crate) struct Question<'a> {
 
 /// The attempt's result (its response rebuilt when its body was read) and the verdict, or the
 /// classifier's panic.
-pub(crate) type Answer = Result<(reqwest::Result<Response>, Verdict), Panicked>;
+pub(crate) type Answer = Result<(Attempted, Verdict), Panicked>;
 
 /// A classifier's panic, and the outcome of the attempt it was asked about.
 pub(crate) struct Panicked {
@@ -65,8 +66,8 @@ impl<'a> Question<'a> {
     /// the attempt itself ([`Sending`]): an await here would make every call's future larger.
     pub(crate) fn ask(
         self,
-        mut result: reqwest::Result<Response>,
-        outcome: impl Fn(&reqwest::Result<Response>) -> AttemptOutcome,
+        mut result: Attempted,
+        outcome: impl Fn(&Attempted) -> AttemptOutcome,
     ) -> Answer {
         // The body's first bytes, if the attempt read them ([`Sending::Peeking`]).
         let peeked = match &mut result {
@@ -80,7 +81,7 @@ impl<'a> Question<'a> {
 
     fn verdict(
         &self,
-        result: &reqwest::Result<Response>,
+        result: &Attempted,
         outcome: AttemptOutcome,
         body: &[u8],
     ) -> Result<Verdict, Panicked> {
@@ -96,26 +97,24 @@ impl<'a> Question<'a> {
         };
         // The classifier is the user's code: a panic in it ends this call, not the session.
         catch_unwind(AssertUnwindSafe(|| self.classifier.classify(&attempt))).map_err(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
-            Panicked { message, outcome }
+            Panicked {
+                message: crate::transport::panic_message(&*panic),
+                outcome,
+            }
         })
     }
 }
 
 /// An attempt's request in flight: reqwest's, or, when a classifier reads the body's first
 /// bytes, reqwest's followed by that read, boxed (only those calls pay for it).
-pub(crate) enum Sending<F> {
+pub(crate) enum Sending<'a, F> {
     Plain(F),
-    Peeking(Pin<Box<dyn Future<Output = reqwest::Result<Response>> + Send>>),
+    Peeking(Pin<Box<dyn Future<Output = Attempted> + Send + 'a>>),
 }
 
-impl<F> Sending<F>
+impl<'a, F> Sending<'a, F>
 where
-    F: Future<Output = reqwest::Result<Response>> + Send + Unpin + 'static,
+    F: Future<Output = Attempted> + Send + Unpin + 'a,
 {
     /// `pending`, followed by a read of up to `peek` bytes of the response's body if `peek`.
     #[inline]
@@ -135,11 +134,11 @@ where
     }
 }
 
-impl<F> Future for Sending<F>
+impl<F> Future for Sending<'_, F>
 where
-    F: Future<Output = reqwest::Result<Response>> + Unpin,
+    F: Future<Output = Attempted> + Unpin,
 {
-    type Output = reqwest::Result<Response>;
+    type Output = Attempted;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

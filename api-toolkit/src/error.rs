@@ -6,6 +6,7 @@ use std::fmt;
 use reqwest::{Response, StatusCode};
 
 use crate::record::{CallRecord, GiveUp};
+use crate::transport::{BoxError, Failure};
 use crate::SettingsError;
 
 /// `Result` with this crate's [`Error`].
@@ -32,6 +33,12 @@ enum Repr {
     Request(reqwest::Error),
     /// The classifier panicked; its message, if it was a string.
     Classifier(String),
+    /// The user's service or middleware failed with an error of its own.
+    Service(BoxError),
+    /// The user's service or middleware panicked; its message, if it was a string.
+    ServicePanicked(String),
+    /// The session cut an attempt through the user's service at its limit.
+    TimedOut,
 }
 
 /// The broad class of an [`Error`], from [`Error::kind`].
@@ -49,6 +56,11 @@ pub enum ErrorKind {
     /// The [`Classifier`](crate::Classifier) panicked: the call ended there, and the outcome it
     /// was asked about was dropped, not retried.
     Classifier,
+    /// A tower service or middleware of yours, which the session sends through, failed with an
+    /// error of its own (the [`source`](std::error::Error::source)) or panicked. Such a failure
+    /// is not retried unless a [`Classifier`](crate::Classifier) says so: the session cannot
+    /// tell whether the request left, nor whether another attempt would mend it.
+    Service,
 }
 
 impl Error {
@@ -73,6 +85,16 @@ impl Error {
         Self::from_request(error, CallRecord::default())
     }
 
+    /// The error of a call whose last attempt failed.
+    pub(crate) fn from_failure(failure: Failure, record: CallRecord) -> Self {
+        match failure {
+            Failure::Reqwest(error) => Self::from_request(error, record),
+            Failure::Service(error) => Self::new(Repr::Service(error), record),
+            Failure::Panicked(message) => Self::new(Repr::ServicePanicked(message), record),
+            Failure::TimedOut { .. } => Self::new(Repr::TimedOut, record),
+        }
+    }
+
     pub(crate) fn classifier_panicked(message: String, record: CallRecord) -> Self {
         Self::new(Repr::Classifier(message), record)
     }
@@ -90,6 +112,8 @@ impl Error {
             Repr::Status(_) => ErrorKind::Status,
             Repr::Request(_) => ErrorKind::Request,
             Repr::Classifier(_) => ErrorKind::Classifier,
+            Repr::Service(_) | Repr::ServicePanicked(_) => ErrorKind::Service,
+            Repr::TimedOut => ErrorKind::Request,
         }
     }
 
@@ -115,7 +139,7 @@ impl Error {
         match &self.inner.kind {
             Repr::Status(response) => Some(response.status()),
             Repr::Request(error) => error.status(),
-            Repr::InvalidSettings(_) | Repr::Classifier(_) => None,
+            _ => None,
         }
     }
 
@@ -168,7 +192,14 @@ impl Error {
 
     /// Whether the last attempt timed out (connect, read, or the request's own timeout).
     pub fn is_timeout(&self) -> bool {
-        self.reqwest().is_some_and(reqwest::Error::is_timeout)
+        matches!(self.inner.kind, Repr::TimedOut)
+            || self.reqwest().is_some_and(reqwest::Error::is_timeout)
+    }
+
+    /// Whether a tower service or middleware of yours failed or panicked
+    /// ([`ErrorKind::Service`]).
+    pub fn is_service(&self) -> bool {
+        self.kind() == ErrorKind::Service
     }
 
     /// Whether the last attempt could not connect (refused, DNS, TLS handshake, connect timeout,
@@ -196,7 +227,16 @@ impl Error {
         match &self.inner.kind {
             Repr::Status(response) => Some(response.url()),
             Repr::Request(error) => error.url(),
-            Repr::InvalidSettings(_) | Repr::Classifier(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The reqwest error this error holds, or the error itself.
+    #[cfg(feature = "reqwest-middleware")]
+    pub(crate) fn into_reqwest(self) -> std::result::Result<reqwest::Error, Error> {
+        match self.inner.kind {
+            Repr::Request(error) => Ok(error),
+            kind => Err(Error::new(kind, self.inner.record)),
         }
     }
 
@@ -230,6 +270,18 @@ impl fmt::Display for Error {
                 f,
                 "the retry classifier panicked after {attempts} attempt{plural}: {message}"
             ),
+            Repr::Service(error) => write!(
+                f,
+                "the service failed after {attempts} attempt{plural}: {error}"
+            ),
+            Repr::ServicePanicked(message) => write!(
+                f,
+                "the service panicked after {attempts} attempt{plural}: {message}"
+            ),
+            Repr::TimedOut => write!(
+                f,
+                "request timed out after {attempts} attempt{plural}{why}: the service did not answer within the attempt's limit"
+            ),
             Repr::Request(error) if attempts == 0 => write!(f, "request not sent: {error}"),
             // reqwest says "error sending request" and leaves "timed out" to its source.
             Repr::Request(error) if error.is_timeout() => {
@@ -260,7 +312,11 @@ impl fmt::Debug for Error {
                 .field("status", &response.status())
                 .field("url", &crate::redact::redacted(response.url()).as_str()),
             Repr::Request(error) => out.field("source", error),
-            Repr::Classifier(message) => out.field("panic", message),
+            Repr::Classifier(message) | Repr::ServicePanicked(message) => {
+                out.field("panic", message)
+            }
+            Repr::Service(error) => out.field("source", error),
+            Repr::TimedOut => out.field("timed_out", &true),
         };
         out.finish()
     }
@@ -271,7 +327,8 @@ impl std::error::Error for Error {
         match &self.inner.kind {
             Repr::InvalidSettings(error) => Some(error),
             Repr::Request(error) => Some(error),
-            Repr::Status(_) | Repr::Classifier(_) => None,
+            Repr::Service(error) => Some(&**error),
+            _ => None,
         }
     }
 }

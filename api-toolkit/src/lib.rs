@@ -74,6 +74,9 @@ mod hints;
 mod host_gate;
 mod idempotency;
 mod into_url;
+#[cfg(feature = "reqwest-middleware")]
+#[path = "front/middleware.rs"]
+pub mod middleware;
 mod policy;
 mod record;
 mod redact;
@@ -84,6 +87,10 @@ mod settings;
 mod settings_cell;
 mod stats;
 mod telemetry;
+#[cfg(feature = "tower")]
+#[path = "front/tower.rs"]
+pub mod tower;
+mod transport;
 mod wait;
 
 /// Implements [`ApiConnector`] for a struct that holds a [`Session`], with the type's default

@@ -231,6 +231,9 @@ pub enum AttemptOutcome {
     Closed,
     /// The request could not be built or was refused before sending (invalid URL, redirect loop).
     Other,
+    /// The user's tower service or middleware failed with an error of its own, or panicked
+    /// (see [`ErrorKind::Service`](crate::ErrorKind::Service)).
+    Service,
 }
 
 impl fmt::Display for AttemptOutcome {
@@ -242,6 +245,7 @@ impl fmt::Display for AttemptOutcome {
             AttemptOutcome::Timeout => f.write_str("timeout"),
             AttemptOutcome::Closed => f.write_str("connection closed"),
             AttemptOutcome::Other => f.write_str("error"),
+            AttemptOutcome::Service => f.write_str("service error"),
         }
     }
 }

@@ -37,10 +37,14 @@ impl RequestBuilder {
     fn map(mut self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
         // After a mistake reqwest's methods change nothing.
         if let Ok(request) = self.request {
-            let client = self.session.client().clone();
-            self.request = f(reqwest::RequestBuilder::from_parts(client, request))
-                .build_split()
-                .1;
+            self.request = match self.session.shared().builder_client() {
+                Ok(client) => {
+                    f(reqwest::RequestBuilder::from_parts(client, request))
+                        .build_split()
+                        .1
+                }
+                Err(error) => Err(error),
+            };
         }
         self
     }
@@ -214,6 +218,7 @@ impl RequestBuilder {
     pub fn send(self) -> impl Future<Output = Result<Response>> + Send + 'static {
         call::run(
             self.session,
+            crate::transport::Own,
             self.request,
             call::Origin::Builder,
             self.retry,

@@ -14,6 +14,7 @@ use crate::policy::Active;
 use crate::record::RetryEvent;
 use crate::settings_cell::SettingsCell;
 use crate::stats::{Counters, Stats};
+use crate::transport::{Own, Sender};
 use crate::{
     attempt, call, Classifier, Error, IntoUrl, RequestBuilder, Result, RetrySettings, SettingsError,
 };
@@ -42,7 +43,7 @@ pub struct Session {
 
 /// What the clones of a session share.
 pub(crate) struct Shared {
-    pub(crate) client: reqwest::Client,
+    pub(crate) sender: Sender,
     // Read once per call without a lock a writer could hold up.
     settings: SettingsCell,
     pub(crate) stats: Counters,
@@ -57,7 +58,8 @@ pub(crate) struct Shared {
     pub(crate) cuts_connects: bool,
     /// Whether the session built its client, and so knows it: it learns which attempts a
     /// server answered with a redirect ([`attempt::noting_answers`]), and the client enforces
-    /// the session's `timeout`. Not for a client built elsewhere ([`SessionBuilder::client`]).
+    /// the session's `timeout`. Not for a client built elsewhere ([`SessionBuilder::client`]),
+    /// nor for a service or a middleware chain.
     pub(crate) own_client: bool,
 }
 
@@ -68,10 +70,31 @@ impl Shared {
     pub(crate) fn client_timeout(&self) -> Option<Duration> {
         self.timeout.filter(|_| self.own_client)
     }
+
+    /// A client for reqwest's request builder, which needs one to hold (it sends nothing): the
+    /// session's, or for a session without one, a default client made once for the process.
+    pub(crate) fn builder_client(&self) -> reqwest::Result<reqwest::Client> {
+        match &self.sender {
+            Sender::Client(client) => Ok(client.clone()),
+            #[allow(unreachable_patterns)]
+            _ => placeholder_client(),
+        }
+    }
 }
 
-/// A hook called before each wait.
-pub(crate) type RetryHook = Box<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
+/// The client a session without one gives reqwest's request builder.
+#[cold]
+fn placeholder_client() -> reqwest::Result<reqwest::Client> {
+    static PLACEHOLDER: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
+    match PLACEHOLDER.get_or_init(|| reqwest::Client::builder().build().ok()) {
+        Some(client) => Ok(client.clone()),
+        // Built again for its error, which cannot be kept.
+        None => reqwest::Client::builder().build(),
+    }
+}
+
+/// A hook called before each wait; shared by the sessions a [`RetryLayer`](crate::tower::RetryLayer) makes.
+pub(crate) type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
 
 impl Session {
     /// A session with these settings and reqwest's default client.
@@ -111,6 +134,36 @@ impl Session {
             .build()
     }
 
+    /// A session that sends each attempt through a tower service: your layers run inside every
+    /// attempt. See [`SessionBuilder::service`].
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
+    /// field and value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest, RetrySettings, Session};
+    ///
+    /// let service = tower::ServiceBuilder::new().service(reqwest::Client::new());
+    /// let session = Session::from_service(service, RetrySettings::default())?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn from_service<S>(service: S, settings: RetrySettings) -> Result<Session>
+    where
+        S: tower_service::Service<Request, Response = Response> + Clone + Send + Sync + 'static,
+        S::Error: Into<crate::transport::BoxError>,
+        S::Future: Send + 'static,
+    {
+        Session::builder()
+            .retry_settings(settings)
+            .service(service)
+            .build()
+    }
+
     /// A builder for the client options: timeouts, default headers, user agent, or a whole
     /// `reqwest::ClientBuilder`.
     pub fn builder() -> SessionBuilder {
@@ -144,10 +197,15 @@ impl Session {
         Ok(())
     }
 
-    /// The underlying client, for what this crate does not wrap. Requests sent through it
-    /// directly are not retried.
-    pub fn client(&self) -> &reqwest::Client {
-        &self.shared.client
+    /// The underlying client, for what this crate does not wrap; `None` for a session over a
+    /// tower service ([`SessionBuilder::service`]). Requests sent through it directly are not
+    /// retried.
+    pub fn client(&self) -> Option<&reqwest::Client> {
+        match &self.shared.sender {
+            Sender::Client(client) => Some(client),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
     }
 
     /// Starts a request with any method.
@@ -162,7 +220,11 @@ impl Session {
     /// A request started by reqwest itself, for a URL that is not plain (see [`IntoUrl`]).
     #[cold]
     fn through_reqwest(&self, method: Method, url: impl IntoUrl) -> reqwest::Result<Request> {
-        self.shared.client.request(method, url).build_split().1
+        self.shared
+            .builder_client()?
+            .request(method, url)
+            .build_split()
+            .1
     }
 
     /// Starts a GET request.
@@ -218,6 +280,7 @@ impl Session {
     ) -> impl Future<Output = Result<Response>> + Send + 'static {
         call::run(
             self.clone(),
+            Own,
             Ok(request),
             call::Origin::Ready,
             call::CallSettings::Session,
@@ -282,8 +345,9 @@ pub struct SessionBuilder {
     timeout: Option<Duration>,
     redirect: Option<reqwest::redirect::Policy>,
     classify: Option<Classifier>,
-    /// A client built elsewhere ([`SessionBuilder::client`]).
-    given: Option<reqwest::Client>,
+    /// What to send through instead of a client of its own ([`SessionBuilder::client`],
+    /// [`SessionBuilder::service`]).
+    given: Option<Sender>,
     /// The client options set, which a client built elsewhere cannot take.
     client_options: Vec<&'static str>,
 }
@@ -431,7 +495,74 @@ impl SessionBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn client(mut self, client: reqwest::Client) -> Self {
-        self.given = Some(client);
+        self.given = Some(Sender::Client(client));
+        self
+    }
+
+    /// Sends each attempt through this tower service instead of a client of its own: your
+    /// layers (token refresh, signing, tracing, metrics) run inside every attempt, and the
+    /// session's rules, waits and limits around them ([`Session::from_service`]).
+    ///
+    /// - **Limits.** An attempt's limit (the shortest of [`timeout`](SessionBuilder::timeout),
+    ///   the request's own, `attempt_timeout` and the time left before `total_timeout`) is
+    ///   written into the request, for the `reqwest::Client` at the bottom, and enforced by the
+    ///   session around the whole service too: a service that is never ready, or a layer that
+    ///   never answers, cannot hold a call past its limits. An attempt cut before the service
+    ///   was ready was never handed the request: it is retried as a connection never
+    ///   established would be, for any method.
+    /// - **Errors.** reqwest's own error, passed through your layers (boxed or not), keeps its
+    ///   meaning. Any other error of the service, or a panic in it, ends the call with an
+    ///   [`ErrorKind::Service`](crate::ErrorKind::Service) error and is not retried unless a
+    ///   [`Classifier`] says so; the session stays usable.
+    /// - **What the session cannot know** of the client at the bottom is as for
+    ///   [`client`](SessionBuilder::client): its redirects (a connect error is retried only for
+    ///   `allowed_methods`) and its timeout. The client options of this builder are refused.
+    ///
+    /// Each attempt calls a clone of the service (tower's convention), after `poll_ready`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest, RetrySettings, Session};
+    /// use tower::ServiceBuilder;
+    ///
+    /// let client = reqwest::Client::new();
+    /// let signed = ServiceBuilder::new()
+    ///     .map_request(|mut request: reqwest::Request| {
+    ///         // runs on every attempt: a retry carries a fresh signature
+    ///         request.headers_mut().insert("x-signed-at", "now".parse().unwrap());
+    ///         request
+    ///     })
+    ///     .service(client);
+    /// let session = Session::builder()
+    ///     .retry_settings(RetrySettings { max_retries: 2, ..RetrySettings::default() })
+    ///     .service(signed)
+    ///     .build()?;
+    /// assert!(session.client().is_none());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn service<S>(mut self, service: S) -> Self
+    where
+        S: tower_service::Service<Request, Response = Response> + Clone + Send + Sync + 'static,
+        S::Error: Into<crate::transport::BoxError>,
+        S::Future: Send + 'static,
+    {
+        self.given = Some(Sender::Service(crate::transport::service::boxed(service)));
+        self
+    }
+
+    /// Sends through `sender` (the front ends' own).
+    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    pub(crate) fn sender(mut self, sender: Sender) -> Self {
+        self.given = Some(sender);
+        self
+    }
+
+    /// The hook of [`on_retry`](SessionBuilder::on_retry), shared.
+    #[cfg(feature = "tower")]
+    pub(crate) fn on_retry_shared(mut self, hook: Option<RetryHook>) -> Self {
+        self.on_retry = hook;
         self
     }
 
@@ -450,7 +581,7 @@ impl SessionBuilder {
     where
         F: Fn(&RetryEvent<'_>) + Send + Sync + 'static,
     {
-        self.on_retry = Some(Box::new(hook));
+        self.on_retry = Some(Arc::new(hook));
         self
     }
 
@@ -471,25 +602,25 @@ impl SessionBuilder {
             self.settings.classify = Some(classifier);
         }
         self.settings.validate()?;
-        let (client, cuts_connects, own_client) = match self.given.take() {
-            Some(client) => {
+        let (sender, cuts_connects, own_client) = match self.given.take() {
+            Some(sender) => {
                 if let Some(option) = self.client_options.first() {
-                    return Err(SettingsError::new(
-                        "client",
-                        option,
-                        "a client built elsewhere takes no client options: set them on its own builder",
-                    )
-                    .into());
+                    let (field, why) = match sender {
+                        Sender::Client(_) => ("client", "a client built elsewhere takes no client options: set them on its own builder"),
+                        #[allow(unreachable_patterns)]
+                        _ => ("service", "a session over a service takes no client options: set them on the client at the bottom of the service"),
+                    };
+                    return Err(SettingsError::new(field, option, why).into());
                 }
-                (client, false, false)
+                (sender, false, false)
             }
             None => {
                 let (client, cuts_connects) = self.build_client()?;
-                (client, cuts_connects, true)
+                (Sender::Client(client), cuts_connects, true)
             }
         };
         let shared = Shared {
-            client,
+            sender,
             settings: SettingsCell::new(Active::new(self.settings)),
             stats: Counters::new(),
             budget: BudgetState::new(),

@@ -87,7 +87,8 @@ impl Counters {
             AttemptOutcome::Timeout => Some(&self.retries_on_timeout),
             AttemptOutcome::Closed
             | AttemptOutcome::ConnectAfterRedirect
-            | AttemptOutcome::Other => Some(&self.retries_on_closed),
+            | AttemptOutcome::Other
+            | AttemptOutcome::Service => Some(&self.retries_on_closed),
         };
         if let Some(counter) = counter {
             counter.fetch_add(1, Relaxed);

@@ -1,0 +1,201 @@
+//! The reqwest-middleware front end (feature `reqwest-middleware`): [`RetryMiddleware`], the
+//! session's settings and rules in a `ClientWithMiddleware`.
+//!
+//! Middleware added after it in the chain runs on every attempt; middleware added before it
+//! sees one call. A reqwest-retry user swaps one line:
+//!
+//! ```no_run
+//! use api_toolkit::middleware::RetryMiddleware;
+//! use api_toolkit::{reqwest, RetrySettings};
+//! use reqwest_middleware::ClientBuilder;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // was: .with(RetryTransientMiddleware::new_with_policy(ExponentialBackoff::builder().build_with_max_retries(3)))
+//! let client = ClientBuilder::new(reqwest::Client::new())
+//!     .with(RetryMiddleware::new(RetrySettings { max_retries: 3, ..RetrySettings::default() })?)
+//!     .build();
+//! let response = client.get("http://127.0.0.1:8080/orders").send().await?;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+
+use crate::call::{self, CallSettings, Origin};
+use crate::record::RetryEvent;
+use crate::session::Shared;
+use crate::transport::{Attempted, Failure, Guarded, Handing, Sender, Transport};
+use crate::{Result, RetrySettings, Session, Stats};
+
+/// A reqwest-middleware [`Middleware`] that retries the rest of the chain as
+/// [`RetrySettings`] say: the same engine as [`Session`], with its record on each response
+/// and its [`Stats`].
+///
+/// # Errors it returns
+///
+/// - A failure that is reqwest's own (connect, timeout, reset) is returned as
+///   `reqwest_middleware::Error::Reqwest`, as reqwest-retry and plain reqwest do, so error
+///   handling written for them keeps working. The call's [`CallRecord`](crate::CallRecord) is then put in the
+///   request's `Extensions` (see `ClientWithMiddleware::execute_with_extensions`).
+/// - Any other error (a status with `raise_on_status`, another middleware's error, a panic
+///   caught, invalid per-call settings) is `reqwest_middleware::Error::Middleware` holding the
+///   crate's [`Error`](crate::Error): downcast it to read its kind, record and response.
+#[derive(Clone)]
+pub struct RetryMiddleware {
+    session: Session,
+}
+
+impl RetryMiddleware {
+    /// A middleware with these settings.
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
+    /// field and value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{middleware::RetryMiddleware, RetrySettings};
+    ///
+    /// let retry = RetryMiddleware::new(RetrySettings::idempotent())?;
+    /// assert_eq!(retry.retry_settings().max_retries, 3);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    pub fn new(settings: RetrySettings) -> Result<RetryMiddleware> {
+        Session::builder()
+            .retry_settings(settings)
+            .sender(Sender::Caller)
+            .build()
+            .map(|session| RetryMiddleware { session })
+    }
+
+    /// A middleware with these settings and a hook called before each wait for a retry, as
+    /// [`SessionBuilder::on_retry`](crate::SessionBuilder::on_retry).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](RetryMiddleware::new).
+    pub fn with_on_retry<F>(settings: RetrySettings, hook: F) -> Result<RetryMiddleware>
+    where
+        F: Fn(&RetryEvent<'_>) + Send + Sync + 'static,
+    {
+        Session::builder()
+            .retry_settings(settings)
+            .on_retry(hook)
+            .sender(Sender::Caller)
+            .build()
+            .map(|session| RetryMiddleware { session })
+    }
+
+    /// A copy of the settings in force.
+    pub fn retry_settings(&self) -> RetrySettings {
+        self.session.retry_settings()
+    }
+
+    /// Replaces the settings for every clone of this middleware, for calls started afterwards.
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error; the previous settings
+    /// then stay in force.
+    pub fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
+        self.session.set_retry_settings(settings)
+    }
+
+    /// A snapshot of the counters shared by this middleware's clones.
+    pub fn stats(&self) -> Stats {
+        self.session.stats()
+    }
+}
+
+impl fmt::Debug for RetryMiddleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryMiddleware")
+            .field("retry_settings", &self.retry_settings())
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for RetryMiddleware {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let chain = Chain {
+            next,
+            extensions: &mut *extensions,
+        };
+        let called = call::run(
+            self.session.clone(),
+            chain,
+            Ok(request),
+            Origin::Ready,
+            CallSettings::Session,
+        );
+        match called.await {
+            Ok(response) => Ok(response),
+            Err(error) => {
+                extensions.insert(error.record().clone());
+                Err(match error.into_reqwest() {
+                    Ok(error) => reqwest_middleware::Error::Reqwest(error),
+                    Err(error) => reqwest_middleware::Error::Middleware(anyhow::Error::new(error)),
+                })
+            }
+        }
+    }
+}
+
+/// The rest of the chain, called once per attempt with the call's extensions.
+struct Chain<'n> {
+    next: Next<'n>,
+    extensions: &'n mut Extensions,
+}
+
+impl<'n> Transport for Chain<'n> {
+    type Sent<'a>
+        = Guarded<Link<'a>>
+    where
+        Self: 'a;
+
+    fn send<'a>(
+        &'a mut self,
+        _: &'a Shared,
+        request: Request,
+        limit: Option<Duration>,
+    ) -> Guarded<Link<'a>> {
+        let link = Link(self.next.clone().run(request, &mut *self.extensions));
+        Guarded::new(link, limit)
+    }
+}
+
+/// One attempt down the chain.
+struct Link<'a>(Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'a>>);
+
+impl Future for Link<'_> {
+    type Output = Attempted;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempted> {
+        self.0.as_mut().poll(cx).map_err(|error| match error {
+            reqwest_middleware::Error::Reqwest(error) => Failure::Reqwest(error),
+            reqwest_middleware::Error::Middleware(error) => Failure::from_box(error.into()),
+        })
+    }
+}
+
+impl Handing for Link<'_> {
+    /// The chain is called as the attempt starts.
+    fn handed(&self) -> bool {
+        true
+    }
+}
