@@ -23,19 +23,22 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use api_toolkit::middleware::RetryMiddleware;
 use api_toolkit::reqwest::header::HeaderName;
+use api_toolkit::tower::{RetryLayer, RetryService};
 use api_toolkit::{
     reqwest, Attempt, AttemptOutcome, CallRecord, Classifier, Method, RateLimitReset, ResetForm,
-    RetrySettings, Session, Verdict,
+    RetrySettings, Session, Stats, Verdict,
 };
 use futures_util::StreamExt;
 use testkit::conformance::generate;
 use testkit::conformance::model::{self, Expectation, Key, Outcome};
 use testkit::conformance::scenario::{
-    self, Behaviour, Body, Call, Hints, Rule, Scenario, Target, RATE_LIMITED, REMAINING, RESET,
-    SHOULD_RETRY,
+    self, Behaviour, Body, Call, Front, Hints, Rule, Scenario, Target, RATE_LIMITED, REMAINING,
+    RESET, SHOULD_RETRY,
 };
 use testkit::conformance::server::{Arrived, Bound, Origin, Refusing, Step};
+use tower::{Layer as _, ServiceExt as _};
 
 const DEFAULT_CASES: u64 = 300;
 const DEFAULT_SEED: u64 = 0x00C0_FFEE_2026_1203;
@@ -219,40 +222,182 @@ fn scripts(scenario: &Scenario, places: &Places) -> Vec<HashMap<String, Vec<Step
     scripts
 }
 
-async fn run_call(
-    session: &Session,
+/// A scenario's front end, built.
+enum Built {
+    /// A `Session`: with its own client, or over a service.
+    Session(Session),
+    Layer(RetryService<reqwest::Client>),
+    Middleware(reqwest_middleware::ClientWithMiddleware, RetryMiddleware),
+}
+
+impl Built {
+    fn new(front: Front, scenario: &Scenario) -> Built {
+        // No root certificates: loading them takes tens of milliseconds of a worker thread,
+        // which the other scenarios' timers would feel; every origin here is plain HTTP anyway.
+        let client = testkit::dns::client_builder().no_proxy().tls_certs_only([]);
+        let mut settings = retry_settings(&scenario.settings);
+        match front {
+            Front::Session | Front::Service | Front::Blocking => {
+                let mut builder = Session::builder().retry_settings(settings);
+                builder = if front == Front::Service {
+                    builder.service(client.build().expect("a client"))
+                } else {
+                    builder.client_builder(client)
+                };
+                if let Some(timeout) = scenario.session_timeout {
+                    builder = builder.timeout(timeout);
+                }
+                Built::Session(builder.build().expect("valid settings"))
+            }
+            Front::Layer | Front::Middleware => {
+                // These front ends have no session timeout: the same limit, as `attempt_timeout`.
+                settings.attempt_timeout = [settings.attempt_timeout, scenario.session_timeout]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                let client = client.build().expect("a client");
+                if front == Front::Layer {
+                    let layer = RetryLayer::new(settings).expect("valid settings");
+                    Built::Layer(layer.layer(client))
+                } else {
+                    let retry = RetryMiddleware::new(settings).expect("valid settings");
+                    let chain = reqwest_middleware::ClientBuilder::new(client)
+                        .with(retry.clone())
+                        .build();
+                    Built::Middleware(chain, retry)
+                }
+            }
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        match self {
+            Built::Session(session) => session.stats(),
+            Built::Layer(service) => service.session().stats(),
+            Built::Middleware(_, retry) => retry.stats(),
+        }
+    }
+}
+
+/// The facts of a failed call, and its attempts.
+fn error_facts(error: &api_toolkit::Error) -> (ErrorFacts, u32) {
+    let facts = ErrorFacts {
+        status: error.status().map(|s| s.as_u16()),
+        is_status: error.is_status(),
+        is_connect: error.is_connect(),
+        is_timeout: error.is_timeout(),
+        is_builder: error.is_builder(),
+        text: format!("{error:?}"),
+    };
+    (facts, error.attempts())
+}
+
+fn body(body: &Body) -> Option<reqwest::Body> {
+    match body {
+        Body::None => None,
+        Body::Bytes(bytes) => Some(bytes.clone().into()),
+        Body::Stream(bytes) => {
+            let chunk = Ok::<_, std::io::Error>(bytes::Bytes::from(bytes.clone()));
+            Some(reqwest::Body::wrap_stream(futures_util::stream::iter([
+                chunk,
+            ])))
+        }
+    }
+}
+
+async fn send(
+    built: &Built,
     places: &Places,
     seed: u64,
     index: usize,
     call: &Call,
-) -> Observed {
+) -> Result<reqwest::Response, (ErrorFacts, u32)> {
     let url = if call.unbuildable {
         "ftp://127.0.0.1/unbuildable".to_owned()
     } else {
         places.url(call.hops[0].target, index, 0)
     };
-    let mut request = session.request(method(call.method), url);
-    request = match &call.body {
-        Body::None => request,
-        Body::Bytes(bytes) => request.body(bytes.clone()),
-        Body::Stream(bytes) => {
-            let chunk = Ok::<_, std::io::Error>(bytes::Bytes::from(bytes.clone()));
-            request.body(reqwest::Body::wrap_stream(futures_util::stream::iter([
-                chunk,
-            ])))
+    let key = call.own_key.then(|| Call::caller_key(seed, index));
+    match built {
+        Built::Session(session) => {
+            let mut request = session.request(method(call.method), url);
+            if let Some(body) = body(&call.body) {
+                request = request.body(body);
+            }
+            if let Some(timeout) = call.request_timeout {
+                request = request.timeout(timeout);
+            }
+            if let Some(key) = key {
+                request = request.header("idempotency-key", key);
+            }
+            if let Some(own) = &call.own_settings {
+                request = request.retry_settings(retry_settings(own));
+            }
+            request.send().await.map_err(|e| error_facts(&e))
         }
-    };
-    if let Some(timeout) = call.request_timeout {
-        request = request.timeout(timeout);
+        Built::Layer(service) => {
+            let mut request = reqwest::Request::new(method(call.method), url.parse().unwrap());
+            *request.body_mut() = body(&call.body);
+            *request.timeout_mut() = call.request_timeout;
+            if let Some(key) = key {
+                let key = key.parse().unwrap();
+                request.headers_mut().insert("idempotency-key", key);
+            }
+            service
+                .clone()
+                .oneshot(request)
+                .await
+                .map_err(|e| error_facts(&e))
+        }
+        Built::Middleware(client, _) => {
+            let mut request = client.request(method(call.method), url);
+            if let Some(body) = body(&call.body) {
+                request = request.body(body);
+            }
+            if let Some(timeout) = call.request_timeout {
+                request = request.timeout(timeout);
+            }
+            if let Some(key) = key {
+                request = request.header("idempotency-key", key);
+            }
+            let request = request.build().expect("a request");
+            let mut extensions = http::Extensions::new();
+            let sent = client
+                .execute_with_extensions(request, &mut extensions)
+                .await;
+            sent.map_err(|error| match error {
+                // reqwest's own error, as reqwest-retry gives it; the record in the extensions.
+                reqwest_middleware::Error::Reqwest(error) => {
+                    let record = extensions.get::<CallRecord>().expect("the record");
+                    let facts = ErrorFacts {
+                        status: error.status().map(|s| s.as_u16()),
+                        is_status: false,
+                        is_connect: error.is_connect(),
+                        is_timeout: error.is_timeout(),
+                        is_builder: error.is_builder(),
+                        text: format!("{error:?}"),
+                    };
+                    (facts, record.attempt_count())
+                }
+                reqwest_middleware::Error::Middleware(error) => error_facts(
+                    &error
+                        .downcast::<api_toolkit::Error>()
+                        .expect("the crate's error"),
+                ),
+            })
+        }
     }
-    if call.own_key {
-        request = request.header("idempotency-key", Call::caller_key(seed, index));
-    }
-    if let Some(own) = &call.own_settings {
-        request = request.retry_settings(retry_settings(own));
-    }
+}
+
+async fn run_call(
+    built: &Built,
+    places: &Places,
+    seed: u64,
+    index: usize,
+    call: &Call,
+) -> Observed {
     let started = Instant::now();
-    let result = request.send().await;
+    let result = send(built, places, seed, index, call).await;
     let elapsed = started.elapsed();
     match result {
         Ok(response) => {
@@ -268,16 +413,9 @@ async fn run_call(
                 elapsed,
             }
         }
-        Err(error) => Observed {
-            attempts: error.attempts(),
-            result: Err(ErrorFacts {
-                status: error.status().map(|s| s.as_u16()),
-                is_status: error.is_status(),
-                is_connect: error.is_connect(),
-                is_timeout: error.is_timeout(),
-                is_builder: error.is_builder(),
-                text: format!("{error:?}"),
-            }),
+        Err((facts, attempts)) => Observed {
+            attempts,
+            result: Err(facts),
             elapsed,
         },
     }
@@ -368,8 +506,8 @@ fn kind(outcome: Outcome) -> String {
 }
 
 /// Runs one case; `Err` is the failure report.
-async fn run_case(seed: u64) -> Result<Passed, String> {
-    let (scenario, expected, discarded) = generate::scenario(seed);
+async fn run_case(seed: u64, front: Front) -> Result<Passed, String> {
+    let (scenario, expected, discarded) = generate::scenario(seed, front);
     match run_scenario(&scenario, &expected).await {
         Ok(overrun) => Ok(Passed {
             discarded,
@@ -411,19 +549,10 @@ async fn run_scenario(scenario: &Scenario, expected: &Expectation) -> Result<Dur
         .zip(scripts(scenario, &places))
         .map(|(bound, scripts)| bound.serve(scripts))
         .collect();
-    // No root certificates: loading them takes tens of milliseconds of a worker thread, which
-    // the other scenarios' timers would feel; every origin here is plain HTTP anyway.
-    let client = testkit::dns::client_builder().no_proxy().tls_certs_only([]);
-    let mut builder = Session::builder()
-        .client_builder(client)
-        .retry_settings(retry_settings(&scenario.settings));
-    if let Some(timeout) = scenario.session_timeout {
-        builder = builder.timeout(timeout);
-    }
-    let session = builder.build().expect("valid settings");
+    let built = Built::new(scenario.front, scenario);
     let mut observed = Vec::new();
     for (index, call) in scenario.calls.iter().enumerate() {
-        let run = run_call(&session, &places, scenario.seed, index, call);
+        let run = run_call(&built, &places, scenario.seed, index, call);
         match tokio::time::timeout(Duration::from_secs(30), run).await {
             Ok(call) => observed.push(call),
             Err(_) => return Err(report(scenario, expected, &observed, &[], "a call hung")),
@@ -491,11 +620,11 @@ async fn run_scenario(scenario: &Scenario, expected: &Expectation) -> Result<Dur
         }
     }
     let attempts: u64 = expected.calls.iter().map(|c| u64::from(c.attempts)).sum();
-    if session.stats().attempts != attempts {
+    if built.stats().attempts != attempts {
         let _ = writeln!(
             problems,
             "stats().attempts is {}, the model says {attempts}",
-            session.stats().attempts
+            built.stats().attempts
         );
     }
     if std::env::var("CONFORMANCE_SHOW").is_ok() {
@@ -661,15 +790,42 @@ fn seed() -> u64 {
     }
 }
 
+/// One front end at a time: the bounds on each call's duration assume the machine is not
+/// running another suite's scenarios.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn session_conforms_to_the_model_of_the_retry_rules() {
+    conforms(Front::Session);
+}
+
+#[test]
+fn session_over_a_service_conforms_to_the_model_of_the_retry_rules() {
+    conforms(Front::Service);
+}
+
+#[test]
+fn retry_layer_conforms_to_the_model_of_the_retry_rules() {
+    conforms(Front::Layer);
+}
+
+#[test]
+fn retry_middleware_conforms_to_the_model_of_the_retry_rules() {
+    conforms(Front::Middleware);
+}
+
+/// The one test body, run through `front`.
+fn conforms(front: Front) {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let seed = seed();
     let cases: u64 = std::env::var("CONFORMANCE_CASES")
         .ok()
         .map_or(DEFAULT_CASES, |n| {
             n.parse().expect("CONFORMANCE_CASES: a number")
         });
-    eprintln!("conformance: {cases} cases, seed {seed} (CONFORMANCE_SEED={seed} replays the run)");
+    eprintln!("conformance ({front:?}): {cases} cases, seed {seed} (CONFORMANCE_SEED={seed} replays the run)");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -680,7 +836,7 @@ fn session_conforms_to_the_model_of_the_retry_rules() {
         futures_util::stream::iter(0..cases)
             .map(|case| {
                 let case_seed = generate::case_seed(seed, case);
-                async move { (case_seed, run_case(case_seed).await) }
+                async move { (case_seed, run_case(case_seed, front).await) }
             })
             .buffer_unordered(CONCURRENT)
             .collect(),
@@ -691,7 +847,7 @@ fn session_conforms_to_the_model_of_the_retry_rules() {
     let mut lost_races = Vec::new();
     for (case_seed, result) in &mut results {
         if result.is_err() {
-            let replays = [0; REPLAYS].map(|_| runtime.block_on(run_case(*case_seed)));
+            let replays = [0; REPLAYS].map(|_| runtime.block_on(run_case(*case_seed, front)));
             if let Some(passed) = replays.into_iter().find_map(Result::ok) {
                 lost_races.push(*case_seed);
                 *result = Ok(passed);

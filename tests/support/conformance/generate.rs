@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::model::{self, Expectation};
 use super::scenario::{
-    Behaviour, Body, Call, Hints, Hop, Method, Rule, Scenario, Settings, Target,
+    Behaviour, Body, Call, Front, Hints, Hop, Method, Rule, Scenario, Settings, Target,
 };
 
 /// SplitMix64: small, fast, and the same everywhere, so that a printed seed replays.
@@ -59,10 +59,17 @@ pub fn case_seed(seed: u64, case: u64) -> u64 {
 
 /// The scenario of `seed` and what the model expects of it, with how many scenarios were
 /// drawn and set aside as ambiguous before it.
-pub fn scenario(seed: u64) -> (Scenario, Expectation, usize) {
+pub fn scenario(seed: u64, front: Front) -> (Scenario, Expectation, usize) {
     let mut rng = Rng::new(seed);
     for discarded in 0.. {
-        let scenario = draw(&mut rng, seed);
+        let mut scenario = draw(&mut rng, seed);
+        // The same draws for every front end, then what it cannot express taken out.
+        scenario.front = front;
+        if !front.per_call_settings() {
+            for call in &mut scenario.calls {
+                call.own_settings = None;
+            }
+        }
         if let Ok(expectation) = model::expect(&scenario) {
             return (scenario, expectation, discarded);
         }
@@ -78,6 +85,7 @@ fn draw(rng: &mut Rng, seed: u64) -> Scenario {
     let calls = if share || rng.percent(10) { 2 } else { 1 };
     let mut scenario = Scenario {
         seed,
+        front: Front::Session,
         servers,
         session_timeout,
         settings,

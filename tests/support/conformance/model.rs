@@ -384,12 +384,21 @@ fn expect_call(
         let (mut produced, cut) = attempt(index, call, keyed.as_ref(), &mut seen, arrivals);
         // Rule 8's exception: only a session built with a time limit cuts connects; elsewhere
         // the limit cuts a hanging connect as any other hang, a timeout (the safe side).
-        let cuts_connects = scenario.session_timeout.is_some()
-            || scenario.settings.attempt_timeout.is_some()
-            || scenario.settings.total_timeout.is_some();
+        let knows_client = scenario.front.knows_client();
+        let cuts_connects = knows_client
+            && (scenario.session_timeout.is_some()
+                || scenario.settings.attempt_timeout.is_some()
+                || scenario.settings.total_timeout.is_some());
         if cut && !cuts_connects {
             if let Produced::NotSent | Produced::Failed(Outcome::RedirectTargetFailed) = produced {
                 produced = Produced::Failed(Outcome::Timeout);
+            }
+        }
+        // A session over a client built elsewhere cannot see redirects: a failed connect to a
+        // redirect's target is a connect error to it, as one on the first hop.
+        if !knows_client {
+            if let Produced::Failed(Outcome::RedirectTargetFailed) = produced {
+                produced = Produced::NotSent;
             }
         }
         let mut surely_past_deadline = false;
@@ -417,7 +426,8 @@ fn expect_call(
         let attempts = retries + 1;
         // Rules 2 and 3: whether the outcome is one to retry, and whether giving up raises.
         let (wanted, raise, hint, final_outcome) = match &produced {
-            Produced::NotSent => (true, false, None, Outcome::Connect),
+            // ... and so it resends a connect error only as it would any failure after sending.
+            Produced::NotSent => (knows_client || may_resend, false, None, Outcome::Connect),
             Produced::Failed(outcome) => {
                 if may_resend != allowed {
                     notes.push(if may_resend {

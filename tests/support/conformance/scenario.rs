@@ -3,6 +3,45 @@
 
 use std::time::Duration;
 
+/// The front ends a scenario can run through: one engine behind all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Front {
+    /// `Session` with a client it built.
+    Session,
+    /// `Session::from_service` over a `reqwest::Client`.
+    Service,
+    /// `RetryLayer` around a `reqwest::Client`.
+    Layer,
+    /// `RetryMiddleware` in a `ClientWithMiddleware`.
+    Middleware,
+    /// `blocking::Session`.
+    Blocking,
+}
+
+impl Front {
+    /// Every front end.
+    pub const ALL: [Front; 5] = [
+        Front::Session,
+        Front::Service,
+        Front::Layer,
+        Front::Middleware,
+        Front::Blocking,
+    ];
+
+    /// Whether the session built the client it sends through, and so sees its redirects and
+    /// cuts its connects (README "Time limits"). Sessions over a client or service built
+    /// elsewhere handle both on the safe side: a connect error may come from a redirect's
+    /// target (retried only for `allowed_methods`), a connect cut at the limit is a timeout.
+    pub fn knows_client(self) -> bool {
+        matches!(self, Front::Session | Front::Blocking)
+    }
+
+    /// Whether a call can have settings of its own (`RequestBuilder::retry_settings`).
+    pub fn per_call_settings(self) -> bool {
+        matches!(self, Front::Session | Front::Service | Front::Blocking)
+    }
+}
+
 /// The methods a scenario uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -224,6 +263,8 @@ pub struct Call {
 pub struct Scenario {
     /// The seed that generated it, which replays it.
     pub seed: u64,
+    /// The front end its calls go through.
+    pub front: Front,
     /// How many scripted servers (origins) it uses.
     pub servers: usize,
     /// `Session::builder().timeout(..)`.
