@@ -305,6 +305,18 @@ fn body(body: &Body) -> Option<reqwest::Body> {
     }
 }
 
+/// The call's request, for the front ends that take a ready `reqwest::Request`.
+fn plain_request(call: &Call, url: &str, key: Option<String>) -> reqwest::Request {
+    let mut request = reqwest::Request::new(method(call.method), url.parse().expect("a URL"));
+    *request.body_mut() = body(&call.body);
+    *request.timeout_mut() = call.request_timeout;
+    if let Some(key) = key {
+        let key = key.parse().expect("a header value");
+        request.headers_mut().insert("idempotency-key", key);
+    }
+    request
+}
+
 async fn send(
     built: &Built,
     places: &Places,
@@ -335,32 +347,13 @@ async fn send(
             }
             request.send().await.map_err(|e| error_facts(&e))
         }
-        Built::Layer(service) => {
-            let mut request = reqwest::Request::new(method(call.method), url.parse().unwrap());
-            *request.body_mut() = body(&call.body);
-            *request.timeout_mut() = call.request_timeout;
-            if let Some(key) = key {
-                let key = key.parse().unwrap();
-                request.headers_mut().insert("idempotency-key", key);
-            }
-            service
-                .clone()
-                .oneshot(request)
-                .await
-                .map_err(|e| error_facts(&e))
-        }
+        Built::Layer(service) => service
+            .clone()
+            .oneshot(plain_request(call, &url, key))
+            .await
+            .map_err(|e| error_facts(&e)),
         Built::Middleware(client, _) => {
-            let mut request = client.request(method(call.method), url);
-            if let Some(body) = body(&call.body) {
-                request = request.body(body);
-            }
-            if let Some(timeout) = call.request_timeout {
-                request = request.timeout(timeout);
-            }
-            if let Some(key) = key {
-                request = request.header("idempotency-key", key);
-            }
-            let request = request.build().expect("a request");
+            let request = plain_request(call, &url, key);
             let mut extensions = http::Extensions::new();
             let sent = client
                 .execute_with_extensions(request, &mut extensions)
