@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 cargo build --release --quiet -p api-toolkit-bench
-bin=target/release/api-toolkit-bench
+bin=${CARGO_TARGET_DIR:-target}/release/api-toolkit-bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use api_toolkit::RetrySettings;
 
-use crate::drivers::{Classified, Driver, Middleware, Raw, Toolkit};
+use crate::drivers::{
+    Classified, Driver, Layer, Middleware, Raw, Service, Toolkit, ToolkitMiddleware,
+};
 use crate::load::Sample;
 use crate::report::{Results, Row};
 use crate::server::Server;
@@ -53,6 +55,12 @@ pub(crate) enum DriverId {
     ToolkitChurn,
     /// api-toolkit with a classifier that defers (instruction counts only).
     ToolkitClassified,
+    /// `Session::from_service` over reqwest's client (instruction counts only).
+    ToolkitService,
+    /// `RetryLayer` over reqwest's client in a tower stack (instruction counts only).
+    ToolkitLayer,
+    /// `RetryMiddleware` in reqwest-middleware (instruction counts only).
+    ToolkitMiddleware,
 }
 
 impl DriverId {
@@ -64,6 +72,9 @@ impl DriverId {
             DriverId::Python => "python requests",
             DriverId::ToolkitChurn => "api-toolkit + settings churn",
             DriverId::ToolkitClassified => "api-toolkit + deferring classifier",
+            DriverId::ToolkitService => "api-toolkit over a service",
+            DriverId::ToolkitLayer => "api-toolkit RetryLayer",
+            DriverId::ToolkitMiddleware => "api-toolkit middleware",
         }
     }
 }
@@ -208,7 +219,8 @@ fn parse_args() -> Result<Plan, String> {
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
                     [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]]; drivers: raw, toolkit, \
-                    middleware, python, churn"
+                    middleware, python, churn; counted only when named: classified, service, layer, \
+                    toolkit-middleware"
                         .into(),
                 )
             }
@@ -235,6 +247,9 @@ fn driver(name: &str) -> Result<DriverId, String> {
         "python" => DriverId::Python,
         "churn" => DriverId::ToolkitChurn,
         "classified" => DriverId::ToolkitClassified,
+        "service" => DriverId::ToolkitService,
+        "layer" => DriverId::ToolkitLayer,
+        "toolkit-middleware" => DriverId::ToolkitMiddleware,
         other => return Err(format!("unknown driver {other:?}")),
     })
 }
@@ -251,6 +266,9 @@ struct Clients {
     toolkit: LazyCell<Arc<Toolkit>, fn() -> Arc<Toolkit>>,
     middleware: LazyCell<Arc<Middleware>, fn() -> Arc<Middleware>>,
     classified: LazyCell<Arc<Classified>, fn() -> Arc<Classified>>,
+    service: LazyCell<Arc<Service>, fn() -> Arc<Service>>,
+    layer: LazyCell<Arc<Layer>, fn() -> Arc<Layer>>,
+    toolkit_middleware: LazyCell<Arc<ToolkitMiddleware>, fn() -> Arc<ToolkitMiddleware>>,
 }
 
 fn main() {
@@ -289,6 +307,11 @@ fn main() {
         middleware: LazyCell::new(|| Arc::new(Middleware::new())),
         classified: LazyCell::new(|| {
             Arc::new(Classified::new().expect("the connector's session builds"))
+        }),
+        service: LazyCell::new(|| Arc::new(Service::new().expect("the session builds"))),
+        layer: LazyCell::new(|| Arc::new(Layer::new().expect("the layer builds"))),
+        toolkit_middleware: LazyCell::new(|| {
+            Arc::new(ToolkitMiddleware::new().expect("the middleware builds"))
         }),
     };
     let python = if plan.python && plan.only.is_none_or(|(_, d)| d == DriverId::Python) {
@@ -358,6 +381,15 @@ fn main() {
             // Only when asked for: not part of the benchmark's tables.
             if only == Some(DriverId::ToolkitClassified) {
                 count!(DriverId::ToolkitClassified, &*clients.classified);
+            }
+            if only == Some(DriverId::ToolkitService) {
+                count!(DriverId::ToolkitService, &*clients.service);
+            }
+            if only == Some(DriverId::ToolkitLayer) {
+                count!(DriverId::ToolkitLayer, &*clients.layer);
+            }
+            if only == Some(DriverId::ToolkitMiddleware) {
+                count!(DriverId::ToolkitMiddleware, &*clients.toolkit_middleware);
             }
             counts
         })
@@ -464,6 +496,23 @@ fn segment(
                 }
                 DriverId::ToolkitClassified => {
                     measure(&*clients.classified, server, url, c, warmup, duration).await
+                }
+                DriverId::ToolkitService => {
+                    measure(&*clients.service, server, url, c, warmup, duration).await
+                }
+                DriverId::ToolkitLayer => {
+                    measure(&*clients.layer, server, url, c, warmup, duration).await
+                }
+                DriverId::ToolkitMiddleware => {
+                    measure(
+                        &*clients.toolkit_middleware,
+                        server,
+                        url,
+                        c,
+                        warmup,
+                        duration,
+                    )
+                    .await
                 }
                 DriverId::ToolkitChurn => {
                     let churn = churn(&clients.toolkit);

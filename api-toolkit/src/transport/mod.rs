@@ -111,10 +111,7 @@ impl Transport for Own {
                 Sent::Client(tower_service::Service::call(&mut &*client, request))
             }
             #[cfg(feature = "tower")]
-            Sender::Service(service) => Sent::Other(Box::pin(Guarded::new(
-                service::Attempt::new(service.clone(), request),
-                limit,
-            ))),
+            Sender::Service(service) => Sent::Other(service.attempt(request, limit)),
             #[cfg(feature = "reqwest-middleware")]
             Sender::Caller => unreachable!("a middleware's session sends through its chain"),
         }
@@ -143,16 +140,19 @@ impl Future for Sent {
 }
 
 /// An attempt that runs the user's code: whether the request was handed to it yet.
-pub(crate) trait Handing: Future<Output = Attempted> + Unpin {
+pub(crate) trait Handing: Future<Output = Attempted> {
     fn handed(&self) -> bool;
 }
 
-/// An attempt through the user's code, guarded: a panic in it becomes
-/// [`Failure::Panicked`] (the session stays usable), and the attempt's limit is enforced here,
-/// because reqwest's timeout covers only the part reqwest runs.
-pub(crate) struct Guarded<F> {
-    attempt: F,
-    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+pin_project_lite::pin_project! {
+    /// An attempt through the user's code, guarded: a panic in it becomes
+    /// [`Failure::Panicked`] (the session stays usable), and the attempt's limit is enforced
+    /// here, because reqwest's timeout covers only the part reqwest runs.
+    pub(crate) struct Guarded<F> {
+        #[pin]
+        attempt: F,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
 }
 
 impl<F: Handing> Guarded<F> {
@@ -167,15 +167,15 @@ impl<F: Handing> Guarded<F> {
 impl<F: Handing> Future for Guarded<F> {
     type Output = Attempted;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempted> {
-        let this = &mut *self;
-        let polled = catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.attempt).poll(cx)));
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempted> {
+        let mut this = self.project();
+        let polled = catch_unwind(AssertUnwindSafe(|| this.attempt.as_mut().poll(cx)));
         match polled {
             Ok(Poll::Ready(attempted)) => return Poll::Ready(attempted),
             Ok(Poll::Pending) => {}
             Err(panic) => return Poll::Ready(Err(Failure::Panicked(panic_message(&*panic)))),
         }
-        let elapsed = match &mut this.timer {
+        let elapsed = match this.timer {
             Some(timer) => timer.as_mut().poll(cx).is_ready(),
             None => false,
         };

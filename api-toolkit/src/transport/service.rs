@@ -2,74 +2,118 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use reqwest::{Request, Response};
-use tower::util::BoxCloneSyncService;
-use tower::{Service, ServiceExt};
+use tower::Service;
 
-use super::{Attempted, BoxError, Failure, Handing};
+use super::{Attempted, BoxError, Failure, Guarded, Handing};
 
-/// The user's service, boxed: a [`Session`](crate::Session) is not generic over it.
-pub(crate) type BoxService = BoxCloneSyncService<Request, Response, BoxError>;
+/// The user's service, its type erased: a [`Session`](crate::Session) is not generic over it.
+pub(crate) type BoxService = Arc<dyn Attempts>;
 
-/// Boxes `service`, its errors boxed too.
+/// A service that makes attempts.
+pub(crate) trait Attempts: Send + Sync {
+    /// One guarded attempt with a clone of the service, in one allocation: the clone, the
+    /// request, the service's future and the guard's timer handle share it.
+    fn attempt(
+        &self,
+        request: Request,
+        limit: Option<Duration>,
+    ) -> Pin<Box<dyn Future<Output = Attempted> + Send>>;
+}
+
+/// Erases `service`.
 pub(crate) fn boxed<S>(service: S) -> BoxService
 where
     S: Service<Request, Response = Response> + Clone + Send + Sync + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send + 'static,
 {
-    BoxCloneSyncService::new(service.map_err(Into::into))
+    Arc::new(Erased(service))
 }
 
-/// One attempt: the service's own clone (tower's convention for a call that outlives the
-/// borrow of a shared service), polled ready, then called.
-pub(crate) struct Attempt {
-    service: BoxService,
-    state: State,
-}
+struct Erased<S>(S);
 
-// The whole attempt is boxed by the session; boxing the request apart would cost one more
-// allocation per attempt.
-#[allow(clippy::large_enum_variant)]
-enum State {
-    Ready(Option<Request>),
-    Calling(Pin<Box<dyn Future<Output = Result<Response, BoxError>> + Send>>),
-}
-
-impl Attempt {
-    pub(crate) fn new(service: BoxService, request: Request) -> Self {
-        Attempt {
-            service,
-            state: State::Ready(Some(request)),
-        }
+impl<S> Attempts for Erased<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
+    fn attempt(
+        &self,
+        request: Request,
+        limit: Option<Duration>,
+    ) -> Pin<Box<dyn Future<Output = Attempted> + Send>> {
+        let attempt = Attempt {
+            service: self.0.clone(),
+            state: State::Ready {
+                request: Some(request),
+            },
+        };
+        Box::pin(Guarded::new(attempt, limit))
     }
 }
 
-impl Future for Attempt {
+pin_project_lite::pin_project! {
+    /// One attempt: the service's own clone (tower's convention for a call that outlives the
+    /// borrow of a shared service), polled ready, then called.
+    struct Attempt<S: Service<Request>> {
+        service: S,
+        #[pin]
+        state: State<S::Future>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Ready { request: Option<Request> },
+        Calling { #[pin] call: F },
+    }
+}
+
+impl<S> Future for Attempt<S>
+where
+    S: Service<Request, Response = Response>,
+    S::Error: Into<BoxError>,
+{
     type Output = Attempted;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempted> {
-        let this = &mut *self;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempted> {
+        let mut this = self.project();
         loop {
-            match &mut this.state {
-                State::Ready(request) => match this.service.poll_ready(cx) {
+            match this.state.as_mut().project() {
+                StateProj::Ready { request } => match this.service.poll_ready(cx) {
                     Poll::Ready(Ok(())) => {
                         let request = request.take().expect("a request is handed over once");
-                        this.state = State::Calling(this.service.call(request));
+                        let call = this.service.call(request);
+                        this.state.set(State::Calling { call });
                     }
-                    Poll::Ready(Err(error)) => return Poll::Ready(Err(Failure::from_box(error))),
+                    Poll::Ready(Err(error)) => {
+                        return Poll::Ready(Err(Failure::from_box(error.into())))
+                    }
                     Poll::Pending => return Poll::Pending,
                 },
-                State::Calling(call) => return call.as_mut().poll(cx).map_err(Failure::from_box),
+                StateProj::Calling { call } => {
+                    return call
+                        .poll(cx)
+                        .map_err(|error| Failure::from_box(error.into()))
+                }
             }
         }
     }
 }
 
-impl Handing for Attempt {
+impl<S> Handing for Attempt<S>
+where
+    S: Service<Request, Response = Response>,
+    S::Error: Into<BoxError>,
+{
     fn handed(&self) -> bool {
-        matches!(self.state, State::Calling(_))
+        matches!(self.state, State::Calling { .. })
     }
 }
