@@ -65,6 +65,8 @@
 //! keep `max_retries` small and `status_forcelist` to statuses that mean "try again".
 
 mod attempt;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod budget;
 mod call;
 mod connector;
@@ -92,8 +94,13 @@ mod wait;
 /// # The session
 ///
 /// [`ApiConnector::session`] returns the field marked `#[session]`, or else the field named
-/// `session` (a tuple struct needs the marker). Its type is [`Session`], or a pointer to one
-/// (`Arc<Session>`, `Box<Session>`).
+/// `session` (a tuple struct needs the marker). Its type is [`Session`], or with the `blocking`
+/// feature `blocking::Session`, or a reference, `Arc`, `Rc` or `Box` of one (`Arc<Session>`,
+/// written as such: a pointer behind a type alias is not seen through). That type becomes
+/// [`ApiConnector::Session`]; a field of any other type is a compile error at its type ("the
+/// trait `ConnectorSession` is not implemented for `String`"). A generic session type needs
+/// the bound: `struct Shop<S: ConnectorSession> { session: S }` is a connector over either
+/// session.
 ///
 /// # `#[retry(...)]`
 ///
@@ -287,7 +294,7 @@ mod wait;
 /// # Ok::<(), api_toolkit::Error>(())
 /// ```
 pub use api_toolkit_derive::Connector;
-pub use connector::ApiConnector;
+pub use connector::{ApiConnector, ConnectorSession};
 pub use error::{Error, ErrorKind, Result};
 pub use hints::{HintHeader, ServerHint};
 pub use into_url::IntoUrl;
@@ -310,8 +317,8 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, Classifier, ClassifyFn, RateLimitReset, ResetForm, RetryBudget,
-        RetrySettings, Session, Verdict,
+        ApiConnector, Attempt, Classifier, ClassifyFn, ConnectorSession, RateLimitReset, ResetForm,
+        RetryBudget, RetrySettings, Session, Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;
