@@ -4,6 +4,8 @@
 //! waits and when it gives up are set by [`RetrySettings`], the Rust port of the Python
 //! `APIConnector`'s settings (urllib3's `Retry`). `#[derive(Connector)]` turns a struct holding a
 //! session into an [`ApiConnector`], with per-type default settings checked at compile time.
+//! With the `blocking` feature, `api_toolkit::blocking` is the same session for code without an
+//! async runtime.
 //!
 //! # Examples
 //!

@@ -139,9 +139,7 @@ impl Response {
     ///
     /// A `reqwest::Error` holding the status (and the URL), for a status of 400 to 599.
     pub fn error_for_status(self) -> reqwest::Result<Self> {
-        if let Err(error) = self.inner.error_for_status_ref() {
-            return Err(error);
-        }
+        self.inner.error_for_status_ref()?;
         Ok(self)
     }
 

@@ -12,8 +12,11 @@ use super::{RequestBuilder, Response};
 use crate::{Classifier, IntoUrl, Result, RetryEvent, RetrySettings, Stats};
 
 /// The runtime's worker threads: they drive the connections and the timers, while each call's
-/// own work (the retry loop, the classifier, the hook) runs on the calling thread. One is
-/// enough: with two, eight threads calling at once on two cores ran no faster.
+/// own work (the retry loop, the classifier, the hook, building the request) runs on the
+/// calling thread. One is enough: against a loopback server on two cores, one thread calling in
+/// sequence and eight calling at once made as many calls a second with one worker as with two
+/// (medians of 9 to 15 runs, within the runs' spread), and each session (so each connector)
+/// costs one thread, not two.
 const WORKER_THREADS: usize = 1;
 
 /// A blocking retrying HTTP session: the async [`crate::Session`] and a runtime that drives its
