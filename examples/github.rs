@@ -24,6 +24,8 @@ pub struct GitHub {
 }
 
 impl ApiConnector for GitHub {
+    type Session = Session;
+
     fn session(&self) -> &Session {
         &self.session
     }

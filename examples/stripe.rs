@@ -26,6 +26,8 @@ pub struct Payments {
 }
 
 impl ApiConnector for Payments {
+    type Session = Session;
+
     fn session(&self) -> &Session {
         &self.session
     }

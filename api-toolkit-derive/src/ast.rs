@@ -3,7 +3,7 @@
 
 use proc_macro2::Span;
 use syn::{
-    Attribute, Data, DeriveInput, Error, Fields, Generics, Ident, Index, Member, Meta, Result,
+    Attribute, Data, DeriveInput, Error, Fields, Generics, Ident, Index, Member, Meta, Result, Type,
 };
 
 use crate::errors::Errors;
@@ -16,6 +16,8 @@ pub(crate) struct Input<'a> {
     pub(crate) generics: &'a Generics,
     /// How `self` reaches the session: `session`, `0`, or the field marked `#[session]`.
     pub(crate) session: Member,
+    /// The session field's type, as written.
+    pub(crate) session_ty: &'a Type,
     /// The keys given in `#[retry(...)]`, in the order written.
     pub(crate) settings: Vec<Setting>,
 }
@@ -38,10 +40,12 @@ impl<'a> Input<'a> {
         let settings = valid::check(entries, &mut errors);
         let session = session_field(&node.ident, fields, &mut errors);
         errors.finish()?;
+        let (session, session_ty) = session.expect("a struct without a session field is an error");
         Ok(Input {
             ident: &node.ident,
             generics: &node.generics,
-            session: session.expect("a struct without a session field is an error"),
+            session,
+            session_ty,
             settings,
         })
     }
@@ -49,8 +53,13 @@ impl<'a> Input<'a> {
 
 const STRUCTS_ONLY: &str = "#[derive(Connector)] supports structs only";
 
-/// The field marked `#[session]`, else the field named `session`; mistakes are recorded.
-fn session_field(ident: &Ident, fields: &Fields, errors: &mut Errors) -> Option<Member> {
+/// The field marked `#[session]`, else the field named `session`, and its type; mistakes are
+/// recorded.
+fn session_field<'a>(
+    ident: &Ident,
+    fields: &'a Fields,
+    errors: &mut Errors,
+) -> Option<(Member, &'a Type)> {
     let mut marked = None;
     for (index, field) in fields.iter().enumerate() {
         for attr in helpers(&field.attrs, "retry") {
@@ -66,16 +75,15 @@ fn session_field(ident: &Ident, fields: &Fields, errors: &mut Errors) -> Option<
                 let message = "`#[session]` is on more than one field; mark only the field that holds the session";
                 errors.push(Error::new_spanned(attr, message));
             } else {
-                marked = Some(member(field.ident.as_ref(), index));
+                marked = Some((member(field.ident.as_ref(), index), &field.ty));
             }
         }
     }
     let named = || {
-        fields
-            .iter()
-            .filter_map(|field| field.ident.as_ref())
-            .find(|name| *name == "session")
-            .map(|name| Member::Named(name.clone()))
+        fields.iter().find_map(|field| {
+            let name = field.ident.as_ref().filter(|name| *name == "session")?;
+            Some((Member::Named(name.clone()), &field.ty))
+        })
     };
     let session = marked.or_else(named);
     if session.is_none() {

@@ -4,7 +4,7 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Path};
+use syn::{DeriveInput, GenericArgument, Path, PathArguments, Type};
 
 use crate::ast::Input;
 use crate::attr::Key;
@@ -23,11 +23,17 @@ fn impl_api_connector(input: &Input) -> TokenStream {
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let session = &input.session;
+    let session_ty = session_type(input.session_ty);
+    // Spanned at the user's type: a field of a type that is no session is reported there, as
+    // "the trait `ConnectorSession` is not implemented for `String`".
+    let session_item = quote_spanned!(session_ty.span()=> type Session = #session_ty;);
     let settings = retry_settings(&input.settings);
     quote! {
         #[automatically_derived]
         impl #impl_generics ::api_toolkit::__private::ApiConnector for #ident #ty_generics #where_clause {
-            fn session(&self) -> &::api_toolkit::__private::Session {
+            #session_item
+
+            fn session(&self) -> &Self::Session {
                 &self.#session
             }
 
@@ -35,6 +41,33 @@ fn impl_api_connector(input: &Input) -> TokenStream {
                 #settings
             }
         }
+    }
+}
+
+/// The session a field of type `ty` holds: `ty` itself, or what a reference or an `Arc`, `Rc`
+/// or `Box` of it points at, to which `&self.field` derefs (`&Arc<Session>` to `&Session`).
+/// Pointers are recognized by their last path segment, as written: one behind a type alias
+/// is taken as the session type itself, and reported if it is none.
+fn session_type(ty: &Type) -> &Type {
+    match ty {
+        Type::Reference(reference) => session_type(&reference.elem),
+        // A type passed through a `macro_rules!` fragment, or written in parentheses.
+        Type::Group(group) => session_type(&group.elem),
+        Type::Paren(paren) => session_type(&paren.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return ty;
+            };
+            let PathArguments::AngleBracketed(arguments) = &last.arguments else {
+                return ty;
+            };
+            let pointer = ["Arc", "Rc", "Box"].iter().any(|name| last.ident == name);
+            match (pointer, arguments.args.len(), arguments.args.first()) {
+                (true, 1, Some(GenericArgument::Type(pointee))) => session_type(pointee),
+                _ => ty,
+            }
+        }
+        _ => ty,
     }
 }
 

@@ -14,7 +14,9 @@ pub(crate) fn expand(node: &DeriveInput, error: &Error) -> TokenStream {
 
         #[automatically_derived]
         impl #impl_generics ::api_toolkit::__private::ApiConnector for #ident #ty_generics #where_clause {
-            fn session(&self) -> &::api_toolkit::__private::Session {
+            type Session = ::api_toolkit::__private::Session;
+
+            fn session(&self) -> &Self::Session {
                 ::core::unreachable!("#[derive(Connector)] failed to compile")
             }
         }

@@ -1,12 +1,25 @@
-//! [`ApiConnector`]: what every API client built on this crate shares.
+//! [`ApiConnector`]: what every API client built on this crate shares, over the session it
+//! holds ([`ConnectorSession`]: the async [`Session`], or with the `blocking` feature the
+//! blocking one).
+//!
+//! # Why one trait with an associated type
+//!
+//! A blocking connector could have had a twin trait (`BlockingApiConnector`) and a twin derive.
+//! But what a connector adds to its session is the same for both: one place for the type's
+//! default settings (`default_retry_settings`, written by `#[retry(...)]`), and the same seed
+//! methods over them (`new_session`, `get_retry_settings`, `set_retry_settings`). So there is
+//! one trait, generic over the session it holds through [`ApiConnector::Session`], and one
+//! derive that reads that type off the session field. The sessions themselves differ only in
+//! how a call is awaited, which is the session's business, not the connector's.
 
 use crate::{Result, RetrySettings, Session};
 
-/// An API client that owns a retrying [`Session`]: the port of the Python `APIConnector`.
+/// An API client that owns a retrying session: the port of the Python `APIConnector`.
 ///
-/// Implement it with `#[derive(Connector)]`, which writes [`session`](ApiConnector::session)
-/// and, from `#[retry(...)]`, [`default_retry_settings`](ApiConnector::default_retry_settings).
-/// The other methods come with the trait.
+/// Implement it with `#[derive(Connector)]`, which writes [`Session`](ApiConnector::Session),
+/// [`session`](ApiConnector::session) and, from `#[retry(...)]`,
+/// [`default_retry_settings`](ApiConnector::default_retry_settings). The other methods come
+/// with the trait.
 ///
 /// # Examples
 ///
@@ -25,9 +38,39 @@ use crate::{Result, RetrySettings, Session};
 /// assert_eq!(shop.get_retry_settings().status_forcelist, [500, 503]);
 /// # Ok::<(), api_toolkit::Error>(())
 /// ```
+///
+/// By hand, the session's type is named once:
+///
+/// ```
+/// use api_toolkit::{ApiConnector, RetrySettings, Session};
+///
+/// struct Shop {
+///     session: Session,
+/// }
+///
+/// impl ApiConnector for Shop {
+///     type Session = Session;
+///
+///     fn session(&self) -> &Session {
+///         &self.session
+///     }
+///
+///     fn default_retry_settings() -> RetrySettings {
+///         RetrySettings { max_retries: 2, ..RetrySettings::default() }
+///     }
+/// }
+///
+/// let shop = Shop { session: Shop::new_session()? };
+/// assert_eq!(shop.get_retry_settings().max_retries, 2);
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
 pub trait ApiConnector {
+    /// The session requests are sent through: [`Session`], or with the `blocking` feature
+    /// `api_toolkit::blocking::Session`.
+    type Session: ConnectorSession;
+
     /// The session requests are sent through.
-    fn session(&self) -> &Session;
+    fn session(&self) -> &Self::Session;
 
     /// This type's default settings: [`RetrySettings::default`] unless overridden (the derive
     /// overrides the keys given in `#[retry(...)]`).
@@ -43,11 +86,11 @@ pub trait ApiConnector {
     /// # Errors
     ///
     /// See [`Session::new`].
-    fn new_session() -> Result<Session>
+    fn new_session() -> Result<Self::Session>
     where
         Self: Sized,
     {
-        Session::new(Self::default_retry_settings())
+        Self::Session::with_retry_settings(Self::default_retry_settings())
     }
 
     /// A copy of the settings in force.
@@ -63,4 +106,70 @@ pub trait ApiConnector {
     fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
         self.session().set_retry_settings(settings)
     }
+}
+
+/// A session an [`ApiConnector`] can hold: [`Session`], and with the `blocking` feature
+/// `api_toolkit::blocking::Session`. What the connector's seed methods need of it.
+///
+/// This trait is sealed: the sessions are this crate's.
+pub trait ConnectorSession: sealed::Sealed {
+    /// A new session with these settings and a default client ([`Session::new`]).
+    ///
+    /// # Errors
+    ///
+    /// See [`Session::new`].
+    fn with_retry_settings(settings: RetrySettings) -> Result<Self>
+    where
+        Self: Sized;
+
+    /// A copy of the settings in force ([`Session::retry_settings`]).
+    fn retry_settings(&self) -> RetrySettings;
+
+    /// Replaces the settings for every clone of the session, for calls started afterwards
+    /// ([`Session::set_retry_settings`]).
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the field and the
+    /// value; the previous settings then stay in force.
+    fn set_retry_settings(&self, settings: RetrySettings) -> Result<()>;
+}
+
+impl ConnectorSession for Session {
+    fn with_retry_settings(settings: RetrySettings) -> Result<Self> {
+        Session::new(settings)
+    }
+
+    fn retry_settings(&self) -> RetrySettings {
+        Session::retry_settings(self)
+    }
+
+    fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
+        Session::set_retry_settings(self, settings)
+    }
+}
+
+#[cfg(feature = "blocking")]
+impl ConnectorSession for crate::blocking::Session {
+    fn with_retry_settings(settings: RetrySettings) -> Result<Self> {
+        crate::blocking::Session::new(settings)
+    }
+
+    fn retry_settings(&self) -> RetrySettings {
+        crate::blocking::Session::retry_settings(self)
+    }
+
+    fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
+        crate::blocking::Session::set_retry_settings(self, settings)
+    }
+}
+
+pub(crate) mod sealed {
+    /// Keeps [`ConnectorSession`](super::ConnectorSession) to this crate's sessions.
+    pub trait Sealed {}
+
+    impl Sealed for crate::Session {}
+
+    #[cfg(feature = "blocking")]
+    impl Sealed for crate::blocking::Session {}
 }

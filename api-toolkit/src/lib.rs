@@ -4,6 +4,8 @@
 //! waits and when it gives up are set by [`RetrySettings`], the Rust port of the Python
 //! `APIConnector`'s settings (urllib3's `Retry`). `#[derive(Connector)]` turns a struct holding a
 //! session into an [`ApiConnector`], with per-type default settings checked at compile time.
+//! With the `blocking` feature, `api_toolkit::blocking` is the same session for code without an
+//! async runtime.
 //!
 //! # Examples
 //!
@@ -65,6 +67,8 @@
 //! keep `max_retries` small and `status_forcelist` to statuses that mean "try again".
 
 mod attempt;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod budget;
 mod call;
 mod connector;
@@ -99,8 +103,13 @@ mod wait;
 /// # The session
 ///
 /// [`ApiConnector::session`] returns the field marked `#[session]`, or else the field named
-/// `session` (a tuple struct needs the marker). Its type is [`Session`], or a pointer to one
-/// (`Arc<Session>`, `Box<Session>`).
+/// `session` (a tuple struct needs the marker). Its type is [`Session`], or with the `blocking`
+/// feature `blocking::Session`, or a reference, `Arc`, `Rc` or `Box` of one (`Arc<Session>`,
+/// written as such: a pointer behind a type alias is not seen through). That type becomes
+/// [`ApiConnector::Session`]; a field of any other type is a compile error at its type ("the
+/// trait `ConnectorSession` is not implemented for `String`"). A generic session type needs
+/// the bound: `struct Shop<S: ConnectorSession> { session: S }` is a connector over either
+/// session.
 ///
 /// # `#[retry(...)]`
 ///
@@ -294,7 +303,7 @@ mod wait;
 /// # Ok::<(), api_toolkit::Error>(())
 /// ```
 pub use api_toolkit_derive::Connector;
-pub use connector::ApiConnector;
+pub use connector::{ApiConnector, ConnectorSession};
 pub use error::{Error, ErrorKind, Result};
 pub use hints::{HintHeader, ServerHint};
 pub use into_url::IntoUrl;
@@ -317,8 +326,8 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, Classifier, ClassifyFn, RateLimitReset, ResetForm, RetryBudget,
-        RetrySettings, Session, Verdict,
+        ApiConnector, Attempt, Classifier, ClassifyFn, ConnectorSession, RateLimitReset, ResetForm,
+        RetryBudget, RetrySettings, Session, Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;

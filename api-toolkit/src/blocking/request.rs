@@ -1,0 +1,171 @@
+//! The blocking [`RequestBuilder`]: the async builder's methods, and a `send` that blocks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Body, Version};
+use serde::Serialize;
+
+use super::session::Inner;
+use super::Response;
+use crate::{Classifier, Result, RetrySettings};
+
+/// A request being built, from [`Session::get`](super::Session::get),
+/// [`Session::request`](super::Session::request) and friends: the methods of the async
+/// [`RequestBuilder`](crate::RequestBuilder), and a [`send`](RequestBuilder::send) that blocks.
+///
+/// A mistake (an invalid header, a body that does not serialize) is kept until `send` reports
+/// it, as in reqwest.
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder {
+    session: Arc<Inner>,
+    inner: crate::RequestBuilder,
+}
+
+impl RequestBuilder {
+    pub(super) fn new(session: Arc<Inner>, inner: crate::RequestBuilder) -> Self {
+        RequestBuilder { session, inner }
+    }
+
+    /// Applies one of the async builder's methods.
+    fn map(mut self, f: impl FnOnce(crate::RequestBuilder) -> crate::RequestBuilder) -> Self {
+        self.inner = f(self.inner);
+        self
+    }
+
+    /// Retries this call with these settings instead of the session's: see
+    /// [`crate::RequestBuilder::retry_settings`].
+    pub fn retry_settings(self, settings: RetrySettings) -> Self {
+        self.map(|inner| inner.retry_settings(settings))
+    }
+
+    /// Sends this call once, whatever the settings say.
+    pub fn no_retry(self) -> Self {
+        self.map(crate::RequestBuilder::no_retry)
+    }
+
+    /// Decides this call's retries with this classifier: see
+    /// [`crate::RequestBuilder::classify`].
+    pub fn classify(self, classifier: Classifier) -> Self {
+        self.map(|inner| inner.classify(classifier))
+    }
+
+    /// Adds a header.
+    pub fn header<K, V>(self, key: K, value: V) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        self.map(|inner| inner.header(key, value))
+    }
+
+    /// Adds headers, replacing those of the same names.
+    pub fn headers(self, headers: HeaderMap) -> Self {
+        self.map(|inner| inner.headers(headers))
+    }
+
+    /// Sets `Authorization: Bearer <token>`, marked sensitive.
+    pub fn bearer_auth<T: fmt::Display>(self, token: T) -> Self {
+        self.map(|inner| inner.bearer_auth(token))
+    }
+
+    /// Sets `Authorization: Basic …`, marked sensitive.
+    pub fn basic_auth<U: fmt::Display, P: fmt::Display>(
+        self,
+        username: U,
+        password: Option<P>,
+    ) -> Self {
+        self.map(|inner| inner.basic_auth(username, password))
+    }
+
+    /// Appends URL query pairs, serialized with `serde_urlencoded`.
+    pub fn query<T: Serialize + ?Sized>(self, query: &T) -> Self {
+        self.map(|inner| inner.query(query))
+    }
+
+    /// Sets a JSON body and `Content-Type: application/json`.
+    pub fn json<T: Serialize + ?Sized>(self, json: &T) -> Self {
+        self.map(|inner| inner.json(json))
+    }
+
+    /// Sets a URL-encoded form body and its `Content-Type`.
+    pub fn form<T: Serialize + ?Sized>(self, form: &T) -> Self {
+        self.map(|inner| inner.form(form))
+    }
+
+    /// Sets the body: see [`crate::RequestBuilder::body`].
+    pub fn body<T: Into<Body>>(self, body: T) -> Self {
+        self.map(|inner| inner.body(body))
+    }
+
+    /// The limit for each attempt of this request: see [`crate::RequestBuilder::timeout`].
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.map(|inner| inner.timeout(timeout))
+    }
+
+    /// The HTTP version to use.
+    pub fn version(self, version: Version) -> Self {
+        self.map(|inner| inner.version(version))
+    }
+
+    /// Builds the request without sending it.
+    ///
+    /// # Errors
+    ///
+    /// See [`crate::RequestBuilder::build`].
+    pub fn build(self) -> Result<reqwest::Request> {
+        self.inner.build()
+    }
+
+    /// Sends the request, retrying as the settings say, and blocks until the call ends: the
+    /// async [`send`](crate::RequestBuilder::send), run on the calling thread.
+    ///
+    /// The call is bounded by its settings (`total_timeout`, `attempt_timeout`, `timeout`),
+    /// not by the caller, who cannot drop it: see [the module
+    /// docs](crate::blocking#how-long-a-call-may-block).
+    ///
+    /// # Errors
+    ///
+    /// See [`crate::RequestBuilder::send`].
+    ///
+    /// # Panics
+    ///
+    /// Inside an async runtime: "Cannot start a runtime from within a runtime", as with
+    /// `reqwest::blocking` (see [the module docs](crate::blocking#panics)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::blocking::Session;
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     let (mut stream, _) = listener.accept().unwrap();
+    /// #     let _ = stream.read(&mut [0; 4096]);
+    /// #     stream.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n").unwrap();
+    /// # });
+    ///
+    /// let session = Session::new(Default::default())?;
+    /// let response = session.post(url).bearer_auth("token").body("{\"sku\": 7}").send()?;
+    /// assert_eq!(response.status(), 201);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send(self) -> Result<Response> {
+        let response = self.session.block_on(self.inner.send())?;
+        Ok(Response::new(response, self.session))
+    }
+}
+
+impl fmt::Debug for RequestBuilder {
+    // The async builder's Debug shows no header values (credentials among them).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("blocking::RequestBuilder")
+            .field(&self.inner)
+            .finish()
+    }
+}
