@@ -228,6 +228,7 @@ enum Built {
     Session(Session),
     Layer(RetryService<reqwest::Client>),
     Middleware(reqwest_middleware::ClientWithMiddleware, RetryMiddleware),
+    Blocking(api_toolkit::blocking::Session),
 }
 
 impl Built {
@@ -237,7 +238,16 @@ impl Built {
         let client = testkit::dns::client_builder().no_proxy().tls_certs_only([]);
         let mut settings = retry_settings(&scenario.settings);
         match front {
-            Front::Session | Front::Service | Front::Blocking => {
+            Front::Blocking => {
+                let mut builder = api_toolkit::blocking::Session::builder()
+                    .retry_settings(settings)
+                    .client_builder(client);
+                if let Some(timeout) = scenario.session_timeout {
+                    builder = builder.timeout(timeout);
+                }
+                Built::Blocking(builder.build().expect("valid settings"))
+            }
+            Front::Session | Front::Service => {
                 let mut builder = Session::builder().retry_settings(settings);
                 builder = if front == Front::Service {
                     builder.service(client.build().expect("a client"))
@@ -275,6 +285,7 @@ impl Built {
             Built::Session(session) => session.stats(),
             Built::Layer(service) => service.session().stats(),
             Built::Middleware(_, retry) => retry.stats(),
+            Built::Blocking(session) => session.stats(),
         }
     }
 }
@@ -305,6 +316,27 @@ fn body(body: &Body) -> Option<reqwest::Body> {
     }
 }
 
+/// A session's request builder (async or blocking: the same methods) with the call's body,
+/// timeout, key and settings.
+macro_rules! with_call {
+    ($request:expr, $call:expr, $key:expr) => {{
+        let mut request = $request;
+        if let Some(body) = body(&$call.body) {
+            request = request.body(body);
+        }
+        if let Some(timeout) = $call.request_timeout {
+            request = request.timeout(timeout);
+        }
+        if let Some(key) = $key {
+            request = request.header("idempotency-key", key);
+        }
+        if let Some(own) = &$call.own_settings {
+            request = request.retry_settings(retry_settings(own));
+        }
+        request
+    }};
+}
+
 /// The call's request, for the front ends that take a ready `reqwest::Request`.
 fn plain_request(call: &Call, url: &str, key: Option<String>) -> reqwest::Request {
     let mut request = reqwest::Request::new(method(call.method), url.parse().expect("a URL"));
@@ -332,20 +364,19 @@ async fn send(
     let key = call.own_key.then(|| Call::caller_key(seed, index));
     match built {
         Built::Session(session) => {
-            let mut request = session.request(method(call.method), url);
-            if let Some(body) = body(&call.body) {
-                request = request.body(body);
-            }
-            if let Some(timeout) = call.request_timeout {
-                request = request.timeout(timeout);
-            }
-            if let Some(key) = key {
-                request = request.header("idempotency-key", key);
-            }
-            if let Some(own) = &call.own_settings {
-                request = request.retry_settings(retry_settings(own));
-            }
+            let request = with_call!(session.request(method(call.method), url), call, key);
             request.send().await.map_err(|e| error_facts(&e))
+        }
+        Built::Blocking(session) => {
+            // On a thread that may block, as a blocking caller's; the body is then read as the
+            // other front ends' are.
+            let (session, call, method) = (session.clone(), call.clone(), method(call.method));
+            let sent = tokio::task::spawn_blocking(move || {
+                with_call!(session.request(method, url), call, key).send()
+            });
+            let sent = sent.await.expect("the blocking call returns");
+            sent.map(api_toolkit::blocking::Response::into_async)
+                .map_err(|e| error_facts(&e))
         }
         Built::Layer(service) => service
             .clone()
@@ -805,6 +836,11 @@ fn retry_layer_conforms_to_the_model_of_the_retry_rules() {
 #[test]
 fn retry_middleware_conforms_to_the_model_of_the_retry_rules() {
     conforms(Front::Middleware);
+}
+
+#[test]
+fn blocking_session_conforms_to_the_model_of_the_retry_rules() {
+    conforms(Front::Blocking);
 }
 
 /// The one test body, run through `front`.

@@ -349,6 +349,22 @@ impl SessionBuilder {
         self.map(|inner| inner.client(client))
     }
 
+    /// A tower service to send each attempt through (feature `tower`): see
+    /// [`crate::SessionBuilder::service`].
+    #[cfg(feature = "tower")]
+    pub fn service<S>(self, service: S) -> Self
+    where
+        S: tower_service::Service<reqwest::Request, Response = reqwest::Response>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        S::Future: Send + 'static,
+    {
+        self.map(|inner| inner.service(service))
+    }
+
     /// A hook called before each wait for a retry: see [`crate::SessionBuilder::on_retry`]. It
     /// runs on the thread that made the call.
     pub fn on_retry<F>(self, hook: F) -> Self
