@@ -12,6 +12,7 @@
 //! its per-round ratios (rounds.csv has every sample).
 
 mod alloc;
+mod blocking;
 mod drivers;
 mod load;
 mod python;
@@ -139,6 +140,8 @@ struct Plan {
     only: Option<(usize, DriverId)>,
     /// `--allocs`: only the allocation counts.
     allocs_only: bool,
+    /// `--blocking`: the blocking Session against `reqwest::blocking` (see blocking.rs).
+    blocking: bool,
     /// `--driver <driver>`: with `--allocs`, only this driver.
     driver: Option<DriverId>,
     /// `--alloc-big`: with `--allocs`, count calls of the 64 KiB response instead.
@@ -164,6 +167,7 @@ fn parse_args() -> Result<Plan, String> {
         quick: false,
         only: None,
         allocs_only: false,
+        blocking: false,
         driver: None,
         alloc_big: false,
         alloc_concurrency: 1,
@@ -196,6 +200,7 @@ fn parse_args() -> Result<Plan, String> {
                 plan.drivers = Some(list.split(',').map(driver).collect::<Result<_, _>>()?);
             }
             "--allocs" => plan.allocs_only = true,
+            "--blocking" => plan.blocking = true,
             "--driver" => plan.driver = Some(driver(&value("--driver")?)?),
             "--alloc-calls" => plan.alloc_calls = number(&value("--alloc-calls")?)?,
             "--alloc-big" => plan.alloc_big = true,
@@ -218,7 +223,7 @@ fn parse_args() -> Result<Plan, String> {
                 return Err(
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
-                    [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]]; drivers: raw, toolkit, \
+                    [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]] [--blocking]; drivers: raw, toolkit, \
                     middleware, python, churn; counted only when named: classified, service, layer, \
                     toolkit-middleware"
                         .into(),
@@ -295,6 +300,10 @@ fn main() {
         core_affinity::set_for_current(core);
     }
     let server = Server::start(server_core).expect("the server starts");
+    if plan.blocking {
+        blocking::run(&server, plan.rounds, plan.duration);
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
