@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api_toolkit::{blocking, ApiConnector, Connector, ErrorKind, Method, RetrySettings};
-use testkit::{capture_tracing, Reply, TestServer};
+use testkit::{Reply, TestServer};
 
 /// A scripted server on a runtime of its own, so that the calling thread stays outside it.
 struct Served {
@@ -229,39 +229,64 @@ async fn send_inside_a_runtime_panics_as_documented() {
 }
 
 #[test]
-fn on_retry_hook_and_tracing_fire_on_the_calling_thread() {
+fn on_retry_hook_and_tracing_fire_with_the_callers_subscriber() {
     let served = serve(vec![
         Reply::status(500),
         Reply::status(500),
         Reply::status(200),
     ]);
-    let (captured, _guard) = capture_tracing();
     let hooked = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&hooked);
-    let caller = std::thread::current().id();
     let session = blocking::Session::builder()
         .retry_settings(retrying(3))
         .on_retry(move |event| {
-            assert_eq!(
-                std::thread::current().id(),
-                caller,
-                "the hook runs on the caller"
-            );
             assert_eq!(event.url().path(), "/orders");
             seen.fetch_add(1, Ordering::SeqCst);
         })
         .build()
         .unwrap();
-    let response = session.get(served.server.url("/orders")).send().unwrap();
+    // A subscriber of the calling thread only: the call, run on the session's runtime thread,
+    // must report to it all the same.
+    let output = Buffer::default();
+    let writer = output.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let response = tracing::subscriber::with_default(subscriber, || {
+        session.get(served.server.url("/orders")).send().unwrap()
+    });
     assert_eq!(response.status(), 200);
     assert_eq!(hooked.load(Ordering::SeqCst), 2, "one call per retry");
-    let output = captured.text();
+    let output = output.text();
     assert!(output.contains("http.request.method=GET"), "{output}");
     assert_eq!(
         output.matches("api_toolkit: retrying").count(),
         2,
         "one event per retry: {output}"
     );
+}
+
+/// What a subscriber wrote.
+#[derive(Clone, Default)]
+struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[test]

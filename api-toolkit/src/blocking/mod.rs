@@ -6,10 +6,10 @@
 //! Which outcomes are retried, how long to wait and when to give up are decided in one place,
 //! the async [`crate::Session`]'s call loop; a second, blocking copy of it would drift. So a
 //! [`Session`] here is a thin front end: it holds an async session and a small tokio runtime of
-//! its own (shared by its clones), and each call runs the async call to its end on the calling
-//! thread with the runtime's `block_on`. The waits between attempts are tokio sleeps inside that
-//! `block_on`: the thread sleeps, it never spins. The runtime's worker thread (named
-//! `api-toolkit-blocking`) drives the connections and the timers.
+//! its own (shared by its clones), and each call runs the async call to its end on the runtime's
+//! worker thread (named `api-toolkit-blocking`), beside the connections it drives, while the
+//! calling thread waits for it (tokio's `block_on` of the spawned call) inside the caller's
+//! span and subscriber. The waits between attempts are tokio sleeps: no thread spins.
 //!
 //! Everything the async session does is there: the settings, the [`CallRecord`](crate::CallRecord)
 //! of each response, the [`Stats`](crate::Stats), the `on_retry` hook, tracing, and

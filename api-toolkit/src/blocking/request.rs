@@ -122,7 +122,8 @@ impl RequestBuilder {
     }
 
     /// Sends the request, retrying as the settings say, and blocks until the call ends: the
-    /// async [`send`](crate::RequestBuilder::send), run on the calling thread.
+    /// async [`send`](crate::RequestBuilder::send), run on the session's runtime thread while
+    /// this one waits.
     ///
     /// The call is bounded by its settings (`total_timeout`, `attempt_timeout`, `timeout`),
     /// not by the caller, who cannot drop it: see [the module
@@ -156,7 +157,7 @@ impl RequestBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send(self) -> Result<Response> {
-        let response = self.session.block_on(self.inner.send())?;
+        let response = self.session.run(self.inner.send())?;
         Ok(Response::new(response, self.session))
     }
 }
