@@ -45,15 +45,19 @@ pub(crate) struct Watched<F> {
     inner: F,
     connect_by: Option<Instant>,
     answered: bool,
+    /// Whether the attempt runs on the session's own client, the only one whose redirects
+    /// are counted: other attempts skip the thread-local reads.
+    watch: bool,
 }
 
 impl<F> Watched<F> {
     #[inline]
-    pub(crate) fn new(inner: F, limit: Option<Duration>) -> Self {
+    pub(crate) fn new(inner: F, limit: Option<Duration>, own_client: bool) -> Self {
         Watched {
             inner,
             connect_by: limit.map(connect_deadline),
             answered: false,
+            watch: own_client,
         }
     }
 }
@@ -65,6 +69,9 @@ impl<F: Future + Unpin> Future for Watched<F> {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        if !this.watch {
+            return Pin::new(&mut this.inner).poll(cx).map(|output| (output, false));
+        }
         let before = ANSWERS.get();
         let poll = match this.connect_by {
             None => Pin::new(&mut this.inner).poll(cx),

@@ -1,5 +1,6 @@
 //! The retry loop: send, decide, wait, send again. It exists once; every `send()` ends here.
 
+use std::borrow::Borrow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -67,8 +68,8 @@ pub(crate) enum CallSettings {
 // Inlined, like `RequestBuilder::send`, into the caller: the future is then built where the
 // caller keeps it rather than copied there.
 #[inline]
-pub(crate) fn run<T: Transport>(
-    session: Session,
+pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
+    session: S,
     mut transport: T,
     request: reqwest::Result<Request>,
     origin: Origin,
@@ -79,10 +80,11 @@ pub(crate) fn run<T: Transport>(
         if let Some(error) = kept.unbuilt() {
             return Err(Error::not_sent(error));
         }
+        let session = session.borrow();
         let (active, retry) = match which {
             CallSettings::Own(settings) => (own_settings(*settings)?, true),
             CallSettings::Classified { classifier, once } => {
-                (classified(&session, *classifier), !once)
+                (classified(session, *classifier), !once)
             }
             which => (
                 session.current_settings(),
@@ -161,7 +163,7 @@ pub(crate) fn run<T: Transport>(
                             0
                         };
                         let sending = Sending::new(transport.send(shared, request, limit), peek);
-                        Watched::new(sending, cut_connect_at)
+                        Watched::new(sending, cut_connect_at, shared.own_client)
                     });
                 // Without a subscriber that wants the span, entering it on every poll is waste.
                 let (result, answered) = if plan.span.is_disabled() {

@@ -137,7 +137,7 @@ impl Middleware for RetryMiddleware {
             extensions: &mut *extensions,
         };
         let called = call::run(
-            self.session.clone(),
+            &self.session,
             chain,
             Ok(request),
             Origin::Ready,
