@@ -70,7 +70,9 @@ impl<F: Future + Unpin> Future for Watched<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if !this.watch {
-            return Pin::new(&mut this.inner).poll(cx).map(|output| (output, false));
+            return Pin::new(&mut this.inner)
+                .poll(cx)
+                .map(|output| (output, false));
         }
         let before = ANSWERS.get();
         let poll = match this.connect_by {
