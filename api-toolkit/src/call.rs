@@ -59,7 +59,9 @@ pub(crate) enum CallSettings {
     },
 }
 
-/// Runs one call of `request` (or reports why it could not be built) on `session`.
+/// Runs one call of `request` (or reports why it could not be built) on `session`, sending
+/// each attempt through `transport`: the session's own sender, or a front end's (the rest of a
+/// middleware chain). Every front end's call is this function.
 ///
 /// The whole call is this one `async` block, with no `async fn` or block nested inside for the
 /// attempts: each nesting level moves the future it awaits into its own, and keeps room for its
