@@ -69,12 +69,9 @@ impl<F: Future + Unpin> Future for Watched<F> {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if !this.watch {
-            return Pin::new(&mut this.inner)
-                .poll(cx)
-                .map(|output| (output, false));
-        }
-        let before = ANSWERS.get();
+        // One call of the inner poll per branch below, as before: a third, inlined, would
+        // grow every call's code.
+        let before = if this.watch { ANSWERS.get() } else { 0 };
         let poll = match this.connect_by {
             None => Pin::new(&mut this.inner).poll(cx),
             Some(by) => {
@@ -84,7 +81,9 @@ impl<F: Future + Unpin> Future for Watched<F> {
                 poll
             }
         };
-        this.answered |= ANSWERS.get() != before;
+        if this.watch {
+            this.answered |= ANSWERS.get() != before;
+        }
         poll.map(|output| (output, this.answered))
     }
 }
