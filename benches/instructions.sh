@@ -10,7 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
-cargo build --release --quiet -p api-toolkit-bench
+# The front ends' drivers need the bench's `front-ends` feature, which moves every driver's count
+# (compare the success path's guard, raw against toolkit, in a build without it).
+features=()
+for driver in "$@"; do
+    case $driver in service | layer | toolkit-middleware) features=(--features front-ends) ;; esac
+done
+cargo build --release --quiet -p api-toolkit-bench "${features[@]}"
 bin=${CARGO_TARGET_DIR:-target}/release/api-toolkit-bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

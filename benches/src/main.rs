@@ -12,8 +12,11 @@
 //! its per-round ratios (rounds.csv has every sample).
 
 mod alloc;
+#[cfg(feature = "blocking")]
 mod blocking;
 mod drivers;
+#[cfg(feature = "front-ends")]
+mod front_ends;
 mod load;
 mod python;
 mod report;
@@ -26,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use api_toolkit::RetrySettings;
 
-use crate::drivers::{
-    Classified, Driver, Layer, Middleware, Raw, Service, Toolkit, ToolkitMiddleware,
-};
+use crate::drivers::{Classified, Driver, Middleware, Raw, Toolkit};
+#[cfg(feature = "front-ends")]
+use crate::front_ends::{Layer, Service, ToolkitMiddleware};
 use crate::load::Sample;
 use crate::report::{Results, Row};
 use crate::server::Server;
@@ -57,10 +60,13 @@ pub(crate) enum DriverId {
     /// api-toolkit with a classifier that defers (instruction counts only).
     ToolkitClassified,
     /// `Session::from_service` over reqwest's client (instruction counts only).
+    #[cfg(feature = "front-ends")]
     ToolkitService,
     /// `RetryLayer` over reqwest's client in a tower stack (instruction counts only).
+    #[cfg(feature = "front-ends")]
     ToolkitLayer,
     /// `RetryMiddleware` in reqwest-middleware (instruction counts only).
+    #[cfg(feature = "front-ends")]
     ToolkitMiddleware,
 }
 
@@ -73,8 +79,11 @@ impl DriverId {
             DriverId::Python => "python requests",
             DriverId::ToolkitChurn => "api-toolkit + settings churn",
             DriverId::ToolkitClassified => "api-toolkit + deferring classifier",
+            #[cfg(feature = "front-ends")]
             DriverId::ToolkitService => "api-toolkit over a service",
+            #[cfg(feature = "front-ends")]
             DriverId::ToolkitLayer => "api-toolkit RetryLayer",
+            #[cfg(feature = "front-ends")]
             DriverId::ToolkitMiddleware => "api-toolkit middleware",
         }
     }
@@ -252,9 +261,18 @@ fn driver(name: &str) -> Result<DriverId, String> {
         "python" => DriverId::Python,
         "churn" => DriverId::ToolkitChurn,
         "classified" => DriverId::ToolkitClassified,
+        #[cfg(feature = "front-ends")]
         "service" => DriverId::ToolkitService,
+        #[cfg(feature = "front-ends")]
         "layer" => DriverId::ToolkitLayer,
+        #[cfg(feature = "front-ends")]
         "toolkit-middleware" => DriverId::ToolkitMiddleware,
+        #[cfg(not(feature = "front-ends"))]
+        "service" | "layer" | "toolkit-middleware" => {
+            return Err(format!(
+                "the driver {name:?} needs a build with --features front-ends"
+            ))
+        }
         other => return Err(format!("unknown driver {other:?}")),
     })
 }
@@ -271,8 +289,11 @@ struct Clients {
     toolkit: LazyCell<Arc<Toolkit>, fn() -> Arc<Toolkit>>,
     middleware: LazyCell<Arc<Middleware>, fn() -> Arc<Middleware>>,
     classified: LazyCell<Arc<Classified>, fn() -> Arc<Classified>>,
+    #[cfg(feature = "front-ends")]
     service: LazyCell<Arc<Service>, fn() -> Arc<Service>>,
+    #[cfg(feature = "front-ends")]
     layer: LazyCell<Arc<Layer>, fn() -> Arc<Layer>>,
+    #[cfg(feature = "front-ends")]
     toolkit_middleware: LazyCell<Arc<ToolkitMiddleware>, fn() -> Arc<ToolkitMiddleware>>,
 }
 
@@ -301,7 +322,10 @@ fn main() {
     }
     let server = Server::start(server_core).expect("the server starts");
     if plan.blocking {
+        #[cfg(feature = "blocking")]
         blocking::run(&server, plan.rounds, plan.duration);
+        #[cfg(not(feature = "blocking"))]
+        eprintln!("--blocking needs a build with --features blocking");
         return;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -317,8 +341,11 @@ fn main() {
         classified: LazyCell::new(|| {
             Arc::new(Classified::new().expect("the connector's session builds"))
         }),
+        #[cfg(feature = "front-ends")]
         service: LazyCell::new(|| Arc::new(Service::new().expect("the session builds"))),
+        #[cfg(feature = "front-ends")]
         layer: LazyCell::new(|| Arc::new(Layer::new().expect("the layer builds"))),
+        #[cfg(feature = "front-ends")]
         toolkit_middleware: LazyCell::new(|| {
             Arc::new(ToolkitMiddleware::new().expect("the middleware builds"))
         }),
@@ -391,12 +418,15 @@ fn main() {
             if only == Some(DriverId::ToolkitClassified) {
                 count!(DriverId::ToolkitClassified, &*clients.classified);
             }
+            #[cfg(feature = "front-ends")]
             if only == Some(DriverId::ToolkitService) {
                 count!(DriverId::ToolkitService, &*clients.service);
             }
+            #[cfg(feature = "front-ends")]
             if only == Some(DriverId::ToolkitLayer) {
                 count!(DriverId::ToolkitLayer, &*clients.layer);
             }
+            #[cfg(feature = "front-ends")]
             if only == Some(DriverId::ToolkitMiddleware) {
                 count!(DriverId::ToolkitMiddleware, &*clients.toolkit_middleware);
             }
@@ -506,12 +536,15 @@ fn segment(
                 DriverId::ToolkitClassified => {
                     measure(&*clients.classified, server, url, c, warmup, duration).await
                 }
+                #[cfg(feature = "front-ends")]
                 DriverId::ToolkitService => {
                     measure(&*clients.service, server, url, c, warmup, duration).await
                 }
+                #[cfg(feature = "front-ends")]
                 DriverId::ToolkitLayer => {
                     measure(&*clients.layer, server, url, c, warmup, duration).await
                 }
+                #[cfg(feature = "front-ends")]
                 DriverId::ToolkitMiddleware => {
                     measure(
                         &*clients.toolkit_middleware,
