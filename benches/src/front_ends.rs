@@ -67,7 +67,7 @@ impl Driver for Layer {
     }
 }
 
-/// api-toolkit's `RetryMiddleware` in reqwest-middleware: the same shape as [`Middleware`]
+/// api-toolkit's `RetryMiddleware` in reqwest-middleware: the same shape as [`Middleware`](crate::drivers::Middleware)
 /// (reqwest-retry), so that the two compare.
 pub(crate) struct ToolkitMiddleware(ClientWithMiddleware);
 
