@@ -74,10 +74,9 @@ impl Shared {
     /// A client for reqwest's request builder, which needs one to hold (it sends nothing): the
     /// session's, or for a session without one, a default client made once for the process.
     pub(crate) fn builder_client(&self) -> reqwest::Result<reqwest::Client> {
-        match &self.sender {
-            Sender::Client(client) => Ok(client.clone()),
-            #[allow(unreachable_patterns)]
-            _ => placeholder_client(),
+        match self.sender.client() {
+            Some(client) => Ok(client.clone()),
+            None => placeholder_client(),
         }
     }
 }
@@ -201,11 +200,7 @@ impl Session {
     /// tower service ([`SessionBuilder::service`]). Requests sent through it directly are not
     /// retried.
     pub fn client(&self) -> Option<&reqwest::Client> {
-        match &self.shared.sender {
-            Sender::Client(client) => Some(client),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
+        self.shared.sender.client()
     }
 
     /// Starts a request with any method.
@@ -605,10 +600,10 @@ impl SessionBuilder {
         let (sender, cuts_connects, own_client) = match self.given.take() {
             Some(sender) => {
                 if let Some(option) = self.client_options.first() {
-                    let (field, why) = match sender {
-                        Sender::Client(_) => ("client", "a client built elsewhere takes no client options: set them on its own builder"),
-                        #[allow(unreachable_patterns)]
-                        _ => ("service", "a session over a service takes no client options: set them on the client at the bottom of the service"),
+                    let (field, why) = if sender.client().is_some() {
+                        ("client", "a client built elsewhere takes no client options: set them on its own builder")
+                    } else {
+                        ("service", "a session over a service takes no client options: set them on the client at the bottom of the service")
                     };
                     return Err(SettingsError::new(field, option, why).into());
                 }

@@ -32,7 +32,7 @@ use crate::call::{self, CallSettings, Origin};
 use crate::record::RetryEvent;
 use crate::session::Shared;
 use crate::transport::{Attempted, Failure, Guarded, Handing, Sender, Transport};
-use crate::{Result, RetrySettings, Session, Stats};
+use crate::{Result, RetrySettings, Session, SessionBuilder, Stats};
 
 /// A reqwest-middleware [`Middleware`] that retries the rest of the chain as
 /// [`RetrySettings`] say: the same engine as [`Session`], with its record on each response
@@ -70,11 +70,7 @@ impl RetryMiddleware {
     /// # Ok::<(), api_toolkit::Error>(())
     /// ```
     pub fn new(settings: RetrySettings) -> Result<RetryMiddleware> {
-        Session::builder()
-            .retry_settings(settings)
-            .sender(Sender::Caller)
-            .build()
-            .map(|session| RetryMiddleware { session })
+        RetryMiddleware::over(Session::builder().retry_settings(settings))
     }
 
     /// A middleware with these settings and a hook called before each wait for a retry, as
@@ -87,12 +83,13 @@ impl RetryMiddleware {
     where
         F: Fn(&RetryEvent<'_>) + Send + Sync + 'static,
     {
-        Session::builder()
-            .retry_settings(settings)
-            .on_retry(hook)
-            .sender(Sender::Caller)
-            .build()
-            .map(|session| RetryMiddleware { session })
+        RetryMiddleware::over(Session::builder().retry_settings(settings).on_retry(hook))
+    }
+
+    /// The middleware whose calls `builder`'s session runs: it sends through each call's chain.
+    fn over(builder: SessionBuilder) -> Result<RetryMiddleware> {
+        let session = builder.sender(Sender::Caller).build()?;
+        Ok(RetryMiddleware { session })
     }
 
     /// A copy of the settings in force.

@@ -91,6 +91,17 @@ pub(crate) enum Sender {
     Caller,
 }
 
+impl Sender {
+    /// The `reqwest::Client` sent through directly, if that is what it is.
+    pub(crate) fn client(&self) -> Option<&reqwest::Client> {
+        match self {
+            Sender::Client(client) => Some(client),
+            #[allow(unreachable_patterns)] // without the front ends' features
+            _ => None,
+        }
+    }
+}
+
 /// The transport of a [`Session`](crate::Session)'s own calls: its [`Sender`].
 pub(crate) struct Own;
 
