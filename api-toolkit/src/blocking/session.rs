@@ -65,26 +65,26 @@ impl Inner {
     ///
     /// Inside an async runtime, as tokio's `block_on` does.
     pub(super) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime().block_on(future)
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
         self.runtime
             .as_ref()
             .expect("the runtime lives as long as the session")
-            .block_on(future)
     }
 
     /// Runs a call on the runtime's thread, beside the connections it drives, and waits for
     /// it: the wake-ups between the call and its connection then stay on one thread, which
     /// made blocking calls about 6% faster than polling the call on the caller's thread
-    /// (BENCHMARKS.md). The caller's span and subscriber go with it.
+    /// (README, "Performance"). The caller's span and subscriber go with it.
     pub(super) fn run<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         use tracing::instrument::{Instrument, WithSubscriber};
-        let runtime = self
-            .runtime
-            .as_ref()
-            .expect("the runtime lives as long as the session");
+        let runtime = self.runtime();
         let future = future
             .instrument(tracing::Span::current())
             .with_current_subscriber();
