@@ -344,7 +344,7 @@ fn response_of_a_status_error_read_through_the_session() {
         ..retrying(1)
     });
     let error = session.get(served.server.url("/")).send().unwrap_err();
-    assert_eq!(error.attempts(), 2);
+    assert_eq!(error.attempt_count(), 2);
     let response = session.response(error.into_response().unwrap());
     assert_eq!(response.status(), 503);
     assert!(response.error_for_status().unwrap_err().status() == Some(503.try_into().unwrap()));

@@ -85,7 +85,7 @@ async fn streaming_body_sent_once_never_retried() {
         error.is_status(),
         "exhausted at once on a forced status: {error:?}"
     );
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
     let received = server.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].body, b"part one, part two");

@@ -375,7 +375,7 @@ async fn a_classifier_that_panics_ends_the_call_with_its_own_error_and_sends_not
     assert_eq!(error.kind(), ErrorKind::Classifier);
     assert!(error.is_classifier());
     assert!(error.to_string().contains("rule bug"), "{error}");
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
     assert_eq!(server.count(), 1, "nothing re-sent");
     // The session is not poisoned: the next call runs.
     let response = s.get(server.url("/")).send().await.unwrap();

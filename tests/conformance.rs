@@ -60,6 +60,7 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         status_forcelist: s.status_forcelist.clone(),
         allowed_methods: s.allowed_methods.iter().copied().map(method).collect(),
         raise_on_status: s.raise_on_status,
+        error_for_status: s.error_for_status,
         backoff_max: s.backoff_max,
         respect_retry_after_header: s.respect_retry_after_header,
         retry_after_max: s.retry_after_max,
@@ -243,7 +244,10 @@ impl Built {
                     .retry_settings(settings)
                     .client_builder(client);
                 if let Some(timeout) = scenario.session_timeout {
-                    builder = builder.timeout(timeout);
+                    #[allow(deprecated)] // still kept working: the suite checks it
+                    {
+                        builder = builder.timeout(timeout);
+                    }
                 }
                 Built::Blocking(builder.build().expect("valid settings"))
             }
@@ -255,7 +259,10 @@ impl Built {
                     builder.client_builder(client)
                 };
                 if let Some(timeout) = scenario.session_timeout {
-                    builder = builder.timeout(timeout);
+                    #[allow(deprecated)] // still kept working: the suite checks it
+                    {
+                        builder = builder.timeout(timeout);
+                    }
                 }
                 Built::Session(builder.build().expect("valid settings"))
             }
@@ -300,7 +307,7 @@ fn error_facts(error: &api_toolkit::Error) -> (ErrorFacts, u32) {
         is_builder: error.is_builder(),
         text: format!("{error:?}"),
     };
-    (facts, error.attempts())
+    (facts, error.attempt_count())
 }
 
 fn body(body: &Body) -> Option<reqwest::Body> {

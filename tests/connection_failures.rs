@@ -16,6 +16,7 @@ fn settings(max_retries: u32, allowed_methods: Vec<Method>) -> RetrySettings {
     }
 }
 
+#[allow(deprecated)] // `SessionBuilder::timeout`: deprecated, and still kept working
 fn with_timeout(settings: RetrySettings, timeout: Duration) -> Session {
     Session::builder()
         .retry_settings(settings)
@@ -35,7 +36,7 @@ async fn connection_refused_retried_for_any_method() {
         .unwrap_err();
     assert!(error.is_connect(), "{error:?}");
     assert_eq!(
-        error.attempts(),
+        error.attempt_count(),
         3,
         "POST is not allowed, but it never left: retried"
     );
@@ -51,7 +52,7 @@ async fn read_timeout_retried_for_allowed_method() {
     let session = with_timeout(settings(2, vec![Method::GET]), Duration::from_millis(200));
     let error = session.get(server.url("/")).send().await.unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
-    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.attempt_count(), 3);
     assert_eq!(server.count(), 3);
 }
 
@@ -66,7 +67,7 @@ async fn read_timeout_not_retried_for_method_not_allowed() {
         .await
         .unwrap_err();
     assert!(error.is_timeout());
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
     assert_eq!(
         server.count(),
         1,
@@ -98,7 +99,7 @@ async fn connection_closed_before_response_not_retried_for_method_not_allowed() 
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
     assert_eq!(server.count(), 1);
 }
 
@@ -107,7 +108,7 @@ async fn exhausted_on_errors_returns_last_error_with_attempt_count() {
     let server = TestServer::start(vec![Reply::Close]).await;
     let session = Session::new(settings(3, vec![Method::GET])).unwrap();
     let error = session.get(server.url("/")).send().await.unwrap_err();
-    assert_eq!(error.attempts(), 4);
+    assert_eq!(error.attempt_count(), 4);
     assert!(
         error
             .to_string()
@@ -135,7 +136,7 @@ async fn invalid_url_reported_without_attempts() {
     let session = Session::new(settings(3, vec![Method::GET])).unwrap();
     let error = session.get("not a url").send().await.unwrap_err();
     assert!(error.is_builder(), "{error:?}");
-    assert_eq!(error.attempts(), 0);
+    assert_eq!(error.attempt_count(), 0);
 }
 
 /// A POST (not in `allowed_methods`) to a host whose connect hangs, on a session made by
@@ -173,7 +174,7 @@ async fn a_connect_cut_by_attempt_timeout_is_a_connect_error_retried_for_any_met
     .await;
     assert!(error.is_connect(), "nothing was sent: {error:?}");
     assert!(error.is_timeout(), "it was cut by a limit: {error:?}");
-    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.attempt_count(), 3);
     assert!(
         took >= Duration::from_millis(500) && took < Duration::from_secs(2),
         "{took:?}"
@@ -181,6 +182,7 @@ async fn a_connect_cut_by_attempt_timeout_is_a_connect_error_retried_for_any_met
 }
 
 #[tokio::test]
+#[allow(deprecated)] // `SessionBuilder::timeout`: deprecated, and still kept working
 async fn connect_timeout_and_every_attempt_limit_classify_a_hanging_connect_alike() {
     let limit = Duration::from_millis(150);
     let builders = [
@@ -207,7 +209,7 @@ async fn connect_timeout_and_every_attempt_limit_classify_a_hanging_connect_alik
     for (name, builder, settings) in builders {
         let (error, _) = post_to_a_hanging_host(builder, settings).await;
         assert!(error.is_connect(), "{name}: {error:?}");
-        assert_eq!(error.attempts(), 3, "{name}");
+        assert_eq!(error.attempt_count(), 3, "{name}");
         assert!(error
             .record()
             .attempts()
@@ -225,7 +227,7 @@ async fn a_scheme_reqwest_does_not_send_makes_no_attempt() {
         .await
         .unwrap_err();
     assert!(error.is_builder(), "{error:?}");
-    assert_eq!(error.attempts(), 0);
+    assert_eq!(error.attempt_count(), 0);
     assert!(error.to_string().starts_with("request not sent"), "{error}");
     let stats = session.stats();
     assert_eq!((stats.calls, stats.attempts), (0, 0), "{stats:?}");
@@ -249,5 +251,5 @@ async fn on_a_session_built_without_a_time_limit_a_request_timeout_cuts_a_hangin
         .await
         .unwrap_err();
     assert!(error.is_timeout() && !error.is_connect(), "{error:?}");
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
 }

@@ -126,7 +126,7 @@ async fn derived_connector_raises_on_status_when_exhausted() {
     })
     .unwrap();
     let error = shop.order(1).await.unwrap_err();
-    assert_eq!(error.attempts(), 4);
+    assert_eq!(error.attempt_count(), 4);
     assert_eq!(error.into_response().unwrap().text().await.unwrap(), "down");
     assert_eq!(server.count(), 4);
 }

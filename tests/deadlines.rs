@@ -142,6 +142,7 @@ async fn error_says_the_deadline_stopped_the_retries() {
 
 /// A GET against a server that never answers, with the session's timeout at 300 ms and `more`
 /// set on the settings: how many requests the server saw, and how long the call took.
+#[allow(deprecated)] // `SessionBuilder::timeout`: deprecated, and still kept working
 async fn silent_server_with_session_timeout(more: RetrySettings) -> (usize, Duration) {
     let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(10))]).await;
     let session = Session::builder()
@@ -195,6 +196,7 @@ async fn session_timeout_still_cuts_attempts_when_attempt_timeout_is_longer() {
 }
 
 #[tokio::test]
+#[allow(deprecated)] // `SessionBuilder::timeout`: deprecated, and still kept working
 async fn the_shortest_of_request_session_and_attempt_limits_cuts_each_attempt() {
     let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(10))]).await;
     let session = Session::builder()

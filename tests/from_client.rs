@@ -98,10 +98,10 @@ async fn a_connect_error_is_retried_only_for_allowed_methods() {
     };
     let session = Session::from_client(reqwest::Client::new(), settings).unwrap();
     let get = session.get(&dead).send().await.unwrap_err();
-    assert_eq!(get.attempts(), 3, "GET is allowed: retried");
+    assert_eq!(get.attempt_count(), 3, "GET is allowed: retried");
     let post = session.post(&dead).send().await.unwrap_err();
     assert_eq!(
-        post.attempts(),
+        post.attempt_count(),
         1,
         "a connect error may follow a redirect the session cannot see"
     );
@@ -113,6 +113,7 @@ async fn a_connect_error_is_retried_only_for_allowed_methods() {
 }
 
 #[tokio::test]
+#[allow(deprecated)] // `SessionBuilder::timeout`: deprecated, and still kept working
 async fn the_session_timeout_takes_part_in_every_attempt_with_a_given_client() {
     let server = TestServer::start(vec![Reply::status(200).delay(Duration::from_secs(3))]).await;
     let session = Session::builder()
@@ -127,7 +128,7 @@ async fn the_session_timeout_takes_part_in_every_attempt_with_a_given_client() {
     let started = Instant::now();
     let error = session.get(server.url("/slow")).send().await.unwrap_err();
     assert!(error.is_timeout(), "{error}");
-    assert_eq!(error.attempts(), 2);
+    assert_eq!(error.attempt_count(), 2);
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",

@@ -93,7 +93,7 @@ async fn keyed_retries_unkeyed_post_not_retried_after_closed_connection() {
     let (result, server) = charge(keyed(), script, None).await;
     let error = result.unwrap_err();
     assert!(!error.is_connect(), "the request had reached the server");
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
     assert_eq!(server.methods(), ["POST"]);
 }
 
@@ -216,7 +216,7 @@ async fn keyed_retries_unkeyed_post_retried_when_the_connection_was_refused() {
         .await
         .unwrap_err();
     assert!(error.is_connect());
-    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.attempt_count(), 3);
 }
 
 #[tokio::test]

@@ -107,7 +107,7 @@ async fn a_builder_mistake_is_kept_and_reported_by_send() {
         .await
         .unwrap_err();
     assert!(error.is_builder(), "{error:?}");
-    assert_eq!(error.attempts(), 0);
+    assert_eq!(error.attempt_count(), 0);
     // reqwest's own error for a URL it cannot send to, not one of this crate's.
     let error = session.get("unix:/run/socket").send().await.unwrap_err();
     assert!(error.is_builder(), "{error:?}");

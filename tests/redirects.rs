@@ -52,7 +52,7 @@ async fn post_not_resent_when_a_redirect_target_refuses_the_connection() {
                 "{status} with {allowed:?}: the server took the POST once"
             );
             assert_eq!(received[0].body, b"amount=100");
-            assert_eq!(error.attempts(), 1, "{status}");
+            assert_eq!(error.attempt_count(), 1, "{status}");
             assert!(!error.is_connect(), "{status}: the POST reached a server");
             assert_eq!(
                 error.record().attempts()[0].outcome(),
@@ -73,7 +73,7 @@ async fn post_not_resent_when_a_redirect_target_does_not_resolve() {
         .await
         .unwrap_err();
     assert_eq!(server.count(), 1, "no second charge");
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
     assert!(!error.is_connect(), "{error:?}");
 }
 
@@ -84,7 +84,7 @@ async fn allowed_method_retried_after_a_redirect_target_refuses() {
     let session = session(vec![Method::GET]);
     let error = session.get(server.url("/a")).send().await.unwrap_err();
     assert_eq!(server.count(), 3, "GET is allowed: every attempt re-sent");
-    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.attempt_count(), 3);
     let stats = session.stats();
     assert_eq!(
         (stats.retries_on_connect, stats.retries_on_closed),
@@ -103,7 +103,7 @@ async fn post_refused_at_its_first_hop_still_retried_for_any_method() {
         .await
         .unwrap_err();
     assert!(error.is_connect());
-    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.attempt_count(), 3);
     assert!(error
         .record()
         .attempts()

@@ -110,7 +110,7 @@ async fn retry_after_beyond_cap_raises_with_raise_on_status() {
         .await
         .unwrap_err();
     assert!(error.is_status());
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
 }
 
 #[tokio::test]

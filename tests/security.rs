@@ -451,5 +451,5 @@ async fn a_post_redirected_to_an_untrusted_certificate_is_not_sent_again() {
     assert_eq!(front.count(), 1, "the POST reached the first hop once");
     assert_eq!(tls.requests.load(Ordering::SeqCst), 0);
     assert!(!error.is_connect(), "{error:?}");
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
 }

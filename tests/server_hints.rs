@@ -488,7 +488,7 @@ async fn rate_limit_reset_beyond_retry_after_max_raises_with_raise_on_status() {
     let (result, server) = call(settings, script, |s, server| s.get(server.url("/"))).await;
     let error = result.unwrap_err();
     assert!(error.is_status());
-    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.attempt_count(), 1);
     assert_eq!(error.record().give_up(), Some(GiveUp::RetryAfterTooLong));
     assert_eq!(
         error.last_hint().map(|h| h.header()),

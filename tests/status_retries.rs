@@ -133,7 +133,7 @@ async fn exhausted_forced_status_raised_with_raise_on_status_and_body_readable()
         .unwrap_err();
     assert!(error.is_status());
     assert_eq!(error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
-    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.attempt_count(), 3);
     assert_eq!(
         error.to_string(),
         "HTTP status 500 Internal Server Error after 3 attempts"
@@ -208,4 +208,120 @@ async fn redirects_followed_within_one_attempt() {
         ["/a", "/b", "/a", "/b"],
         "two attempts of two hops each"
     );
+}
+
+/// `error_for_status`: any final status >= 400 is an `Err` holding the response, whose body and
+/// record stay readable.
+mod error_for_status {
+    use api_toolkit::{CallRecord, GiveUp, Method, RetrySettings, StatusCode};
+    use testkit::{Reply, TestServer};
+
+    use super::{retrying, session};
+
+    fn on(settings: RetrySettings) -> RetrySettings {
+        RetrySettings {
+            error_for_status: true,
+            ..settings
+        }
+    }
+
+    #[tokio::test]
+    async fn a_final_4xx_is_an_error_holding_the_response_and_its_record() {
+        let server = TestServer::start(vec![Reply::status(404).body("no such order")]).await;
+        let error = session(on(retrying(3)))
+            .get(server.url("/orders/7"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(error.is_status());
+        assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+        assert_eq!(error.attempt_count(), 1, "404 is not retried");
+        assert_eq!(
+            error.to_string(),
+            "HTTP status 404 Not Found after 1 attempt"
+        );
+        let response = error.into_response().expect("the response");
+        assert_eq!(CallRecord::of(&response).attempt_count(), 1);
+        assert_eq!(response.text().await.unwrap(), "no such order");
+        assert_eq!(server.methods(), ["GET"]);
+    }
+
+    #[tokio::test]
+    async fn retries_come_first_and_the_record_survives_into_response() {
+        let server = TestServer::start(vec![Reply::status(503).body("busy")]).await;
+        let settings = on(RetrySettings {
+            status_forcelist: vec![503],
+            ..retrying(2)
+        });
+        let error = session(settings)
+            .get(server.url("/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(server.count(), 3, "retried as without the setting");
+        assert_eq!(error.attempt_count(), 3);
+        let response = error.into_response().expect("the response");
+        let record = CallRecord::of(&response);
+        assert_eq!(record.attempt_count(), 3);
+        assert_eq!(record.attempts().len(), 3);
+        assert_eq!(record.give_up(), Some(GiveUp::Exhausted));
+        assert_eq!(response.text().await.unwrap(), "busy");
+    }
+
+    #[tokio::test]
+    async fn a_post_is_not_retried_to_get_its_error() {
+        let server = TestServer::start(vec![Reply::status(500)]).await;
+        let settings = on(RetrySettings {
+            allowed_methods: vec![Method::GET],
+            ..retrying(3)
+        });
+        let error = session(settings)
+            .post(server.url("/charges"))
+            .body("amount=100")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
+        assert_eq!(server.methods(), ["POST"], "sent once");
+    }
+
+    #[tokio::test]
+    async fn success_and_redirect_statuses_stay_ok() {
+        for status in [200, 201, 204, 304] {
+            let server = TestServer::start(vec![Reply::status(status)]).await;
+            let response = session(on(retrying(1)))
+                .get(server.url("/"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), status);
+        }
+    }
+
+    #[tokio::test]
+    async fn off_by_default_a_4xx_is_ok() {
+        let server = TestServer::start(vec![Reply::status(404)]).await;
+        let response = session(retrying(1))
+            .get(server.url("/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn into_response_keeps_the_record_with_raise_on_status_too() {
+        let server = TestServer::start(vec![Reply::status(500)]).await;
+        let settings = RetrySettings {
+            raise_on_status: true,
+            ..retrying(1)
+        };
+        let error = session(settings)
+            .get(server.url("/"))
+            .send()
+            .await
+            .unwrap_err();
+        let response = error.into_response().unwrap();
+        assert_eq!(CallRecord::of(&response).attempt_count(), 2);
+    }
 }

@@ -29,6 +29,7 @@ pub(crate) enum Key {
     StatusForcelist,
     AllowedMethods,
     RaiseOnStatus,
+    ErrorForStatus,
     BackoffMax,
     RespectRetryAfterHeader,
     RetryAfterMax,
@@ -48,12 +49,13 @@ pub(crate) enum Key {
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 20] = [
+    pub(crate) const ALL: [Key; 21] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
         Key::AllowedMethods,
         Key::RaiseOnStatus,
+        Key::ErrorForStatus,
         Key::BackoffMax,
         Key::RespectRetryAfterHeader,
         Key::RetryAfterMax,
@@ -79,6 +81,7 @@ impl Key {
             Key::StatusForcelist => "status_forcelist",
             Key::AllowedMethods => "allowed_methods",
             Key::RaiseOnStatus => "raise_on_status",
+            Key::ErrorForStatus => "error_for_status",
             Key::BackoffMax => "backoff_max",
             Key::RespectRetryAfterHeader => "respect_retry_after_header",
             Key::RetryAfterMax => "retry_after_max",
@@ -105,6 +108,7 @@ impl Key {
             Key::StatusForcelist => STATUS_LIST,
             Key::AllowedMethods => "[\"<method>\", ...]",
             Key::RaiseOnStatus
+            | Key::ErrorForStatus
             | Key::RespectRetryAfterHeader
             | Key::IdempotencyKey
             | Key::ShareRetryAfter
@@ -236,7 +240,7 @@ pub(crate) enum Value {
     Statuses(Vec<Status>),
     /// `allowed_methods`.
     Methods(List<LitStr>),
-    /// `raise_on_status`, `respect_retry_after_header`, `idempotency_key`,
+    /// `raise_on_status`, `error_for_status`, `respect_retry_after_header`, `idempotency_key`,
     /// `share_retry_after`, `respect_retry_after_ms` and `keyed_retries`.
     Flag(LitBool),
     /// `should_retry_header`.
@@ -446,6 +450,7 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         }
         Key::AllowedMethods => parse_list(input, key, string).map(Value::Methods),
         Key::RaiseOnStatus
+        | Key::ErrorForStatus
         | Key::RespectRetryAfterHeader
         | Key::IdempotencyKey
         | Key::ShareRetryAfter

@@ -246,6 +246,10 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             record.set_hint(hint);
                         }
                         let attempt = attempt.decided(by);
+                        // `error_for_status`: one flag read on the success path.
+                        let raise = raise
+                            || (settings.error_for_status
+                                && matches!(&result, Ok(r) if r.status().as_u16() >= 400));
                         telemetry::finished(&plan.span, recorded, retries_done as usize);
                         return match result {
                             Ok(response) if !raise && record.told_by_status(&attempt, give_up) => {

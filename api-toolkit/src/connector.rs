@@ -12,7 +12,7 @@
 //! derive that reads that type off the session field. The sessions themselves differ only in
 //! how a call is awaited, which is the session's business, not the connector's.
 
-use crate::{Result, RetrySettings, Session};
+use crate::{Result, RetrySettings, RetrySettingsPatch, Session, SettingsError};
 
 /// An API client that owns a retrying session: the port of the Python `APIConnector`.
 ///
@@ -93,6 +93,70 @@ pub trait ApiConnector {
         Self::Session::with_retry_settings(Self::default_retry_settings())
     }
 
+    /// A builder for this type's session, preloaded with its default settings: add default
+    /// headers, auth, a client or a service, then `build()`. The settings can still be
+    /// replaced on the builder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest::header, ApiConnector, Connector, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 3)]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// let mut headers = header::HeaderMap::new();
+    /// headers.insert(header::AUTHORIZATION, header::HeaderValue::from_static("Bearer t0ken"));
+    /// let session = Shop::session_builder().default_headers(headers).build()?;
+    /// let shop = Shop { session };
+    /// assert_eq!(shop.get_retry_settings().max_retries, 3);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
+    fn session_builder() -> <Self::Session as ConnectorSession>::Builder
+    where
+        Self: Sized,
+    {
+        Self::Session::builder_with(Self::default_retry_settings())
+    }
+
+    /// Settings read from configuration laid over this type's defaults: a key missing from
+    /// the file keeps the `#[retry(...)]` default, not [`RetrySettings::default`]'s.
+    ///
+    /// # Errors
+    ///
+    /// A [`SettingsError`] naming the field and the value, when the patch makes invalid
+    /// settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ApiConnector, Connector, RetrySettingsPatch, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 3, status_forcelist = [503])]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// let patch: RetrySettingsPatch = serde_json::from_str(r#"{"backoff_factor": 0.5, "total_timeout": "20s"}"#)?;
+    /// let settings = Shop::retry_settings_from(patch)?;
+    /// assert_eq!((settings.max_retries, settings.backoff_factor), (3, 0.5));
+    /// assert_eq!(settings.status_forcelist, [503]);
+    /// let shop = Shop { session: Shop::session_builder().retry_settings(settings).build()? };
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn retry_settings_from(
+        patch: RetrySettingsPatch,
+    ) -> std::result::Result<RetrySettings, SettingsError>
+    where
+        Self: Sized,
+    {
+        patch.apply_to(Self::default_retry_settings())
+    }
+
     /// A copy of the settings in force.
     fn get_retry_settings(&self) -> RetrySettings {
         self.session().retry_settings()
@@ -113,6 +177,15 @@ pub trait ApiConnector {
 ///
 /// This trait is sealed: the sessions are this crate's.
 pub trait ConnectorSession: sealed::Sealed {
+    /// The session's builder: [`SessionBuilder`](crate::SessionBuilder), or the blocking one.
+    type Builder;
+
+    /// A builder holding these settings ([`Session::builder`] then
+    /// [`retry_settings`](crate::SessionBuilder::retry_settings)).
+    fn builder_with(settings: RetrySettings) -> Self::Builder
+    where
+        Self: Sized;
+
     /// A new session with these settings and a default client ([`Session::new`]).
     ///
     /// # Errors
@@ -136,6 +209,12 @@ pub trait ConnectorSession: sealed::Sealed {
 }
 
 impl ConnectorSession for Session {
+    type Builder = crate::SessionBuilder;
+
+    fn builder_with(settings: RetrySettings) -> crate::SessionBuilder {
+        Session::builder().retry_settings(settings)
+    }
+
     fn with_retry_settings(settings: RetrySettings) -> Result<Self> {
         Session::new(settings)
     }
@@ -151,6 +230,12 @@ impl ConnectorSession for Session {
 
 #[cfg(feature = "blocking")]
 impl ConnectorSession for crate::blocking::Session {
+    type Builder = crate::blocking::SessionBuilder;
+
+    fn builder_with(settings: RetrySettings) -> crate::blocking::SessionBuilder {
+        crate::blocking::Session::builder().retry_settings(settings)
+    }
+
     fn with_retry_settings(settings: RetrySettings) -> Result<Self> {
         crate::blocking::Session::new(settings)
     }

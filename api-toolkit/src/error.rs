@@ -14,7 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error from a [`Session`](crate::Session) call or from refused settings.
 ///
-/// Ask it rather than match on it: [`status`](Error::status), [`attempts`](Error::attempts),
+/// Ask it rather than match on it: [`status`](Error::status), [`attempt_count`](Error::attempt_count),
 /// the `is_*` predicates, [`into_response`](Error::into_response) for the final response, and
 /// [`source`](std::error::Error::source) for the underlying `reqwest::Error`. Its `Debug` and
 /// `Display` never show header values or bodies.
@@ -47,8 +47,9 @@ enum Repr {
 pub enum ErrorKind {
     /// Settings were refused; see [`Error::settings_error`].
     InvalidSettings,
-    /// Retries were exhausted on a status of `status_forcelist` with `raise_on_status` on; the
-    /// response is in [`Error::into_response`].
+    /// Retries were exhausted on a status of `status_forcelist` with `raise_on_status` on, or
+    /// the final status was 400 or more with `error_for_status` on; the response is in
+    /// [`Error::into_response`].
     Status,
     /// The request could not be built or sent, or no response arrived (connect failure,
     /// timeout, reset); the `reqwest::Error` is the [`source`](std::error::Error::source).
@@ -118,8 +119,9 @@ impl Error {
     }
 
     /// How many attempts the call made (`0` when nothing was sent: refused settings or a
-    /// request that could not be built).
-    pub fn attempts(&self) -> u32 {
+    /// request that could not be built). The attempts themselves are in
+    /// [`record`](Error::record)`().`[`attempts`](CallRecord::attempts)`()`.
+    pub fn attempt_count(&self) -> u32 {
         self.inner.record.attempt_count()
     }
 
@@ -144,7 +146,8 @@ impl Error {
     }
 
     /// The final response of a [`Status`](ErrorKind::Status) error, body unread; `None` for
-    /// other errors.
+    /// other errors. The call's record goes with it: [`CallRecord::of`] on the response reads
+    /// the attempts and the give-up reason, as on a response returned as `Ok`.
     ///
     /// # Examples
     ///
@@ -161,8 +164,13 @@ impl Error {
     /// # Ok(()) }
     /// ```
     pub fn into_response(self) -> Option<Response> {
-        match self.inner.kind {
-            Repr::Status(response) => Some(response),
+        let Inner { kind, record } = *self.inner;
+        match kind {
+            Repr::Status(mut response) => {
+                // The response keeps the call's record: `CallRecord::of` reads it after this.
+                record.attach(&mut response);
+                Some(response)
+            }
             _ => None,
         }
     }
@@ -175,7 +183,9 @@ impl Error {
         }
     }
 
-    /// Whether retries were exhausted on a status with `raise_on_status` on.
+    /// Whether the call ended on a status that the settings make an error: retries exhausted
+    /// on a forced status with `raise_on_status`, or any status of 400 or more with
+    /// `error_for_status`.
     pub fn is_status(&self) -> bool {
         self.kind() == ErrorKind::Status
     }
@@ -249,8 +259,10 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// Describes this error only: the cause, when there is one, is the
+    /// [`source`](std::error::Error::source), so that reporters (anyhow, eyre) print it once.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let attempts = self.attempts();
+        let attempts = self.attempt_count();
         let plural = if attempts == 1 { "" } else { "s" };
         // Running out of retries needs no comment; any other reason to stop does.
         let why = match self.inner.record.give_up() {
@@ -258,6 +270,7 @@ impl fmt::Display for Error {
             _ => String::new(),
         };
         match &self.inner.kind {
+            // The settings error is this error, not its cause: shown here, and no source.
             Repr::InvalidSettings(error) => error.fmt(f),
             Repr::Status(response) => {
                 write!(
@@ -266,13 +279,14 @@ impl fmt::Display for Error {
                     response.status()
                 )
             }
+            // A panic's message is no error value: it can only be shown here.
             Repr::Classifier(message) => write!(
                 f,
                 "the retry classifier panicked after {attempts} attempt{plural}: {message}"
             ),
-            Repr::Service(error) => write!(
+            Repr::Service(_) => write!(
                 f,
-                "the service failed after {attempts} attempt{plural}: {error}"
+                "the service failed after {attempts} attempt{plural}{why}"
             ),
             Repr::ServicePanicked(message) => write!(
                 f,
@@ -282,19 +296,13 @@ impl fmt::Display for Error {
                 f,
                 "request timed out after {attempts} attempt{plural}{why}: the service did not answer within the attempt's limit"
             ),
-            Repr::Request(error) if attempts == 0 => write!(f, "request not sent: {error}"),
-            // reqwest says "error sending request" and leaves "timed out" to its source.
+            Repr::Request(_) if attempts == 0 => f.write_str("request not sent"),
+            // reqwest says "error sending request" and leaves "timed out" to its source: say it.
             Repr::Request(error) if error.is_timeout() => {
-                write!(
-                    f,
-                    "request timed out after {attempts} attempt{plural}{why}: {error}"
-                )
+                write!(f, "request timed out after {attempts} attempt{plural}{why}")
             }
-            Repr::Request(error) => {
-                write!(
-                    f,
-                    "request failed after {attempts} attempt{plural}{why}: {error}"
-                )
+            Repr::Request(_) => {
+                write!(f, "request failed after {attempts} attempt{plural}{why}")
             }
         }
     }
@@ -304,7 +312,7 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Error");
         out.field("kind", &self.kind())
-            .field("attempts", &self.attempts());
+            .field("attempts", &self.attempt_count());
         match &self.inner.kind {
             Repr::InvalidSettings(error) => out.field("settings", error),
             // A response's Debug shows its headers: only the status and URL are safe to show.
@@ -325,7 +333,6 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.inner.kind {
-            Repr::InvalidSettings(error) => Some(error),
             Repr::Request(error) => Some(error),
             Repr::Service(error) => Some(&**error),
             _ => None,
@@ -347,7 +354,7 @@ mod tests {
     fn invalid_settings_names_field_and_value() {
         let error = Error::from(SettingsError::new("max_retries", 7, "whatever"));
         assert!(error.is_invalid_settings());
-        assert_eq!(error.attempts(), 0);
+        assert_eq!(error.attempt_count(), 0);
         assert_eq!(
             error.settings_error().map(SettingsError::field),
             Some("max_retries")
@@ -356,7 +363,10 @@ mod tests {
             error.to_string(),
             "invalid retry setting `max_retries` = 7: whatever"
         );
-        assert!(std::error::Error::source(&error).is_some());
+        assert!(
+            std::error::Error::source(&error).is_none(),
+            "the message is shown once, by Display"
+        );
     }
 
     #[test]

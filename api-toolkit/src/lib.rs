@@ -60,6 +60,25 @@
 //! - Every attempt sends the same body bytes; a streaming body is sent once, never retried.
 //! - Dropping the future of a call stops it: no attempt starts afterwards.
 //!
+//! # Timeouts: what bounds what
+//!
+//! | limit | set on | bounds |
+//! |---|---|---|
+//! | `attempt_timeout` | [`RetrySettings`], `#[retry(attempt_timeout = ..)]` | each attempt, from connecting to the end of the body |
+//! | [`RequestBuilder::timeout`] | one request | each attempt of that request |
+//! | `total_timeout` | [`RetrySettings`], `#[retry(total_timeout = ..)]` | the whole call: attempts and the waits between them |
+//! | a client's own timeout | `reqwest::ClientBuilder::timeout`, for [`Session::from_client`] | each attempt, as reqwest enforces it |
+//!
+//! Each attempt is cut at the shortest of the limits that apply to it and the time left before
+//! `total_timeout`. A wait that would end past `total_timeout` is not started: the last
+//! outcome is returned at once. Without `total_timeout`, a call lasts at most
+//! `1 + max_retries` attempt limits plus its waits, each capped by `backoff_max` (or by
+//! `retry_after_max` for a server's `Retry-After`). An attempt cut while connecting is a
+//! connect error (retried for any method); cut later, a timeout after sending (retried only for
+//! `allowed_methods`). `SessionBuilder::timeout` is `attempt_timeout` under another name, kept
+//! for reqwest habits and deprecated. A blocking call cannot be dropped: `total_timeout` is
+//! the way to bound it.
+//!
 //! # Why retries need care: retry storms
 //!
 //! When a server is overloaded, every client retrying multiplies the load it already cannot
@@ -83,7 +102,7 @@ mod into_url;
 pub mod middleware;
 mod policy;
 mod record;
-mod redact;
+pub mod redact;
 mod replay;
 mod request;
 mod session;
@@ -125,6 +144,7 @@ mod wait;
 /// | `status_forcelist` | statuses in `100..=599`, perhaps none, and inclusive ranges of them: `status_forcelist = [429, 500..=599]` |
 /// | `allowed_methods` | at least one method: `allowed_methods = ["GET", "PUT", "PURGE"]` |
 /// | `raise_on_status` | `raise_on_status = true` |
+/// | `error_for_status` | `error_for_status = true` |
 /// | `backoff_max` | seconds, `>= 0`: `backoff_max = 30`, `backoff_max = 1.5` |
 /// | `respect_retry_after_header` | `respect_retry_after_header = false` |
 /// | `retry_after_max` | seconds, `>= 0`: `retry_after_max = 60` |
@@ -316,8 +336,8 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError, DEFAULT_ALLOWED_METHODS,
-    DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES,
+    RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch, SettingsError,
+    DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES,
 };
 pub use stats::Stats;
 

@@ -1,18 +1,40 @@
 //! URLs as they may be shown: without the query, fragment or credentials, where API keys and
 //! tokens often travel.
+//!
+//! The crate shows URLs only this way: in its errors, its tracing spans and events, and the
+//! `Debug` of its types. Hooks and classifiers of yours that log URLs can do the same.
 
 use reqwest::Url;
 
-/// Strips the query, the fragment and any `user:password@`.
-pub(crate) fn redact(url: &mut Url) {
+/// Strips the query, the fragment and any `user:password@` from `url`, in place.
+///
+/// # Examples
+///
+/// ```
+/// let mut url = api_toolkit::reqwest::Url::parse("https://me:pw@api.example/v1?key=s3cret#top")?;
+/// api_toolkit::redact::redact(&mut url);
+/// assert_eq!(url.as_str(), "https://api.example/v1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn redact(url: &mut Url) {
     url.set_query(None);
     url.set_fragment(None);
     let _ = url.set_username("");
     let _ = url.set_password(None);
 }
 
-/// A redacted copy of `url`.
-pub(crate) fn redacted(url: &Url) -> Url {
+/// A copy of `url` without its query, fragment or credentials, as the crate logs it.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::redact::redacted;
+///
+/// let url = api_toolkit::reqwest::Url::parse("https://api.example/v1/charges?token=abc")?;
+/// assert_eq!(redacted(&url).as_str(), "https://api.example/v1/charges");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn redacted(url: &Url) -> Url {
     let mut url = url.clone();
     redact(&mut url);
     url

@@ -179,8 +179,10 @@ impl RequestBuilder {
         self.set(|request| *request.body_mut() = Some(body.into()))
     }
 
-    /// The limit for each attempt of this request, overriding the session's. A timeout counts
-    /// as a failure after sending: retried only for `allowed_methods`.
+    /// A limit for each attempt of this request. The shortest limit applies: this one, the
+    /// settings' `attempt_timeout` and the time left before `total_timeout` (see
+    /// [the timeouts](crate#timeouts-what-bounds-what)). A timeout counts as a failure after
+    /// sending, retried only for `allowed_methods`, unless it cut the connect.
     pub fn timeout(self, timeout: Duration) -> Self {
         self.set(|request| *request.timeout_mut() = Some(timeout))
     }

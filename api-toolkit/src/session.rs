@@ -326,8 +326,11 @@ impl fmt::Debug for Session {
 /// use api_toolkit::{RetrySettings, Session};
 ///
 /// let session = Session::builder()
-///     .retry_settings(RetrySettings { max_retries: 3, ..RetrySettings::default() })
-///     .timeout(Duration::from_secs(10))
+///     .retry_settings(RetrySettings {
+///         max_retries: 3,
+///         attempt_timeout: Some(Duration::from_secs(10)),
+///         ..RetrySettings::default()
+///     })
 ///     .user_agent("shop-client/1.0")
 ///     .build()?;
 /// # Ok::<(), api_toolkit::Error>(())
@@ -378,14 +381,18 @@ impl SessionBuilder {
         self
     }
 
-    /// The limit for each attempt, from connecting to the end of the body. An attempt's limit is
-    /// the shortest of this, the request's own [`timeout`](crate::RequestBuilder::timeout),
-    /// `attempt_timeout` and the time left before `total_timeout`. A timeout counts as a failure
-    /// after sending (retried only for `allowed_methods`), unless it cut the connect: a
-    /// connection never established is a connect error, retried for any method.
+    /// The limit for each attempt, from connecting to the end of the body: the same limit as
+    /// [`RetrySettings::attempt_timeout`], which can also be declared with `#[retry]`, read from
+    /// configuration and changed at run time. An attempt's limit is the shortest of this, the
+    /// request's own [`timeout`](crate::RequestBuilder::timeout), `attempt_timeout` and the time
+    /// left before `total_timeout` (see [the timeouts](crate#timeouts-what-bounds-what)).
     ///
     /// With a client built elsewhere ([`client`](SessionBuilder::client)), the session writes
     /// this limit into each request rather than into the client.
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `RetrySettings::attempt_timeout`: the same limit, declared with the other settings"
+    )]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.client = self.client.timeout(timeout);
         self.timeout = Some(timeout);
@@ -479,12 +486,14 @@ impl SessionBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use api_toolkit::{reqwest, Session};
+    /// use api_toolkit::{reqwest, RetrySettings, Session};
     ///
     /// let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    /// // The client's timeout, told to the session so that it takes part in every attempt.
+    /// let settings = RetrySettings { attempt_timeout: Some(Duration::from_secs(10)), ..RetrySettings::default() };
     /// let session = Session::builder()
     ///     .client(client)
-    ///     .timeout(Duration::from_secs(10)) // the client's, so that it takes part in every attempt
+    ///     .retry_settings(settings)
     ///     .on_retry(|event| eprintln!("retrying in {:?}", event.wait()))
     ///     .build()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())

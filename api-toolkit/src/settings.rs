@@ -6,6 +6,7 @@
 
 mod budget;
 mod hints;
+mod patch;
 mod statuses;
 mod validate;
 mod wire;
@@ -19,6 +20,7 @@ use crate::Classifier;
 
 pub use budget::RetryBudget;
 pub use hints::{RateLimitReset, ResetForm};
+pub use patch::RetrySettingsPatch;
 #[doc(hidden)]
 pub use statuses::StatusItem;
 pub use validate::SettingsError;
@@ -35,6 +37,7 @@ pub use validate::SettingsError;
 /// | `status_forcelist` | `[408, 413, 429, 500, 502, 503, 504, 521, 522, 524]` |
 /// | `allowed_methods` | `[HEAD, GET, PUT, DELETE, OPTIONS, TRACE, POST, PATCH]` |
 /// | `raise_on_status` | `false` |
+/// | `error_for_status` | `false` |
 /// | `backoff_max` | `120 s` |
 /// | `respect_retry_after_header` | `true` |
 /// | `retry_after_max` | `120 s` |
@@ -55,10 +58,12 @@ pub use validate::SettingsError;
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
 /// [`RetrySettings::validate`] runs the same checks on demand.
 ///
-/// With serde, the fields keep their names, methods are strings and durations are seconds
-/// (a number), so the JSON of the defaults starts with the same five values, in the same
-/// order, as the Python `get_retry_settings()` dict. Missing fields take their defaults and
-/// unknown fields are rejected. `status_forcelist` also takes ranges as strings
+/// With serde, the fields keep their names, methods are strings and durations are written as
+/// seconds (a number), so the JSON of the defaults starts with the same five values, in the
+/// same order, as the Python `get_retry_settings()` dict. Durations are read as seconds or as
+/// strings with a unit (`"250ms"`, `"30s"`, `"2m"`). Missing fields take their defaults (to
+/// take a connector's own defaults instead, read a [`RetrySettingsPatch`]) and unknown fields
+/// are rejected; every error names the field. `status_forcelist` also takes ranges as strings
 /// (`[429, "500..=599"]`; the list is then sorted and deduplicated), header names are
 /// lower-case strings, and `classify`, which is code, is neither written nor read.
 ///
@@ -76,8 +81,8 @@ pub use validate::SettingsError;
 /// assert!(settings.validate().is_ok());
 /// assert_eq!(settings.status_forcelist, [408, 413, 429, 500, 502, 503, 504, 521, 522, 524]);
 /// ```
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(into = "wire::WireSettings", try_from = "wire::WireSettings")]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(into = "wire::WireSettings")]
 pub struct RetrySettings {
     /// How many times a call may be retried: one call makes at most `1 + max_retries` attempts.
     pub max_retries: u32,
@@ -93,6 +98,12 @@ pub struct RetrySettings {
     /// When retries are exhausted on a status of `status_forcelist`: `false` returns that last
     /// response as `Ok`, `true` returns an [`Error`](crate::Error) that holds it.
     pub raise_on_status: bool,
+    /// Any final response with a status of 400 or more ends the call as an
+    /// [`Error`](crate::Error) of kind [`Status`](crate::ErrorKind::Status) that holds it
+    /// (body unread, record kept: see [`Error::into_response`](crate::Error::into_response)),
+    /// as reqwest's `error_for_status` does, after the retries the other settings make.
+    /// `false` returns every response as `Ok`, except as `raise_on_status` says.
+    pub error_for_status: bool,
     /// The longest computed backoff wait.
     pub backoff_max: Duration,
     /// Honour `Retry-After` on 413, 429 and 503 responses: such a response is retried even when
@@ -189,6 +200,7 @@ impl Default for RetrySettings {
             status_forcelist: DEFAULT_STATUS_FORCELIST.to_vec(),
             allowed_methods: DEFAULT_ALLOWED_METHODS.to_vec(),
             raise_on_status: false,
+            error_for_status: false,
             backoff_max: Duration::from_secs(120),
             respect_retry_after_header: true,
             retry_after_max: Duration::from_secs(120),

@@ -147,8 +147,11 @@ impl Session {
     /// use api_toolkit::RetrySettings;
     ///
     /// let session = Session::builder()
-    ///     .retry_settings(RetrySettings { total_timeout: Some(Duration::from_secs(30)), ..RetrySettings::default() })
-    ///     .timeout(Duration::from_secs(10))
+    ///     .retry_settings(RetrySettings {
+    ///         attempt_timeout: Some(Duration::from_secs(10)),
+    ///         total_timeout: Some(Duration::from_secs(30)),
+    ///         ..RetrySettings::default()
+    ///     })
     ///     .user_agent("shop-client/1.0")
     ///     .build()?;
     /// # Ok::<(), api_toolkit::Error>(())
@@ -328,7 +331,12 @@ impl SessionBuilder {
     }
 
     /// The limit for each attempt: see [`crate::SessionBuilder::timeout`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `RetrySettings::attempt_timeout`: the same limit, declared with the other settings"
+    )]
     pub fn timeout(self, timeout: Duration) -> Self {
+        #[allow(deprecated)]
         self.map(|inner| inner.timeout(timeout))
     }
 

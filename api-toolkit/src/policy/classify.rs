@@ -22,8 +22,9 @@ pub enum Verdict {
     /// Retry after this wait. Like a `Retry-After`, a wait beyond `retry_after_max` ends the
     /// retries at once.
     RetryAfter(Duration),
-    /// Return the outcome as it is: a response as `Ok` (even with `raise_on_status`), an error
-    /// as `Err`.
+    /// Do not retry: return the outcome as it is, a response as `Ok` (even with
+    /// `raise_on_status`; with `error_for_status`, a status of 400 or more as an `Err` holding
+    /// it), an error as `Err`.
     Stop,
 }
 

@@ -1,20 +1,24 @@
-//! The serde form of [`RetrySettings`]: methods as strings, durations as seconds.
+//! The serde form of [`RetrySettings`] as written: methods as strings, durations as seconds.
+//! It is read by [`RetrySettingsPatch`](super::RetrySettingsPatch), which names the field in
+//! every error.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{validate, RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError};
+use super::{validate, RateLimitReset, RetryBudget, RetrySettings, SettingsError};
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
-#[derive(Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Serialize)]
 pub(super) struct WireSettings {
     max_retries: u32,
     backoff_factor: f64,
     status_forcelist: Vec<WireStatus>,
     allowed_methods: Vec<String>,
     raise_on_status: bool,
+    // Written only when set, as the fields of issue 14 below.
+    #[serde(skip_serializing_if = "is_false")]
+    error_for_status: bool,
     backoff_max: f64,
     respect_retry_after_header: bool,
     retry_after_max: f64,
@@ -49,26 +53,19 @@ fn is_zero(bytes: &usize) -> bool {
 
 /// A status (any integer, so that a wrong one is reported by the check that names the field)
 /// or a range written `"500..=599"` (or `"500-599"`).
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-enum WireStatus {
+pub(super) enum WireStatus {
     Code(i64),
     Range(String),
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Serialize)]
 struct WireReset {
     header: String,
     form: String,
     remaining_header: String,
     statuses: Vec<u16>,
-}
-
-impl Default for WireReset {
-    fn default() -> Self {
-        RateLimitReset::default().into()
-    }
 }
 
 impl From<RateLimitReset> for WireReset {
@@ -82,36 +79,9 @@ impl From<RateLimitReset> for WireReset {
     }
 }
 
-impl TryFrom<WireReset> for RateLimitReset {
-    type Error = SettingsError;
-
-    fn try_from(w: WireReset) -> Result<Self, SettingsError> {
-        let form = match w.form.as_str() {
-            "epoch_seconds" => ResetForm::EpochSeconds,
-            "delta_seconds" => ResetForm::DeltaSeconds,
-            other => {
-                return Err(SettingsError::new(
-                    "rate_limit_reset.form",
-                    format!("{other:?}"),
-                    "expected \"epoch_seconds\" or \"delta_seconds\"",
-                ))
-            }
-        };
-        Ok(RateLimitReset {
-            header: validate::parse_header_name("rate_limit_reset.header", &w.header)?,
-            form,
-            remaining_header: validate::parse_header_name(
-                "rate_limit_reset.remaining_header",
-                &w.remaining_header,
-            )?,
-            statuses: w.statuses,
-        })
-    }
-}
-
 /// The statuses of a wire list: as given when it holds codes only (the seed's form), sorted and
 /// deduplicated when it holds a range.
-fn statuses(wire: Vec<WireStatus>) -> Result<Vec<u16>, SettingsError> {
+pub(super) fn statuses(wire: Vec<WireStatus>) -> Result<Vec<u16>, SettingsError> {
     let has_range = wire.iter().any(|s| matches!(s, WireStatus::Range(_)));
     let mut list = Vec::with_capacity(wire.len());
     for status in wire {
@@ -142,18 +112,11 @@ fn statuses(wire: Vec<WireStatus>) -> Result<Vec<u16>, SettingsError> {
     Ok(list)
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Serialize)]
 struct WireBudget {
     ratio: f64,
     min_per_second: u32,
     window: f64,
-}
-
-impl Default for WireBudget {
-    fn default() -> Self {
-        RetryBudget::default().into()
-    }
 }
 
 impl From<RetryBudget> for WireBudget {
@@ -163,24 +126,6 @@ impl From<RetryBudget> for WireBudget {
             min_per_second: b.min_per_second,
             window: b.window.as_secs_f64(),
         }
-    }
-}
-
-impl TryFrom<WireBudget> for RetryBudget {
-    type Error = SettingsError;
-
-    fn try_from(w: WireBudget) -> Result<Self, SettingsError> {
-        Ok(RetryBudget {
-            ratio: w.ratio,
-            min_per_second: w.min_per_second,
-            window: seconds("retry_budget.window", w.window)?,
-        })
-    }
-}
-
-impl Default for WireSettings {
-    fn default() -> Self {
-        RetrySettings::default().into()
     }
 }
 
@@ -200,6 +145,7 @@ impl From<RetrySettings> for WireSettings {
                 .map(|m| m.as_str().to_owned())
                 .collect(),
             raise_on_status: s.raise_on_status,
+            error_for_status: s.error_for_status,
             backoff_max: s.backoff_max.as_secs_f64(),
             respect_retry_after_header: s.respect_retry_after_header,
             retry_after_max: s.retry_after_max.as_secs_f64(),
@@ -218,54 +164,8 @@ impl From<RetrySettings> for WireSettings {
     }
 }
 
-impl TryFrom<WireSettings> for RetrySettings {
-    type Error = SettingsError;
-
-    fn try_from(w: WireSettings) -> Result<Self, SettingsError> {
-        let settings = RetrySettings {
-            max_retries: w.max_retries,
-            backoff_factor: w.backoff_factor,
-            status_forcelist: statuses(w.status_forcelist)?,
-            allowed_methods: w
-                .allowed_methods
-                .iter()
-                .map(|name| validate::parse_method(name))
-                .collect::<Result<_, _>>()?,
-            raise_on_status: w.raise_on_status,
-            backoff_max: seconds("backoff_max", w.backoff_max)?,
-            respect_retry_after_header: w.respect_retry_after_header,
-            retry_after_max: seconds("retry_after_max", w.retry_after_max)?,
-            total_timeout: w
-                .total_timeout
-                .map(|t| seconds("total_timeout", t))
-                .transpose()?,
-            attempt_timeout: w
-                .attempt_timeout
-                .map(|t| seconds("attempt_timeout", t))
-                .transpose()?,
-            backoff_jitter: seconds("backoff_jitter", w.backoff_jitter)?,
-            idempotency_key: w.idempotency_key,
-            retry_budget: w.retry_budget.map(RetryBudget::try_from).transpose()?,
-            share_retry_after: w.share_retry_after,
-            respect_retry_after_ms: w.respect_retry_after_ms,
-            should_retry_header: w
-                .should_retry_header
-                .map(|name| validate::parse_header_name("should_retry_header", &name))
-                .transpose()?,
-            rate_limit_reset: w
-                .rate_limit_reset
-                .map(RateLimitReset::try_from)
-                .transpose()?,
-            keyed_retries: w.keyed_retries,
-            classify: None,
-            classify_body_bytes: w.classify_body_bytes,
-        };
-        settings.validate()?;
-        Ok(settings)
-    }
-}
-
-fn seconds(field: &'static str, secs: f64) -> Result<Duration, SettingsError> {
+/// `secs` as a duration, refused (naming `field`) when negative or not finite.
+pub(super) fn seconds(field: &'static str, secs: f64) -> Result<Duration, SettingsError> {
     Duration::try_from_secs_f64(secs).map_err(|_| {
         SettingsError::new(
             field,
@@ -278,6 +178,7 @@ fn seconds(field: &'static str, secs: f64) -> Result<Duration, SettingsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ResetForm;
 
     fn from_json(json: &str) -> Result<RetrySettings, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
@@ -440,7 +341,7 @@ mod tests {
     #[test]
     fn unknown_field_rejected() {
         let err = from_json(r#"{"max_retry": 2}"#).unwrap_err();
-        assert!(err.contains("unknown field `max_retry`"), "{err}");
+        assert!(err.contains("unknown retry setting `max_retry`"), "{err}");
     }
 }
 

@@ -116,6 +116,7 @@ fn settings(rng: &mut Rng, share: bool) -> Settings {
             .collect(),
         allowed_methods,
         raise_on_status: rng.percent(30),
+        error_for_status: rng.percent(20),
         backoff_max: rng.pick(&[
             Duration::from_millis(5),
             Duration::from_millis(15),

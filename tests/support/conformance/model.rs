@@ -79,7 +79,7 @@ pub enum Outcome {
         body_ok: bool,
     },
     /// An error holding the response (`is_status()`): retries exhausted on a forced status
-    /// with `raise_on_status`.
+    /// with `raise_on_status`, or a final status >= 400 with `error_for_status`.
     Raised(u16),
     /// Nothing was sent by the last attempt: `is_connect()`.
     Connect,
@@ -305,8 +305,14 @@ fn expect_call(
 ) -> Result<CallExpectation, Ambiguous> {
     let s = call.settings(scenario);
     let mut notes = Vec::new();
-    let done = |outcome, attempts, early, notes: &mut Vec<&'static str>| CallExpectation {
-        outcome,
+    let done = |outcome: Outcome, attempts, early, notes: &mut Vec<&'static str>| CallExpectation {
+        // `error_for_status`: whatever ended the call, a final status >= 400 is an error.
+        outcome: match outcome {
+            Outcome::Response { status, .. } if s.error_for_status && status >= 400 => {
+                Outcome::Raised(status)
+            }
+            outcome => outcome,
+        },
         attempts,
         nominal: Duration::ZERO,
         early,

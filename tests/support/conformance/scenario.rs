@@ -211,6 +211,8 @@ pub struct Settings {
     pub allowed_methods: Vec<Method>,
     /// Exhausted on a forced status: an error holding the response.
     pub raise_on_status: bool,
+    /// Any final status >= 400: an error holding the response.
+    pub error_for_status: bool,
     /// Cap of the backoff.
     pub backoff_max: Duration,
     /// Whether `Retry-After` is honoured.

@@ -18,6 +18,7 @@ fn rules(_: &Attempt<'_>) -> Verdict {
     status_forcelist = [429, 503],
     allowed_methods = ["GET", "HEAD", "PURGE", "!#$%&'*+-.^_`|~09azAZ"],
     raise_on_status = true,
+    error_for_status = true,
     backoff_max = 30,
     respect_retry_after_header = false,
     retry_after_max = 60,
@@ -43,6 +44,7 @@ struct Integers {
 #[retry(allowed_methods = ["DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "POST", "PUT"])]
 #[retry(
     raise_on_status = false,
+    error_for_status = false,
     backoff_max = 1.5,
     respect_retry_after_header = true
 )]
@@ -93,6 +95,7 @@ fn main() {
                 Method::from_bytes(b"!#$%&'*+-.^_`|~09azAZ").unwrap(),
             ],
             raise_on_status: true,
+            error_for_status: true,
             backoff_max: Duration::from_secs(30),
             respect_retry_after_header: false,
             retry_after_max: Duration::from_secs(60),
@@ -132,6 +135,7 @@ fn main() {
                 Method::PUT,
             ],
             raise_on_status: false,
+            error_for_status: false,
             backoff_max: Duration::from_millis(1500),
             respect_retry_after_header: true,
             retry_after_max: Duration::from_millis(250),

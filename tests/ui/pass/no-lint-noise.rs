@@ -45,6 +45,7 @@ pub struct Ranges {
 #[retry(max_retries = 3, backoff_factor = 1, status_forcelist = [], allowed_methods = ["GET"])]
 #[retry(
     raise_on_status = false,
+    error_for_status = false,
     backoff_max = 10,
     respect_retry_after_header = true
 )]
