@@ -146,7 +146,7 @@ async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() 
     .unwrap();
     let url = server.url("/orders?token=secret-query");
     let _ = session
-        .request(Method::GET, url)
+        .request(Method::GET, url.clone())
         .bearer_auth("secret-token")
         .body("secret-payload")
         .send()
@@ -154,6 +154,12 @@ async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() 
     let output = captured.text();
     println!("{output}");
     assert!(output.contains("http.request.method=GET"), "{output}");
+    // The OpenTelemetry HTTP client conventions: the kind, the server, the error's type.
+    let port = url.split(':').nth(2).and_then(|rest| rest.split('/').next()).unwrap();
+    assert!(output.contains("otel.kind=\"client\""), "{output}");
+    assert!(output.contains("server.address=\"127.0.0.1\""), "{output}");
+    assert!(output.contains(&format!("server.port={port}")), "{output}");
+    assert!(output.contains("error.type=503"), "{output}");
     assert!(
         output.contains(&format!("url.full=\"{}\"", server.url("/orders"))),
         "{output}"
@@ -164,7 +170,8 @@ async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() 
         "one event per retry: {output}"
     );
     assert!(
-        output.contains("http.response.status_code=503 http.request.resend_count=2"),
+        output.contains("http.response.status_code=503")
+            && output.contains("http.request.resend_count=2"),
         "{output}"
     );
     assert!(
@@ -180,5 +187,24 @@ async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() 
     assert!(
         !output.contains("secret"),
         "no header values, bodies or query: {output}"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_without_a_response_has_a_short_error_type() {
+    let (captured, _guard) = capture_tracing();
+    // One retry, so that the give-up warning shows the span's fields as the call ended.
+    let session = Session::new(settings(1)).unwrap();
+    let _ = session
+        .get(refused_url("/").await)
+        .send()
+        .await
+        .unwrap_err();
+    let output = captured.text();
+    let warning = output.lines().find(|line| line.contains("giving up"));
+    assert!(
+        warning.is_some_and(|line| line.contains("error.type=\"connect\"")
+            && !line.contains("status_code")),
+        "{output}"
     );
 }

@@ -20,15 +20,45 @@ pub(crate) fn call_span(method: &Method, url: &Url) -> Span {
     let span = tracing::info_span!(
         target: "api_toolkit",
         "http.client.request",
+        "otel.kind" = "client",
         "http.request.method" = %method,
+        "server.address" = Empty,
+        "server.port" = Empty,
         "url.full" = Empty,
         "http.response.status_code" = Empty,
         "http.request.resend_count" = Empty,
+        "error.type" = Empty,
     );
     if !span.is_disabled() {
+        if let Some(host) = url.host_str() {
+            span.record("server.address", host);
+        }
+        if let Some(port) = url.port_or_known_default() {
+            span.record("server.port", port);
+        }
         span.record("url.full", redacted(url).as_str());
     }
     span
+}
+
+/// Records the `error.type` of a call that ended with `outcome`, as the HTTP client conventions
+/// say: a status of 400 or more as its number, a failure without a response as a short
+/// identifier, nothing for a success.
+fn record_error_type(span: &Span, outcome: AttemptOutcome) {
+    let failure = match outcome {
+        AttemptOutcome::Status(status) => {
+            if status.as_u16() >= 400 {
+                span.record("error.type", tracing::field::display(status.as_u16()));
+            }
+            return;
+        }
+        AttemptOutcome::Connect | AttemptOutcome::ConnectAfterRedirect => "connect",
+        AttemptOutcome::Timeout => "timeout",
+        AttemptOutcome::Closed => "closed",
+        AttemptOutcome::Other => "request",
+        AttemptOutcome::Service => "service",
+    };
+    span.record("error.type", failure);
 }
 
 // Cold: the events' code stays out of the success path's.
@@ -70,6 +100,7 @@ fn record_finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
     if let AttemptOutcome::Status(status) = outcome {
         span.record("http.response.status_code", status.as_u16());
     }
+    record_error_type(span, outcome);
     if retries > 0 {
         span.record("http.request.resend_count", retries);
     }
