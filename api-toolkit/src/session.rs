@@ -260,7 +260,7 @@ impl Session {
     /// # Errors
     ///
     /// - [`Request`](crate::ErrorKind::Request): the last attempt got no response (connect
-    ///   failure, timeout, reset), or the failure could not be retried; [`Error::attempts`]
+    ///   failure, timeout, reset), or the failure could not be retried; [`Error::attempt_count`]
     ///   says how many attempts were made.
     /// - [`Status`](crate::ErrorKind::Status): with `raise_on_status`, retries were exhausted on
     ///   a status of `status_forcelist`; [`Error::into_response`] gives the response back.

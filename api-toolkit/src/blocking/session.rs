@@ -77,7 +77,7 @@ impl Inner {
     /// Runs a call on the runtime's thread, beside the connections it drives, and waits for
     /// it: the wake-ups between the call and its connection then stay on one thread, which
     /// made blocking calls about 6% faster than polling the call on the caller's thread
-    /// (README, "Performance"). The caller's span and subscriber go with it.
+    /// (BENCHMARKS.md, "Front ends"). The caller's span and subscriber go with it.
     pub(super) fn run<F>(&self, future: F) -> F::Output
     where
         F: Future + Send + 'static,
