@@ -4,11 +4,10 @@
 //! here; whether a well-shaped value is in range is [`valid`](crate::valid)'s business. Every
 //! mistake is recorded and parsing goes on with the next key, so one build shows them all.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Punct, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
 use syn::token::{Bracket, Paren};
 use syn::{
     bracketed, parenthesized, Attribute, Error, Lit, LitBool, LitFloat, LitInt, LitStr, Meta, Path,
@@ -16,6 +15,7 @@ use syn::{
 };
 
 use crate::errors::Errors;
+use crate::hint::{self, Want};
 
 /// A key of `#[retry(...)]`: one per field of `RetrySettings`, with the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +185,9 @@ pub(crate) trait Named: Copy + PartialEq + 'static {
     const ATTRIBUTE: &'static str;
     fn name(self) -> &'static str;
     fn expected(self) -> String;
+    /// What the value takes, for a hint at a value of the wrong form; `None` when no hint
+    /// applies.
+    fn want(self) -> Option<Want>;
 
     fn from_path(path: &Path) -> Option<Self> {
         let ident = path.get_ident()?;
@@ -203,6 +206,28 @@ impl Named for Key {
     fn expected(self) -> String {
         Key::expected(self)
     }
+    fn want(self) -> Option<Want> {
+        Some(match self {
+            Key::MaxRetries | Key::ClassifyBodyBytes => Want::Int,
+            Key::BackoffFactor | Key::RetryBudget => Want::Number,
+            Key::BackoffMax
+            | Key::RetryAfterMax
+            | Key::TotalTimeout
+            | Key::AttemptTimeout
+            | Key::BackoffJitter => Want::Seconds,
+            Key::StatusForcelist => Want::Statuses,
+            Key::AllowedMethods => Want::Methods,
+            Key::RaiseOnStatus
+            | Key::RespectRetryAfterHeader
+            | Key::IdempotencyKey
+            | Key::ShareRetryAfter
+            | Key::RespectRetryAfterMs
+            | Key::KeyedRetries => Want::Bool,
+            Key::ShouldRetryHeader | Key::RateLimitReset => Want::Header,
+            // `parse_path` has its own hint.
+            Key::Classify => return None,
+        })
+    }
 }
 
 impl Named for ResetKey {
@@ -216,6 +241,97 @@ impl Named for ResetKey {
     fn expected(self) -> String {
         ResetKey::expected(self)
     }
+    fn want(self) -> Option<Want> {
+        Some(match self {
+            ResetKey::Header | ResetKey::RemainingHeader => Want::Header,
+            ResetKey::Form => Want::Form,
+            ResetKey::Statuses => Want::Statuses,
+        })
+    }
+}
+
+/// A key of `#[connector(...)]`, which says how the expansion reaches api-toolkit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConnectorKey {
+    /// `crate = my_sdk::api_toolkit`, for a crate that re-exports api-toolkit.
+    Crate,
+}
+
+const EXPECTED_CONNECTOR: &str = "expected `#[connector(crate = <path to api_toolkit>)]`";
+
+impl Named for ConnectorKey {
+    fn all() -> &'static [Self] {
+        &[ConnectorKey::Crate]
+    }
+    const ATTRIBUTE: &'static str = "#[connector(...)]";
+    fn name(self) -> &'static str {
+        match self {
+            ConnectorKey::Crate => "crate",
+        }
+    }
+    fn expected(self) -> String {
+        EXPECTED_CONNECTOR.to_owned()
+    }
+    fn want(self) -> Option<Want> {
+        None
+    }
+}
+
+/// The path of `#[connector(crate = path)]`, if given; every mistake is recorded.
+pub(crate) fn parse_connector(attrs: &[Attribute], errors: &mut Errors) -> Option<Path> {
+    let mut krate = None;
+    let mut seen = Vec::new();
+    for attr in attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("connector"))
+    {
+        if !matches!(attr.meta, Meta::List(_)) {
+            errors.push(Error::new_spanned(&attr.meta, EXPECTED_CONNECTOR));
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            if let Some(ConnectorKey::Crate) = parse_key(&meta, &mut seen, errors) {
+                if let Some(path) = errors.ok(parse_crate_path(&meta)) {
+                    krate = Some(path);
+                }
+            }
+            skip_to_comma(meta.input);
+            Ok(())
+        });
+        // As in `parse`, the closure never fails: this is a token where a key should be.
+        if let Err(error) = result {
+            errors.push(Error::new(error.span(), EXPECTED_CONNECTOR));
+        }
+    }
+    krate
+}
+
+/// `crate = my_sdk::api_toolkit`: a path to a module, without generic arguments.
+fn parse_crate_path(meta: &ParseNestedMeta) -> syn::Result<Path> {
+    let key = ConnectorKey::Crate;
+    if !meta.input.peek(Token![=]) {
+        return Err(Error::new_spanned(&meta.path, key.expected()));
+    }
+    let input = meta.value()?;
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        // `crate = "my_sdk::api_toolkit"`, as serde writes it: say how to write it here.
+        let message = match lit.parse_with(Path::parse_mod_style) {
+            Ok(_) => format!(
+                "{}, not a string: write `crate = {}`",
+                key.expected(),
+                lit.value()
+            ),
+            Err(_) => key.expected(),
+        };
+        return Err(Error::new(lit.span(), message));
+    }
+    let path =
+        Path::parse_mod_style(input).map_err(|error| Error::new(error.span(), key.expected()))?;
+    if !at_end(input) {
+        return Err(Error::new(input.span(), key.expected()));
+    }
+    Ok(path)
 }
 
 /// One `key = value` of `#[retry(...)]`.
@@ -437,6 +553,7 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         return None;
     }
     let input = errors.ok(meta.value())?;
+    let tokens = value_tokens(input);
     let value = match key {
         Key::MaxRetries => parse_int(input, key, "u32").map(Value::Count),
         Key::BackoffFactor => parse_number(input, key).map(Value::Factor),
@@ -466,7 +583,42 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         Key::Classify => parse_path(input, key).map(Value::Classify),
         Key::ClassifyBodyBytes => parse_int(input, key, "usize").map(Value::Bytes),
     };
-    errors.ok(value).map(|value| Entry { key, value })
+    errors
+        .ok(with_hint(value, key, &tokens))
+        .map(|value| Entry { key, value })
+}
+
+/// The tokens of a value, up to the next `,`, without consuming them.
+fn value_tokens(input: ParseStream) -> TokenStream {
+    let fork = input.fork();
+    let mut tokens = TokenStream::new();
+    let _ = fork.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tree, next)) = rest.token_tree() {
+            match &tree {
+                TokenTree::Punct(punct) if punct.as_char() == ',' => break,
+                _ => tokens.extend([tree]),
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+    tokens
+}
+
+/// A value of the wrong form gets the message of its key, with what to write instead
+/// (``expected `max_retries = <integer>`, not a string: write `max_retries = 3` ``) when a
+/// fix is certain.
+fn with_hint<K: Named, T>(result: syn::Result<T>, key: K, tokens: &TokenStream) -> syn::Result<T> {
+    result.map_err(
+        |error| match key.want().and_then(|want| hint::hint(want, tokens)) {
+            Some(hint) => {
+                let message = hint.message(&key.expected(), Some(key.name()));
+                Error::new_spanned(tokens, message)
+            }
+            None => error,
+        },
+    )
 }
 
 /// Parses `rate_limit_reset(key = value, ...)` like `#[retry(...)]`: every mistake is recorded,
@@ -513,13 +665,16 @@ fn parse_reset_entry(
         return None;
     }
     let input = errors.ok(meta.value())?;
+    let tokens = value_tokens(input);
     let value = match key {
         ResetKey::Header => parse_str(input, key).map(ResetValue::Header),
         ResetKey::Form => parse_str(input, key).map(ResetValue::Form),
         ResetKey::RemainingHeader => parse_str(input, key).map(ResetValue::RemainingHeader),
         ResetKey::Statuses => parse_list(input, key, status).map(ResetValue::Statuses),
     };
-    errors.ok(value).map(|value| ResetEntry { key, value })
+    errors
+        .ok(with_hint(value, key, &tokens))
+        .map(|value| ResetEntry { key, value })
 }
 
 /// A literal, perhaps negative: what the values of `#[retry(...)]` are made of.
@@ -705,35 +860,71 @@ fn parse_path(input: ParseStream, key: Key) -> syn::Result<Path> {
     Ok(path)
 }
 
-/// Parses `[item, ...]`; the error holds every item of the wrong kind.
+/// Parses `[item, ...]`; the error holds every item of the wrong kind, each with what to write
+/// instead when a fix is certain.
 fn parse_list<K: Named, T: Parse, U>(
     input: ParseStream,
     key: K,
     item: impl Fn(T, K) -> syn::Result<U>,
 ) -> syn::Result<List<U>> {
-    let (brackets, tokens) =
-        bracketed_items(input).map_err(|error| Error::new(error.span(), key.expected()))?;
+    let (brackets, content) =
+        bracketed_tokens(input).map_err(|error| Error::new(error.span(), key.expected()))?;
+    let want = key.want().and_then(Want::item);
     let mut errors = Errors::default();
-    let items = tokens
-        .into_iter()
-        .filter_map(|tokens| errors.ok(item(tokens, key)))
-        .collect();
+    let mut items = Vec::new();
+    for chunk in split_items(content) {
+        let tokens = match chunk {
+            Ok(tokens) => tokens,
+            // `[500,, 503]`.
+            Err(comma) => {
+                errors.push(Error::new(comma.span(), key.expected()));
+                continue;
+            }
+        };
+        let parsed = T::parse
+            .parse2(tokens.clone())
+            .map_err(|error| Error::new(error.span(), key.expected()))
+            .and_then(|parsed| item(parsed, key))
+            .map_err(
+                |error| match want.and_then(|want| hint::hint(want, &tokens)) {
+                    Some(hint) => Error::new_spanned(&tokens, hint.message(&key.expected(), None)),
+                    None => error,
+                },
+            );
+        items.extend(errors.ok(parsed));
+    }
     errors.finish()?;
     Ok(List { brackets, items })
 }
 
-/// `[item, ...]`, with `bracketed!` and `Punctuated` (syn's `full` feature is not needed).
-fn bracketed_items<T: Parse>(
-    input: ParseStream,
-) -> syn::Result<(Bracket, Punctuated<T, Token![,]>)> {
+/// The brackets of a `[...]` and what is inside.
+fn bracketed_tokens(input: ParseStream) -> syn::Result<(Bracket, TokenStream)> {
     let content;
     let brackets = bracketed!(content in input);
-    let items = Punctuated::parse_terminated(&content);
-    if items.is_err() {
-        // Left unparsed, the rest would be reported again, as an unexpected token.
-        content.parse::<TokenStream>()?;
+    Ok((brackets, content.parse()?))
+}
+
+/// The items of a list, split at its commas (`bracketed!` + `Punctuated` would stop at the first
+/// bad item): each item's tokens, or the comma of an empty item. A trailing comma is allowed.
+fn split_items(content: TokenStream) -> Vec<Result<TokenStream, Punct>> {
+    let mut items = Vec::new();
+    let mut item = TokenStream::new();
+    for tree in content {
+        match tree {
+            TokenTree::Punct(punct) if punct.as_char() == ',' => {
+                if item.is_empty() {
+                    items.push(Err(punct));
+                } else {
+                    items.push(Ok(std::mem::take(&mut item)));
+                }
+            }
+            tree => item.extend([tree]),
+        }
     }
-    Ok((brackets, items?))
+    if !item.is_empty() {
+        items.push(Ok(item));
+    }
+    items
 }
 
 /// Skips what is left of a `key = value` after a mistake, up to the next `,`.

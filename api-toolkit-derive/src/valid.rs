@@ -325,7 +325,7 @@ fn methods(list: &List<LitStr>, key: Key, errors: &mut Errors) -> Result<Vec<Met
 }
 
 /// The methods that `http::Method` has constants for.
-const STANDARD_METHODS: [&str; 9] = [
+pub(crate) const STANDARD_METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 

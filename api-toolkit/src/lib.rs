@@ -122,13 +122,19 @@ mod wait;
 /// # The session
 ///
 /// [`ApiConnector::session`] returns the field marked `#[session]`, or else the field named
-/// `session` (a tuple struct needs the marker). Its type is [`Session`], or with the `blocking`
-/// feature `blocking::Session`, or a reference, `Arc`, `Rc` or `Box` of one (`Arc<Session>`,
-/// written as such: a pointer behind a type alias is not seen through). That type becomes
-/// [`ApiConnector::Session`]; a field of any other type is a compile error at its type ("the
-/// trait `ConnectorSession` is not implemented for `String`"). A generic session type needs
-/// the bound: `struct Shop<S: ConnectorSession> { session: S }` is a connector over either
-/// session.
+/// `session` (or `r#session`; a tuple struct needs the marker). Its type is [`Session`], or with
+/// the `blocking` feature `blocking::Session`, or a reference, `Arc`, `Rc` or `Box` of one
+/// (`Arc<Session>`, written as such: a pointer behind a type alias is not seen through). That
+/// type becomes [`ApiConnector::Session`]. A generic session type needs the bound:
+/// `struct Shop<S: ConnectorSession> { session: S }` is a connector over either session.
+///
+/// A derive cannot resolve types, so the field named `session` is checked by its form: a path
+/// ending in `Session` (`Session`, `api_toolkit::blocking::Session`), perhaps behind those
+/// pointers, or a type parameter of the struct. Anything else (`String`, `Option<Session>`,
+/// `reqwest::Client`, an alias `type Http = Session;`) is a compile error at its type that says
+/// what to write. A field marked `#[session]` may be of any type, an alias included: the
+/// compiler checks it, and reports a type that is no session at the field ("the trait
+/// `ConnectorSession` is not implemented for `String`").
 ///
 /// # `#[retry(...)]`
 ///
@@ -185,8 +191,11 @@ mod wait;
 ///
 /// Unknown and repeated keys, values of the wrong type, and the values
 /// [`RetrySettings::validate`] would reject are compile errors, each pointing at the key or
-/// value, all of them reported in one build. So a derived type's defaults always validate, and
-/// [`ApiConnector::new_session`] fails only if the HTTP client cannot be built.
+/// value, all of them reported in one build (every bad item of a list too). A value written in
+/// another form gets what to write instead: `Method::GET` gets `"GET"`, `"503"` or
+/// `StatusCode::SERVICE_UNAVAILABLE` gets `503`, `"30s"` gets `30`. So a derived type's defaults
+/// always validate, and [`ApiConnector::new_session`] fails only if the HTTP client cannot be
+/// built.
 ///
 /// ```compile_fail
 /// # use api_toolkit::{Connector, Session};
@@ -228,7 +237,30 @@ mod wait;
 /// }
 /// ```
 ///
-/// The generated code names this crate `::api_toolkit`: depend on it under that name.
+/// # `#[connector(crate = path)]`
+///
+/// The generated code names this crate `::api_toolkit`. A crate that re-exports it, so that its
+/// users need not depend on api-toolkit themselves, gives the path of the re-export (a module
+/// path, unquoted; `#[connector(...)]` goes on the struct, at most once per key):
+///
+/// ```
+/// # extern crate api_toolkit as _; // (rustdoc would add a private `extern crate api_toolkit;`)
+/// mod my_sdk {
+///     pub use api_toolkit;
+/// }
+///
+/// use my_sdk::api_toolkit::{ApiConnector, Connector, Session};
+///
+/// #[derive(Connector)]
+/// #[connector(crate = my_sdk::api_toolkit)]
+/// #[retry(max_retries = 3)]
+/// struct Shop {
+///     session: Session,
+/// }
+/// # fn main() {
+/// assert_eq!(Shop::default_retry_settings().max_retries, 3);
+/// # }
+/// ```
 ///
 /// # Examples
 ///
