@@ -218,6 +218,7 @@ impl Named for Key {
             Key::StatusForcelist => Want::Statuses,
             Key::AllowedMethods => Want::Methods,
             Key::RaiseOnStatus
+            | Key::ErrorForStatus
             | Key::RespectRetryAfterHeader
             | Key::IdempotencyKey
             | Key::ShareRetryAfter
