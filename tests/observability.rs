@@ -155,7 +155,11 @@ async fn tracing_span_fields_retry_events_and_give_up_warning_without_secrets() 
     println!("{output}");
     assert!(output.contains("http.request.method=GET"), "{output}");
     // The OpenTelemetry HTTP client conventions: the kind, the server, the error's type.
-    let port = url.split(':').nth(2).and_then(|rest| rest.split('/').next()).unwrap();
+    let port = url
+        .split(':')
+        .nth(2)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap();
     assert!(output.contains("otel.kind=\"client\""), "{output}");
     assert!(output.contains("server.address=\"127.0.0.1\""), "{output}");
     assert!(output.contains(&format!("server.port={port}")), "{output}");
@@ -203,8 +207,9 @@ async fn a_failure_without_a_response_has_a_short_error_type() {
     let output = captured.text();
     let warning = output.lines().find(|line| line.contains("giving up"));
     assert!(
-        warning.is_some_and(|line| line.contains("error.type=\"connect\"")
-            && !line.contains("status_code")),
+        warning.is_some_and(
+            |line| line.contains("error.type=\"connect\"") && !line.contains("status_code")
+        ),
         "{output}"
     );
 }

@@ -612,7 +612,11 @@ fn churn(toolkit: &Toolkit) -> Box<dyn FnOnce(Instant) -> tokio::task::JoinHandl
             let mut swaps = 0u64;
             while Instant::now() < end {
                 tick.tick().await;
-                let next = if swaps.is_multiple_of(2) { b.clone() } else { a.clone() };
+                let next = if swaps.is_multiple_of(2) {
+                    b.clone()
+                } else {
+                    a.clone()
+                };
                 session.set_retry_settings(next).expect("valid settings");
                 swaps += 1;
             }
