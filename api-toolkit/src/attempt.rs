@@ -18,7 +18,9 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 thread_local! {
     /// How many redirects a session's policy was asked about on this thread.
@@ -144,7 +146,7 @@ where
             return Box::pin(connecting);
         };
         Box::pin(async move {
-            match tokio::time::timeout_at(by.into(), connecting).await {
+            match tokio::time::timeout_at(by, connecting).await {
                 Ok(connected) => connected,
                 Err(_) => Err(Box::new(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,

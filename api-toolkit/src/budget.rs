@@ -5,7 +5,9 @@
 //! from the window's balance. Touched only when a budget is configured.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::RetryBudget;
 

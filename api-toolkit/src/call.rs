@@ -4,7 +4,10 @@ use std::borrow::Borrow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+// tokio's clock: a paused runtime moves deadlines as it moves the waits.
+use tokio::time::Instant;
 
 use reqwest::{Method, Request, Response};
 use tracing::{Instrument, Span};
@@ -203,7 +206,7 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                 }
                 let attempt = AttemptRecord::new(recorded, waited.0, waited.1, Decider::Rules);
                 if let Some(host) = &plan.host {
-                    close_host(shared, host, settings, &result, outcome, SystemTime::now());
+                    close_host(shared, host, settings, &result, outcome, wall_now());
                 }
                 let policy = Policy {
                     settings,
@@ -277,14 +280,28 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
 /// The clock and the dice, read only when a retry is wanted.
 fn now(settings: &RetrySettings, deadline: Option<Instant>) -> Now {
     Now {
-        time: SystemTime::now(),
+        time: wall_now(),
         remaining: deadline.map(|d| d.saturating_duration_since(Instant::now())),
         jitter_unit: if settings.backoff_jitter.is_zero() {
             0.0
         } else {
-            fastrand::f64()
+            jitter_unit()
         },
     }
+}
+
+// The wall clock and the jitter's chance: a simulation's own while one runs on this thread.
+#[cfg(feature = "test-util")]
+use crate::simulate::{jitter_unit, wall_now};
+
+#[cfg(not(feature = "test-util"))]
+fn wall_now() -> SystemTime {
+    SystemTime::now()
+}
+
+#[cfg(not(feature = "test-util"))]
+fn jitter_unit() -> f64 {
+    fastrand::f64()
 }
 
 /// What a call fixes when it starts, besides its settings.
@@ -423,7 +440,7 @@ fn wait_for_host<'a>(
         {
             return;
         }
-        tokio::time::sleep_until(until.into()).await;
+        tokio::time::sleep_until(until).await;
         *waited = (
             waited.0.saturating_add(until - now),
             WaitSource::SharedRetryAfter,
@@ -580,6 +597,15 @@ fn classify<'r>(
         Err(Failure::TimedOut { handed: true }) => {
             (Outcome::FailedAfterSend, AttemptOutcome::Timeout)
         }
+        #[cfg(feature = "test-util")]
+        Err(Failure::Scripted(outcome)) => {
+            let decision = if *outcome == AttemptOutcome::Connect {
+                Outcome::ConnectFailed
+            } else {
+                Outcome::FailedAfterSend
+            };
+            (decision, *outcome)
+        }
         // The user's code failed: whether the request left, and whether another attempt
         // would mend it, only a classifier can say (as reqwest-retry treats middleware errors).
         Err(Failure::Service(_) | Failure::Panicked(_)) => {
@@ -629,7 +655,7 @@ async fn pause(response: Option<Response>, wait: Duration, deadline: Option<Inst
     };
     drain(response, drain_until).await;
     if Instant::now() < wake {
-        tokio::time::sleep_until(wake.into()).await;
+        tokio::time::sleep_until(wake).await;
     }
 }
 
@@ -653,7 +679,7 @@ async fn drain(mut response: Response, until: Instant) {
             }
         }
     };
-    let _ = tokio::time::timeout_at(until.into(), read).await;
+    let _ = tokio::time::timeout_at(until, read).await;
 }
 
 #[cfg(test)]

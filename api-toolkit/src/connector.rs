@@ -157,6 +157,41 @@ pub trait ApiConnector {
         patch.apply_to(Self::default_retry_settings())
     }
 
+    /// What this type's default settings do with a scripted sequence of outcomes, on a
+    /// virtual clock: see [`RetrySettings::simulate`] (feature `test-util`).
+    ///
+    /// # Errors
+    ///
+    /// A [`ScriptError`](crate::simulate::ScriptError) for an impossible script.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::simulate::Step;
+    /// use api_toolkit::{ApiConnector, Connector, Method, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 2, status_forcelist = [503], backoff_factor = 0.5)]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// let simulation = Shop::simulate(Method::GET, [Step::status(503), Step::status(503), Step::status(200)])?;
+    /// assert_eq!(simulation.record().attempt_count(), 3);
+    /// assert_eq!(simulation.elapsed().as_secs_f64(), 0.75); // 0.25 s, then 0.5 s
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "test-util")]
+    fn simulate(
+        method: reqwest::Method,
+        script: impl IntoIterator<Item = crate::simulate::Step>,
+    ) -> std::result::Result<crate::simulate::Simulation, crate::simulate::ScriptError>
+    where
+        Self: Sized,
+    {
+        Self::default_retry_settings().simulate(method, script)
+    }
+
     /// A copy of the settings in force.
     fn get_retry_settings(&self) -> RetrySettings {
         self.session().retry_settings()

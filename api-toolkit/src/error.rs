@@ -39,6 +39,9 @@ enum Repr {
     ServicePanicked(String),
     /// The session cut an attempt through the user's service at its limit.
     TimedOut,
+    /// A simulated attempt's failure: a connect error or a connection closed.
+    #[cfg(feature = "test-util")]
+    Scripted(crate::AttemptOutcome),
 }
 
 /// The broad class of an [`Error`], from [`Error::kind`].
@@ -93,6 +96,8 @@ impl Error {
             Failure::Service(error) => Self::new(Repr::Service(error), record),
             Failure::Panicked(message) => Self::new(Repr::ServicePanicked(message), record),
             Failure::TimedOut { .. } => Self::new(Repr::TimedOut, record),
+            #[cfg(feature = "test-util")]
+            Failure::Scripted(outcome) => Self::new(Repr::Scripted(outcome), record),
         }
     }
 
@@ -115,6 +120,8 @@ impl Error {
             Repr::Classifier(_) => ErrorKind::Classifier,
             Repr::Service(_) | Repr::ServicePanicked(_) => ErrorKind::Service,
             Repr::TimedOut => ErrorKind::Request,
+            #[cfg(feature = "test-util")]
+            Repr::Scripted(_) => ErrorKind::Request,
         }
     }
 
@@ -296,6 +303,11 @@ impl fmt::Display for Error {
                 f,
                 "request timed out after {attempts} attempt{plural}{why}: the service did not answer within the attempt's limit"
             ),
+            #[cfg(feature = "test-util")]
+            Repr::Scripted(outcome) => write!(
+                f,
+                "request failed after {attempts} attempt{plural}{why} (simulated {outcome})"
+            ),
             Repr::Request(_) if attempts == 0 => f.write_str("request not sent"),
             // reqwest says "error sending request" and leaves "timed out" to its source: say it.
             Repr::Request(error) if error.is_timeout() => {
@@ -325,6 +337,8 @@ impl fmt::Debug for Error {
             }
             Repr::Service(error) => out.field("source", error),
             Repr::TimedOut => out.field("timed_out", &true),
+            #[cfg(feature = "test-util")]
+            Repr::Scripted(outcome) => out.field("simulated", outcome),
         };
         out.finish()
     }

@@ -108,6 +108,8 @@ mod request;
 mod session;
 mod settings;
 mod settings_cell;
+#[cfg(feature = "test-util")]
+pub mod simulate;
 mod stats;
 mod telemetry;
 #[cfg(feature = "tower")]

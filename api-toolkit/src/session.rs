@@ -556,8 +556,12 @@ impl SessionBuilder {
         self
     }
 
-    /// Sends through `sender` (the front ends' own).
-    #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+    /// Sends through `sender` (the front ends' own, the simulator's).
+    #[cfg(any(
+        feature = "tower",
+        feature = "reqwest-middleware",
+        feature = "test-util"
+    ))]
     pub(crate) fn sender(mut self, sender: Sender) -> Self {
         self.given = Some(sender);
         self

@@ -3,7 +3,10 @@
 //! Pure functions of the settings, the retry number and the clock, so every rule is tested
 //! without a network or a timer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so that a paused runtime (tests, the simulator) moves every wait and deadline.
+use tokio::time::Instant;
 
 use crate::RetrySettings;
 

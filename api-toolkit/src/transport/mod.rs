@@ -46,6 +46,10 @@ pub(crate) enum Failure {
     /// code that reqwest's timeout does not cover). `handed`: whether the request had been
     /// handed to the service; a service never ready never had it.
     TimedOut { handed: bool },
+    /// A simulated attempt's failure without a response: a connect error or a connection
+    /// closed after sending.
+    #[cfg(feature = "test-util")]
+    Scripted(crate::record::AttemptOutcome),
 }
 
 impl Failure {
@@ -86,8 +90,9 @@ pub(crate) enum Sender {
     /// The user's tower service ([`SessionBuilder::service`](crate::SessionBuilder::service)).
     #[cfg(feature = "tower")]
     Service(service::BoxService),
-    /// Nothing of its own: each call brings its transport (the reqwest-middleware front end).
-    #[cfg(feature = "reqwest-middleware")]
+    /// Nothing of its own: each call brings its transport (the reqwest-middleware front end,
+    /// the simulator).
+    #[cfg(any(feature = "reqwest-middleware", feature = "test-util"))]
     Caller,
 }
 
@@ -123,7 +128,7 @@ impl Transport for Own {
             }
             #[cfg(feature = "tower")]
             Sender::Service(service) => Sent::Other(service.attempt(request, limit)),
-            #[cfg(feature = "reqwest-middleware")]
+            #[cfg(any(feature = "reqwest-middleware", feature = "test-util"))]
             Sender::Caller => unreachable!("a middleware's session sends through its chain"),
         }
     }
