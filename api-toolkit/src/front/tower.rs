@@ -45,6 +45,19 @@ use crate::{Error, Result, RetrySettings, Session};
 ///
 /// Each service it wraps gets its own [`Session`]: its own retry budget, `Retry-After` gate
 /// and stats, shared by that service's clones.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{reqwest, tower::RetryLayer, RetrySettings};
+/// use tower::ServiceBuilder;
+///
+/// let service = ServiceBuilder::new()
+///     .layer(RetryLayer::new(RetrySettings { max_retries: 3, ..RetrySettings::default() })?)
+///     .service(reqwest::Client::new());
+/// assert_eq!(service.session().retry_settings().max_retries, 3);
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct RetryLayer {
     settings: RetrySettings,
