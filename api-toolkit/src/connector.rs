@@ -70,10 +70,46 @@ pub trait ApiConnector {
     type Session: ConnectorSession;
 
     /// The session requests are sent through.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ApiConnector, Connector, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 3, status_forcelist = [503])]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// impl Shop {
+    ///     fn order(&self, id: u64) -> api_toolkit::RequestBuilder {
+    ///         self.session().get(format!("http://127.0.0.1:8080/orders/{id}"))
+    ///     }
+    /// }
+    /// let shop = Shop { session: Shop::new_session()? };
+    /// assert_eq!(shop.order(7).build()?.url().path(), "/orders/7");
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     fn session(&self) -> &Self::Session;
 
     /// This type's default settings: [`RetrySettings::default`] unless overridden (the derive
     /// overrides the keys given in `#[retry(...)]`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ApiConnector, Connector, RetrySettings, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 3, status_forcelist = [503])]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// let defaults = Shop::default_retry_settings();
+    /// assert_eq!((defaults.max_retries, defaults.backoff_factor), (3, RetrySettings::default().backoff_factor));
+    /// ```
     fn default_retry_settings() -> RetrySettings
     where
         Self: Sized,
@@ -86,6 +122,26 @@ pub trait ApiConnector {
     /// # Errors
     ///
     /// See [`Session::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ApiConnector, Connector, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 3, status_forcelist = [503])]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// impl Shop {
+    ///     fn new() -> api_toolkit::Result<Self> {
+    ///         Ok(Shop { session: Self::new_session()? })
+    ///     }
+    /// }
+    /// assert_eq!(Shop::new()?.get_retry_settings(), Shop::default_retry_settings());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     fn new_session() -> Result<Self::Session>
     where
         Self: Sized,
@@ -192,7 +248,23 @@ pub trait ApiConnector {
         Self::default_retry_settings().simulate(method, script)
     }
 
-    /// A copy of the settings in force.
+    /// A copy of the settings in force: the type's defaults until replaced.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ApiConnector, Connector, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 3, status_forcelist = [503])]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// let shop = Shop { session: Shop::new_session()? };
+    /// assert_eq!(shop.get_retry_settings().status_forcelist, [503]);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     fn get_retry_settings(&self) -> RetrySettings {
         self.session().retry_settings()
     }
@@ -202,6 +274,25 @@ pub trait ApiConnector {
     /// # Errors
     ///
     /// See [`Session::set_retry_settings`]: on error the previous settings stay in force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ApiConnector, Connector, RetrySettings, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(max_retries = 3, status_forcelist = [503])]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// let shop = Shop { session: Shop::new_session()? };
+    /// // During an incident: stop retrying, keep the rest.
+    /// shop.set_retry_settings(RetrySettings { max_retries: 0, ..shop.get_retry_settings() })?;
+    /// assert!(shop.set_retry_settings(RetrySettings { backoff_factor: -1.0, ..RetrySettings::default() }).is_err());
+    /// assert_eq!(shop.get_retry_settings().max_retries, 0);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
         self.session().set_retry_settings(settings)
     }
@@ -211,12 +302,40 @@ pub trait ApiConnector {
 /// `api_toolkit::blocking::Session`. What the connector's seed methods need of it.
 ///
 /// This trait is sealed: the sessions are this crate's.
+///
+/// # Examples
+///
+/// A connector over either session, async or blocking:
+///
+/// ```
+/// use api_toolkit::{ApiConnector, Connector, ConnectorSession, Session};
+///
+/// #[derive(Connector)]
+/// #[retry(max_retries = 2)]
+/// struct Shop<S: ConnectorSession> {
+///     session: S,
+/// }
+///
+/// let shop: Shop<Session> = Shop { session: Shop::new_session()? };
+/// assert_eq!(shop.session.retry_settings().max_retries, 2);
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
 pub trait ConnectorSession: sealed::Sealed {
     /// The session's builder: [`SessionBuilder`](crate::SessionBuilder), or the blocking one.
     type Builder;
 
     /// A builder holding these settings ([`Session::builder`] then
     /// [`retry_settings`](crate::SessionBuilder::retry_settings)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ConnectorSession, RetrySettings, Session};
+    ///
+    /// let session = Session::builder_with(RetrySettings::idempotent()).user_agent("shop/1.0").build()?;
+    /// assert!(session.retry_settings().keyed_retries);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     fn builder_with(settings: RetrySettings) -> Self::Builder
     where
         Self: Sized;
@@ -226,6 +345,18 @@ pub trait ConnectorSession: sealed::Sealed {
     /// # Errors
     ///
     /// See [`Session::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ConnectorSession, RetrySettings, Session};
+    ///
+    /// fn session_of<S: ConnectorSession>(max_retries: u32) -> api_toolkit::Result<S> {
+    ///     S::with_retry_settings(RetrySettings { max_retries, ..RetrySettings::default() })
+    /// }
+    /// let session: Session = session_of(2)?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     fn with_retry_settings(settings: RetrySettings) -> Result<Self>
     where
         Self: Sized;

@@ -10,6 +10,17 @@ use crate::transport::{BoxError, Failure};
 use crate::SettingsError;
 
 /// `Result` with this crate's [`Error`].
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{RetrySettings, Session};
+///
+/// fn shop_session() -> api_toolkit::Result<Session> {
+///     Session::new(RetrySettings { max_retries: 3, ..RetrySettings::default() })
+/// }
+/// # shop_session().unwrap();
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error from a [`Session`](crate::Session) call or from refused settings.
@@ -18,6 +29,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// the `is_*` predicates, [`into_response`](Error::into_response) for the final response, and
 /// [`source`](std::error::Error::source) for the underlying `reqwest::Error`. Its `Debug` and
 /// `Display` never show header values or bodies.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{AttemptOutcome, ErrorKind, GiveUp, RetrySettings, Session};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A port nobody listens on: every connect is refused.
+/// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+/// let session = Session::new(RetrySettings { max_retries: 2, backoff_factor: 0.0, ..RetrySettings::default() })?;
+/// let error = session.get(&url).send().await.unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::Request);
+/// assert!(error.is_connect()); // never reached a server: retried for any method
+/// assert_eq!(error.attempt_count(), 3);
+/// assert_eq!(error.record().attempts()[0].outcome(), AttemptOutcome::Connect);
+/// assert_eq!(error.record().give_up(), Some(GiveUp::Exhausted));
+/// assert!(std::error::Error::source(&error).is_some()); // the reqwest::Error
+/// # Ok(()) }
+/// ```
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -45,6 +75,23 @@ enum Repr {
 }
 
 /// The broad class of an [`Error`], from [`Error::kind`].
+///
+/// The predicates ([`Error::is_status`], [`Error::is_invalid_settings`]…) say the same; a
+/// `match` needs a wildcard arm, as kinds may be added.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{ErrorKind, RetrySettings, Session};
+///
+/// let error = Session::new(RetrySettings { backoff_factor: f64::NAN, ..RetrySettings::default() }).unwrap_err();
+/// let advice = match error.kind() {
+///     ErrorKind::InvalidSettings => "fix the configuration",
+///     ErrorKind::Status => "the server answered, with an error",
+///     _ => "the request did not get through",
+/// };
+/// assert_eq!(advice, "fix the configuration");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -112,6 +159,16 @@ impl Error {
     }
 
     /// The broad class of this error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{ErrorKind, Session};
+    ///
+    /// let session = Session::new(Default::default())?;
+    /// assert_eq!(session.get("not a url").build().unwrap_err().kind(), ErrorKind::Request);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         match self.inner.kind {
             Repr::InvalidSettings(_) => ErrorKind::InvalidSettings,
@@ -128,22 +185,105 @@ impl Error {
     /// How many attempts the call made (`0` when nothing was sent: refused settings or a
     /// request that could not be built). The attempts themselves are in
     /// [`record`](Error::record)`().`[`attempts`](CallRecord::attempts)`()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A port nobody listens on: every connect is refused.
+    /// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    /// let session = Session::new(RetrySettings { max_retries: 1, backoff_factor: 0.0, ..RetrySettings::default() })?;
+    /// assert_eq!(session.get(&url).send().await.unwrap_err().attempt_count(), 2);
+    /// assert_eq!(session.get("not a url").send().await.unwrap_err().attempt_count(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn attempt_count(&self) -> u32 {
         self.inner.record.attempt_count()
     }
 
     /// The call's attempts, their outcomes and waits, and why it gave up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{AttemptOutcome, RetrySettings, Session, WaitSource};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A port nobody listens on: every connect is refused.
+    /// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    /// let session = Session::new(RetrySettings { max_retries: 1, backoff_factor: 0.02, ..RetrySettings::default() })?;
+    /// let error = session.get(&url).send().await.unwrap_err();
+    /// let retry = error.record().attempts()[1];
+    /// assert_eq!((retry.outcome(), retry.wait_source()), (AttemptOutcome::Connect, WaitSource::Backoff));
+    /// # Ok(()) }
+    /// ```
     pub fn record(&self) -> &CallRecord {
         &self.inner.record
     }
 
     /// The last wait the server asked for, and the header it came from: see
     /// [`CallRecord::last_hint`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{GiveUp, HintHeader, RetrySettings, Session};
+    /// # use std::io::{Read, Write};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/search", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["503 Service Unavailable\r\nretry-after: 3600"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    /// #         stream.write_all(head.as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// // The server asks for an hour; the call gives up at once rather than sleep.
+    /// let session = Session::new(RetrySettings { max_retries: 2, raise_on_status: true, ..RetrySettings::default() })?;
+    /// let error = session.get(url).send().await.unwrap_err();
+    /// assert_eq!(error.record().give_up(), Some(GiveUp::RetryAfterTooLong));
+    /// let hint = error.last_hint().expect("the server sent a Retry-After");
+    /// assert_eq!((hint.header(), hint.wait()), (HintHeader::RetryAfter, Duration::from_secs(3600)));
+    /// # Ok(()) }
+    /// ```
     pub fn last_hint(&self) -> Option<crate::ServerHint> {
         self.inner.record.last_hint()
     }
 
     /// The status of the final response, for a [`Status`](ErrorKind::Status) error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session, StatusCode};
+    /// # use std::io::{Read, Write};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["503 Service Unavailable", "503 Service Unavailable"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    /// #         stream.write_all(head.as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let settings = RetrySettings { max_retries: 1, backoff_factor: 0.0, raise_on_status: true, ..RetrySettings::default() };
+    /// let error = Session::new(settings)?.get(url).send().await.unwrap_err();
+    /// assert!(error.is_status());
+    /// assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    /// assert_eq!(error.attempt_count(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match &self.inner.kind {
             Repr::Status(response) => Some(response.status()),
@@ -183,6 +323,15 @@ impl Error {
     }
 
     /// The refused setting, for an [`InvalidSettings`](ErrorKind::InvalidSettings) error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    ///
+    /// let error = Session::new(RetrySettings { allowed_methods: vec![], ..RetrySettings::default() }).unwrap_err();
+    /// assert_eq!(error.settings_error().map(|e| e.field()), Some("allowed_methods"));
+    /// ```
     pub fn settings_error(&self) -> Option<&SettingsError> {
         match &self.inner.kind {
             Repr::InvalidSettings(error) => Some(error),
@@ -193,21 +342,83 @@ impl Error {
     /// Whether the call ended on a status that the settings make an error: retries exhausted
     /// on a forced status with `raise_on_status`, or any status of 400 or more with
     /// `error_for_status`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    /// # use std::io::{Read, Write};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["404 Not Found"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    /// #         stream.write_all(head.as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let session = Session::new(RetrySettings { error_for_status: true, ..RetrySettings::default() })?;
+    /// let error = session.get(url).send().await.unwrap_err();
+    /// assert!(error.is_status() && error.status() == Some(api_toolkit::StatusCode::NOT_FOUND));
+    /// # Ok(()) }
+    /// ```
     pub fn is_status(&self) -> bool {
         self.kind() == ErrorKind::Status
     }
 
     /// Whether the classifier panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{Classifier, Session};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A port nobody listens on: every connect is refused.
+    /// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    /// let session = Session::builder().classify(Classifier::new(|_| unimplemented!())).build()?;
+    /// assert!(session.get(&url).send().await.unwrap_err().is_classifier());
+    /// # Ok(()) }
+    /// ```
     pub fn is_classifier(&self) -> bool {
         self.kind() == ErrorKind::Classifier
     }
 
     /// Whether settings were refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    ///
+    /// let zero = RetrySettings { total_timeout: Some(std::time::Duration::ZERO), ..RetrySettings::default() };
+    /// assert!(Session::new(zero).unwrap_err().is_invalid_settings());
+    /// ```
     pub fn is_invalid_settings(&self) -> bool {
         self.kind() == ErrorKind::InvalidSettings
     }
 
     /// Whether the last attempt timed out (connect, read, or the request's own timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{RetrySettings, Session};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A server that accepts connections and never answers.
+    /// let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let url = format!("http://{}/slow", silent.local_addr()?);
+    /// let settings = RetrySettings { attempt_timeout: Some(Duration::from_millis(100)), ..RetrySettings::default() };
+    /// let error = Session::new(settings)?.get(url).send().await.unwrap_err();
+    /// assert!(error.is_timeout() && !error.is_connect());
+    /// # Ok(()) }
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self.inner.kind, Repr::TimedOut)
             || self.reqwest().is_some_and(reqwest::Error::is_timeout)
@@ -215,6 +426,26 @@ impl Error {
 
     /// Whether a tower service or middleware of yours failed or panicked
     /// ([`ErrorKind::Service`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "tower")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use api_toolkit::{reqwest, Session};
+    ///
+    /// // A tower service whose own error (here: no credentials) is not reqwest's.
+    /// let service = tower::service_fn(|_: reqwest::Request| async {
+    ///     Err::<reqwest::Response, _>(std::io::Error::other("no credentials"))
+    /// });
+    /// let session = Session::from_service(service, Default::default())?;
+    /// let error = session.get("http://127.0.0.1:8080/").send().await.unwrap_err();
+    /// assert!(error.is_service());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "tower"))]
+    /// # fn main() {}
+    /// ```
     pub fn is_service(&self) -> bool {
         self.kind() == ErrorKind::Service
     }
@@ -227,6 +458,19 @@ impl Error {
     /// [`ConnectAfterRedirect`](crate::AttemptOutcome::ConnectAfterRedirect)). A session over a
     /// client built elsewhere ([`Session::from_client`](crate::Session::from_client)) cannot see
     /// redirects: there, a connect error may come from a redirect's target.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::Session;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A port nobody listens on: every connect is refused.
+    /// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    /// let error = Session::new(Default::default())?.post(&url).send().await.unwrap_err();
+    /// assert!(error.is_connect()); // the POST never left: safe to send again
+    /// # Ok(()) }
+    /// ```
     pub fn is_connect(&self) -> bool {
         self.reqwest().is_some_and(reqwest::Error::is_connect)
             && self.inner.record.attempts().last().map(|a| a.outcome())
@@ -234,12 +478,35 @@ impl Error {
     }
 
     /// Whether the request could not be built (an invalid URL or header); nothing was sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let error = session.get("http://127.0.0.1:8080/").header("x-id", "line\nbreak").build().unwrap_err();
+    /// assert!(error.is_builder());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn is_builder(&self) -> bool {
         self.reqwest().is_some_and(reqwest::Error::is_builder)
     }
 
     /// The URL of the final attempt, when known; for a [`Request`](ErrorKind::Request) error,
     /// without its query, fragment or credentials (as in the error's message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::Session;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A port nobody listens on: every connect is refused.
+    /// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    /// let error = Session::new(Default::default())?.get(format!("{url}?token=s3cret")).send().await.unwrap_err();
+    /// assert_eq!(error.url().map(|url| url.as_str()), Some(url.as_str()));
+    /// assert!(!error.to_string().contains("s3cret"));
+    /// # Ok(()) }
+    /// ```
     pub fn url(&self) -> Option<&reqwest::Url> {
         match &self.inner.kind {
             Repr::Status(response) => Some(response.url()),

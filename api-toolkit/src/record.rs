@@ -20,14 +20,30 @@ use crate::ServerHint;
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
-/// use api_toolkit::CallRecord;
+/// ```
+/// use api_toolkit::{AttemptOutcome, CallRecord, RetrySettings, Session, StatusCode};
+/// # use std::io::{Read, Write};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("http://{}/orders", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     for reply in ["502 Bad Gateway", "503 Service Unavailable", "200 OK"] {
+/// #         let (mut stream, _) = listener.accept().unwrap();
+/// #         let _ = stream.read(&mut [0; 4096]);
+/// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+/// #         stream.write_all(head.as_bytes()).unwrap();
+/// #     }
+/// # });
 ///
-/// let response = session.get("http://127.0.0.1:8080/orders").send().await?;
-/// for (n, attempt) in CallRecord::of(&response).attempts().iter().enumerate() {
+/// let session = Session::new(RetrySettings { max_retries: 3, backoff_factor: 0.02, ..RetrySettings::default() })?;
+/// let response = session.get(url).send().await?;
+/// let record = CallRecord::of(&response);
+/// for (n, attempt) in record.attempts().iter().enumerate() {
 ///     println!("attempt {}: {} after waiting {:?}", n + 1, attempt.outcome(), attempt.wait_before());
 /// }
+/// assert_eq!(record.attempts()[0].outcome(), AttemptOutcome::Status(StatusCode::BAD_GATEWAY));
+/// assert_eq!((record.attempt_count(), record.retries(), record.give_up()), (3, 2, None));
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -72,6 +88,20 @@ impl CallRecord {
     /// A response that carries no record in its extensions made a single attempt, without
     /// waiting: its record is told by its status. That is also what a response from a plain
     /// `reqwest::Client` gets, which made one attempt too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{AttemptOutcome, CallRecord, StatusCode};
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// let record = CallRecord::of(&response);
+    /// assert_eq!(record.attempt_count(), 1);
+    /// assert_eq!(record.attempts()[0].outcome(), AttemptOutcome::Status(StatusCode::OK));
+    /// # Ok::<(), http::Error>(())
+    /// ```
     pub fn of(response: &reqwest::Response) -> &CallRecord {
         response
             .extensions()
@@ -99,18 +129,57 @@ impl CallRecord {
 
     /// The attempts, in order (the first 1000 of a call that made more); empty when nothing
     /// was sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{CallRecord, WaitSource};
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// let first = CallRecord::of(&response).attempts()[0];
+    /// assert_eq!((first.wait_before(), first.wait_source()), (Duration::ZERO, WaitSource::None));
+    /// # Ok::<(), http::Error>(())
+    /// ```
     #[inline]
     pub fn attempts(&self) -> &[AttemptRecord] {
         &self.attempts
     }
 
-    /// How many attempts were made.
+    /// How many attempts were made; [`attempts`](CallRecord::attempts) keeps the first 1000 of
+    /// them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::CallRecord;
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// assert_eq!(CallRecord::of(&response).attempt_count(), 1);
+    /// # Ok::<(), http::Error>(())
+    /// ```
     #[inline]
     pub fn attempt_count(&self) -> u32 {
         self.count
     }
 
     /// How many retries were made (attempts after the first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::CallRecord;
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// assert_eq!(CallRecord::of(&response).retries(), 0);
+    /// # Ok::<(), http::Error>(())
+    /// ```
     #[inline]
     pub fn retries(&self) -> u32 {
         self.count.saturating_sub(1)
@@ -118,6 +187,30 @@ impl CallRecord {
 
     /// Why the call stopped retrying an outcome it would have retried; `None` when the last
     /// outcome was final (a success, or not retryable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{CallRecord, GiveUp, RetrySettings, Session};
+    /// # use std::io::{Read, Write};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["503 Service Unavailable", "503 Service Unavailable"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    /// #         stream.write_all(head.as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let session = Session::new(RetrySettings { max_retries: 1, backoff_factor: 0.0, ..RetrySettings::default() })?;
+    /// let response = session.get(url).send().await?; // the last 503, as `Ok`: no raise_on_status
+    /// assert_eq!(CallRecord::of(&response).give_up(), Some(GiveUp::Exhausted));
+    /// # Ok(()) }
+    /// ```
     pub fn give_up(&self) -> Option<GiveUp> {
         self.give_up
     }
@@ -164,6 +257,34 @@ impl CallRecord {
 }
 
 /// One attempt: what it produced and how long the call waited before it.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{AttemptOutcome, CallRecord, Decider, RetrySettings, Session, StatusCode, WaitSource};
+/// # use std::io::{Read, Write};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("http://{}/orders", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     for reply in ["503 Service Unavailable", "200 OK"] {
+/// #         let (mut stream, _) = listener.accept().unwrap();
+/// #         let _ = stream.read(&mut [0; 4096]);
+/// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+/// #         stream.write_all(head.as_bytes()).unwrap();
+/// #     }
+/// # });
+///
+/// let session = Session::new(RetrySettings { max_retries: 1, backoff_factor: 0.02, ..RetrySettings::default() })?;
+/// let response = session.get(url).send().await?;
+/// let [first, retry] = CallRecord::of(&response).attempts() else { panic!("two attempts") };
+/// assert_eq!(first.outcome(), AttemptOutcome::Status(StatusCode::SERVICE_UNAVAILABLE));
+/// assert_eq!(first.decided_by(), Decider::Rules); // 503 is in status_forcelist
+/// assert_eq!(retry.wait_source(), WaitSource::Backoff);
+/// assert!(!retry.wait_before().is_zero());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptRecord {
     outcome: AttemptOutcome,
@@ -189,6 +310,18 @@ impl AttemptRecord {
     }
 
     /// What decided what followed this attempt: the retry after it, or the end of the call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{CallRecord, Decider};
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// assert_eq!(CallRecord::of(&response).attempts()[0].decided_by(), Decider::Rules);
+    /// # Ok::<(), http::Error>(())
+    /// ```
     pub fn decided_by(&self) -> Decider {
         self.decided_by
     }
@@ -198,22 +331,72 @@ impl AttemptRecord {
     }
 
     /// What the attempt produced.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{AttemptOutcome, CallRecord, StatusCode};
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// assert_eq!(CallRecord::of(&response).attempts()[0].outcome(), AttemptOutcome::Status(StatusCode::OK));
+    /// # Ok::<(), http::Error>(())
+    /// ```
     pub fn outcome(&self) -> AttemptOutcome {
         self.outcome
     }
 
     /// The wait before this attempt (zero for the first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::CallRecord;
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// assert_eq!(CallRecord::of(&response).attempts()[0].wait_before(), Duration::ZERO); // the first
+    /// # Ok::<(), http::Error>(())
+    /// ```
     pub fn wait_before(&self) -> Duration {
         self.wait_before
     }
 
     /// Where that wait came from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{CallRecord, WaitSource};
+    /// use api_toolkit::reqwest;
+    ///
+    /// // A response from a plain reqwest::Client, or built by hand: one attempt, no wait.
+    /// let response = reqwest::Response::from(http::Response::builder().status(200).body("")?);
+    /// assert_eq!(CallRecord::of(&response).attempts()[0].wait_source(), WaitSource::None); // the first
+    /// # Ok::<(), http::Error>(())
+    /// ```
     pub fn wait_source(&self) -> WaitSource {
         self.wait_source
     }
 }
 
 /// What one attempt produced.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{AttemptOutcome, StatusCode};
+///
+/// fn reached_server(outcome: AttemptOutcome) -> bool {
+///     !matches!(outcome, AttemptOutcome::Connect | AttemptOutcome::Other)
+/// }
+/// assert!(reached_server(AttemptOutcome::Status(StatusCode::BAD_GATEWAY)));
+/// assert!(!reached_server(AttemptOutcome::Connect));
+/// assert_eq!(AttemptOutcome::Status(StatusCode::BAD_GATEWAY).to_string(), "status 502");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AttemptOutcome {
@@ -251,6 +434,17 @@ impl fmt::Display for AttemptOutcome {
 }
 
 /// Where a wait before a retry came from.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::WaitSource;
+///
+/// // The server chose the wait, rather than the backoff formula.
+/// let server_chose = |source| matches!(source, WaitSource::RetryAfter | WaitSource::RetryAfterMs | WaitSource::RateLimitReset);
+/// assert!(!server_chose(WaitSource::Backoff));
+/// assert_eq!(WaitSource::RetryAfter.to_string(), "retry-after");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WaitSource {
@@ -285,6 +479,14 @@ impl fmt::Display for WaitSource {
 }
 
 /// What decided to retry an attempt, or to end the call after it.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::Decider;
+///
+/// assert_eq!(format!("retried by {}", Decider::Classifier), "retried by the classifier");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Decider {
@@ -307,7 +509,19 @@ impl fmt::Display for Decider {
     }
 }
 
-/// Why a call stopped retrying an outcome it would otherwise have retried.
+/// Why a call stopped retrying an outcome it would otherwise have retried: from
+/// [`CallRecord::give_up`].
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::GiveUp;
+///
+/// // A give-up the caller can act on: slow down rather than call again at once.
+/// let back_off = |reason| matches!(reason, GiveUp::RetryAfterTooLong | GiveUp::Budget);
+/// assert!(back_off(GiveUp::Budget) && !back_off(GiveUp::Exhausted));
+/// assert_eq!(GiveUp::Deadline.to_string(), "total_timeout reached");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GiveUp {
@@ -340,6 +554,41 @@ impl fmt::Display for GiveUp {
 /// [`SessionBuilder::on_retry`](crate::SessionBuilder::on_retry)).
 ///
 /// Its `Debug` shows the URL without its query, fragment or credentials.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use api_toolkit::{RetrySettings, Session, WaitSource};
+/// # use std::io::{Read, Write};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("http://{}/orders", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     for reply in ["503 Service Unavailable", "200 OK"] {
+/// #         let (mut stream, _) = listener.accept().unwrap();
+/// #         let _ = stream.read(&mut [0; 4096]);
+/// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+/// #         stream.write_all(head.as_bytes()).unwrap();
+/// #     }
+/// # });
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&seen);
+/// let session = Session::builder()
+///     .retry_settings(RetrySettings { max_retries: 2, backoff_factor: 0.02, ..RetrySettings::default() })
+///     .on_retry(move |event| {
+///         let last = event.record().attempts().last().map(|attempt| attempt.outcome().to_string());
+///         log.lock().unwrap().push((event.method().clone(), event.url().path().to_owned(), last, event.wait_source()));
+///     })
+///     .build()?;
+/// session.get(url).send().await?;
+/// let seen = seen.lock().unwrap();
+/// assert_eq!(seen[0].1, "/orders");
+/// assert_eq!((seen[0].2.as_deref(), seen[0].3), (Some("status 503"), WaitSource::Backoff));
+/// # Ok(()) }
+/// ```
 pub struct RetryEvent<'a> {
     pub(crate) method: &'a reqwest::Method,
     pub(crate) url: &'a reqwest::Url,

@@ -15,6 +15,38 @@ use crate::{Classifier, Error, Result, RetrySettings, Session};
 ///
 /// The methods are reqwest's; a mistake (an invalid header, a body that does not serialize) is
 /// kept until [`send`](RequestBuilder::send) reports it, as in reqwest.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use api_toolkit::{CallRecord, RetrySettings, Session};
+/// # use std::io::{Read, Write};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("http://{}/orders", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     for reply in ["503 Service Unavailable", "201 Created"] {
+/// #         let (mut stream, _) = listener.accept().unwrap();
+/// #         let _ = stream.read(&mut [0; 4096]);
+/// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+/// #         stream.write_all(head.as_bytes()).unwrap();
+/// #     }
+/// # });
+///
+/// let session = Session::new(RetrySettings { max_retries: 2, backoff_factor: 0.1, ..RetrySettings::default() })?;
+/// let response = session
+///     .post(url)
+///     .bearer_auth("t0ken")
+///     .json(&serde_json::json!({ "sku": 7 }))
+///     .timeout(Duration::from_secs(5))
+///     .send()
+///     .await?; // a 503, retried, then a 201
+/// assert_eq!(response.status(), 201);
+/// assert_eq!(CallRecord::of(&response).attempt_count(), 2);
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder {
     session: Session,
@@ -78,7 +110,16 @@ impl RequestBuilder {
         self
     }
 
-    /// Sends this call once, whatever the settings say.
+    /// Sends this call once, whatever the settings say: for a request that must not be
+    /// repeated, on a session that retries.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// let response = session.post("http://127.0.0.1:8080/transfers").body("{\"cents\": 500}").no_retry().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn no_retry(mut self) -> Self {
         self.retry = match self.retry {
             CallSettings::Classified { classifier, .. } => CallSettings::Classified {
@@ -128,7 +169,17 @@ impl RequestBuilder {
         self
     }
 
-    /// Adds a header.
+    /// Adds a header. An invalid name or value is reported by [`send`](RequestBuilder::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/orders").header("x-request-id", "42").build()?;
+    /// assert_eq!(request.headers()["x-request-id"], "42");
+    /// assert!(session.get("http://127.0.0.1:8080/").header("bad name", "1").build().unwrap_err().is_builder());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn header<K, V>(self, key: K, value: V) -> Self
     where
         HeaderName: TryFrom<K>,
@@ -140,16 +191,47 @@ impl RequestBuilder {
     }
 
     /// Adds headers, replacing those of the same names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/").headers(headers).build()?;
+    /// assert_eq!(request.headers()[ACCEPT], "application/json");
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn headers(self, headers: HeaderMap) -> Self {
         self.map(|inner| inner.headers(headers))
     }
 
     /// Sets `Authorization: Bearer <token>`, marked sensitive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/me").bearer_auth("t0ken").build()?;
+    /// assert!(request.headers()["authorization"].is_sensitive());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn bearer_auth<T: fmt::Display>(self, token: T) -> Self {
         self.map(|inner| inner.bearer_auth(token))
     }
 
     /// Sets `Authorization: Basic …`, marked sensitive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/me").basic_auth("me", Some("pw")).build()?;
+    /// assert_eq!(request.headers()["authorization"], "Basic bWU6cHc=");
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn basic_auth<U: fmt::Display, P: fmt::Display>(
         self,
         username: U,
@@ -159,22 +241,63 @@ impl RequestBuilder {
     }
 
     /// Appends URL query pairs, serialized with `serde_urlencoded`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/orders").query(&[("page", "2"), ("sort", "date")]).build()?;
+    /// assert_eq!(request.url().query(), Some("page=2&sort=date"));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn query<T: Serialize + ?Sized>(self, query: &T) -> Self {
         self.map(|inner| inner.query(query))
     }
 
-    /// Sets a JSON body and `Content-Type: application/json`.
+    /// Sets a JSON body and `Content-Type: application/json`. The bytes are serialized once
+    /// and replayed on every attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    ///
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let order = BTreeMap::from([("sku", 7)]);
+    /// let request = session.post("http://127.0.0.1:8080/orders").json(&order).build()?;
+    /// assert_eq!(request.headers()["content-type"], "application/json");
+    /// assert_eq!(request.body().and_then(|body| body.as_bytes()), Some(&b"{\"sku\":7}"[..]));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn json<T: Serialize + ?Sized>(self, json: &T) -> Self {
         self.map(|inner| inner.json(json))
     }
 
     /// Sets a URL-encoded form body and its `Content-Type`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.post("http://127.0.0.1:8080/login").form(&[("user", "me")]).build()?;
+    /// assert_eq!(request.body().and_then(|body| body.as_bytes()), Some(&b"user=me"[..]));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn form<T: Serialize + ?Sized>(self, form: &T) -> Self {
         self.map(|inner| inner.form(form))
     }
 
     /// Sets the body. Bytes and strings are replayed on every attempt; a streaming body cannot
     /// be replayed, so a request with one is sent once and never retried.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.put("http://127.0.0.1:8080/notes/1").body("buy milk").build()?;
+    /// assert_eq!(request.body().and_then(|body| body.as_bytes()), Some(&b"buy milk"[..]));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn body<T: Into<Body>>(self, body: T) -> Self {
         self.set(|request| *request.body_mut() = Some(body.into()))
     }
@@ -183,11 +306,33 @@ impl RequestBuilder {
     /// settings' `attempt_timeout` and the time left before `total_timeout` (see
     /// [the timeouts](crate#timeouts-what-bounds-what)). A timeout counts as a failure after
     /// sending, retried only for `allowed_methods`, unless it cut the connect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/slow").timeout(Duration::from_secs(2)).build()?;
+    /// assert_eq!(request.timeout(), Some(&Duration::from_secs(2)));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn timeout(self, timeout: Duration) -> Self {
         self.set(|request| *request.timeout_mut() = Some(timeout))
     }
 
     /// The HTTP version to use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::reqwest::Version;
+    ///
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/").version(Version::HTTP_11).build()?;
+    /// assert_eq!(request.version(), Version::HTTP_11);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn version(self, version: Version) -> Self {
         self.set(|request| *request.version_mut() = version)
     }
@@ -198,6 +343,18 @@ impl RequestBuilder {
     ///
     /// Any mistake kept by the builder (an invalid URL or header, a body that did not
     /// serialize), as a [`Request`](crate::ErrorKind::Request) error with no attempts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.delete("http://127.0.0.1:8080/orders/7").build()?;
+    /// assert_eq!((request.method().as_str(), request.url().path()), ("DELETE", "/orders/7"));
+    ///
+    /// let error = session.get("not a url").build().unwrap_err();
+    /// assert!(error.is_builder() && error.attempt_count() == 0);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn build(self) -> Result<reqwest::Request> {
         self.request.map_err(Error::not_sent)
     }
@@ -214,7 +371,32 @@ impl RequestBuilder {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future stops the call: no attempt starts after the drop.
+    /// Dropping the future stops the call, whether it is waiting between attempts or in the
+    /// middle of one: no attempt starts after the drop, and an attempt in flight is dropped
+    /// with its connection (the server may still have received it). Nothing runs in the
+    /// background. A blocking call (feature `blocking`) cannot be dropped: `total_timeout`
+    /// bounds it (see [the timeouts](crate#timeouts-what-bounds-what)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    /// # use std::io::{Read, Write};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders/7", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     let (mut stream, _) = listener.accept().unwrap();
+    /// #     let _ = stream.read(&mut [0; 4096]);
+    /// #     stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\norder 7").unwrap();
+    /// # });
+    ///
+    /// let session = Session::new(RetrySettings { max_retries: 3, ..RetrySettings::default() })?;
+    /// let response = session.get(url).send().await?;
+    /// assert_eq!(response.text().await?, "order 7");
+    /// # Ok(()) }
+    /// ```
     // Inlined into the caller's crate with `call::run`: the call's future is built in place.
     #[inline]
     pub fn send(self) -> impl Future<Output = Result<Response>> + Send + 'static {

@@ -103,6 +103,19 @@ impl Session {
     /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the first bad
     /// field and value; a [`Request`](crate::ErrorKind::Request) error if the TLS backend or
     /// the system configuration cannot be loaded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    ///
+    /// let session = Session::new(RetrySettings { max_retries: 3, ..RetrySettings::default() })?;
+    /// assert_eq!(session.retry_settings().max_retries, 3);
+    ///
+    /// let refused = Session::new(RetrySettings { status_forcelist: vec![600], ..RetrySettings::default() });
+    /// assert_eq!(refused.unwrap_err().settings_error().map(|e| e.field()), Some("status_forcelist"));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn new(settings: RetrySettings) -> Result<Session> {
         Session::builder().retry_settings(settings).build()
     }
@@ -165,6 +178,20 @@ impl Session {
 
     /// A builder for the client options: timeouts, default headers, user agent, or a whole
     /// `reqwest::ClientBuilder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{RetrySettings, Session};
+    ///
+    /// let session = Session::builder()
+    ///     .retry_settings(RetrySettings { max_retries: 2, ..RetrySettings::default() })
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .user_agent("shop-client/1.0")
+    ///     .build()?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn builder() -> SessionBuilder {
         SessionBuilder {
             settings: RetrySettings::default(),
@@ -179,6 +206,16 @@ impl Session {
     }
 
     /// A copy of the settings in force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    ///
+    /// let session = Session::new(RetrySettings::idempotent())?;
+    /// assert_eq!(session.retry_settings(), RetrySettings::idempotent());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn retry_settings(&self) -> RetrySettings {
         self.shared.settings.peek().settings.clone()
     }
@@ -190,6 +227,20 @@ impl Session {
     ///
     /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error naming the field and the
     /// value; the previous settings then stay in force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    ///
+    /// let session = Session::new(RetrySettings::default())?;
+    /// session.set_retry_settings(RetrySettings { max_retries: 4, ..session.retry_settings() })?;
+    ///
+    /// let error = session.set_retry_settings(RetrySettings { backoff_factor: -1.0, ..session.retry_settings() });
+    /// assert!(error.unwrap_err().is_invalid_settings());
+    /// assert_eq!(session.retry_settings().max_retries, 4); // still in force
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
         settings.validate()?;
         self.shared.settings.store(Active::new(settings));
@@ -199,11 +250,32 @@ impl Session {
     /// The underlying client, for what this crate does not wrap; `None` for a session over a
     /// tower service ([`SessionBuilder::service`]). Requests sent through it directly are not
     /// retried.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let client = session.client().expect("a session builds its own client").clone();
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn client(&self) -> Option<&reqwest::Client> {
         self.shared.sender.client()
     }
 
-    /// Starts a request with any method.
+    /// Starts a request with any method. An invalid URL is reported by
+    /// [`send`](RequestBuilder::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{Method, Session};
+    ///
+    /// let session = Session::new(Default::default())?;
+    /// let purge = Method::from_bytes(b"PURGE").unwrap();
+    /// let request = session.request(purge, "http://127.0.0.1:8080/cache/home").build()?;
+    /// assert_eq!(request.method().as_str(), "PURGE");
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
         let request = match url.plain_url() {
             Ok(url) => Ok(Request::new(method, url)),
@@ -223,31 +295,85 @@ impl Session {
     }
 
     /// Starts a GET request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/orders?page=2").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::GET);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn get<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::GET, url)
     }
 
     /// Starts a POST request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.post("http://127.0.0.1:8080/orders").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::POST);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn post<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::POST, url)
     }
 
     /// Starts a PUT request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.put("http://127.0.0.1:8080/notes/1").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::PUT);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn put<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::PUT, url)
     }
 
     /// Starts a PATCH request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.patch("http://127.0.0.1:8080/notes/1").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::PATCH);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn patch<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::PATCH, url)
     }
 
     /// Starts a DELETE request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.delete("http://127.0.0.1:8080/notes/1").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::DELETE);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn delete<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::DELETE, url)
     }
 
     /// Starts a HEAD request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let request = session.head("http://127.0.0.1:8080/health").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::HEAD);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn head<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
@@ -260,15 +386,41 @@ impl Session {
     /// # Errors
     ///
     /// - [`Request`](crate::ErrorKind::Request): the last attempt got no response (connect
-    ///   failure, timeout, reset), or the failure could not be retried; [`Error::attempt_count`]
-    ///   says how many attempts were made.
+    ///   failure, timeout, reset), or the failure could not be retried;
+    ///   [`Error::attempt_count`] says how many attempts were made.
     /// - [`Status`](crate::ErrorKind::Status): with `raise_on_status`, retries were exhausted on
-    ///   a status of `status_forcelist`; [`Error::into_response`] gives the response back.
+    ///   a status of `status_forcelist`, or with `error_for_status` the final status was 400 or
+    ///   more; [`Error::into_response`] gives the response back.
+    /// - [`Classifier`](crate::ErrorKind::Classifier): the classifier panicked.
+    /// - [`Service`](crate::ErrorKind::Service): a tower service the session sends through
+    ///   failed with an error of its own, or panicked.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future stops the call: an attempt in flight is abandoned (its connection
     /// closed) and no further attempt starts, whether it was dropped mid-request or mid-wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest, Method, RetrySettings, Session};
+    /// # use std::io::{Read, Write};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/health", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     let (mut stream, _) = listener.accept().unwrap();
+    /// #     let _ = stream.read(&mut [0; 4096]);
+    /// #     stream.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+    /// # });
+    ///
+    /// let session = Session::new(RetrySettings { max_retries: 2, ..RetrySettings::default() })?;
+    /// let request = reqwest::Request::new(Method::GET, url.parse()?); // built elsewhere
+    /// let response = session.execute(request).await?;
+    /// assert_eq!(response.status(), 204);
+    /// # Ok(()) }
+    /// ```
     pub fn execute(
         &self,
         request: reqwest::Request,
@@ -351,7 +503,18 @@ pub struct SessionBuilder {
 }
 
 impl SessionBuilder {
-    /// The retry settings (default: [`RetrySettings::default`]).
+    /// The retry settings (default: [`RetrySettings::default`]), checked by
+    /// [`build`](SessionBuilder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RetrySettings, Session};
+    ///
+    /// let session = Session::builder().retry_settings(RetrySettings::idempotent()).build()?;
+    /// assert!(session.retry_settings().keyed_retries);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn retry_settings(mut self, settings: RetrySettings) -> Self {
         self.settings = settings;
         self
@@ -418,13 +581,32 @@ impl SessionBuilder {
     }
 
     /// The limit for establishing a connection. A connect timeout is retried for any method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let session = api_toolkit::Session::builder().connect_timeout(Duration::from_secs(3)).build()?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.client_options.push("connect_timeout");
         self.client = self.client.connect_timeout(timeout);
         self
     }
 
-    /// The limit for each read of the response.
+    /// The limit for each read of the response: a server that stalls mid-body fails the
+    /// attempt, even without an `attempt_timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let session = api_toolkit::Session::builder().read_timeout(Duration::from_secs(10)).build()?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.client_options.push("read_timeout");
         self.client = self.client.read_timeout(timeout);
@@ -432,13 +614,35 @@ impl SessionBuilder {
     }
 
     /// Headers sent with every request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+    ///
+    /// let mut token = HeaderValue::from_static("Bearer t0ken");
+    /// token.set_sensitive(true); // kept out of reqwest's Debug
+    /// let session = api_toolkit::Session::builder()
+    ///     .default_headers(HeaderMap::from_iter([(AUTHORIZATION, token)]))
+    ///     .build()?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn default_headers(mut self, headers: HeaderMap) -> Self {
         self.client_options.push("default_headers");
         self.client = self.client.default_headers(headers);
         self
     }
 
-    /// The `User-Agent` header sent with every request.
+    /// The `User-Agent` header sent with every request. An invalid value is reported by
+    /// [`build`](SessionBuilder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::builder().user_agent("shop-client/1.0").build()?;
+    /// assert!(api_toolkit::Session::builder().user_agent("bad\nagent").build().is_err());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn user_agent<V>(mut self, value: V) -> Self
     where
         V: TryInto<HeaderValue>,
@@ -455,6 +659,21 @@ impl SessionBuilder {
     /// [`redirect`](SessionBuilder::redirect), and the timeout with
     /// [`timeout`](SessionBuilder::timeout): the session cannot read them from a
     /// `reqwest::ClientBuilder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest, Session};
+    ///
+    /// let builder = reqwest::Client::builder().no_proxy().https_only(true);
+    /// let session = Session::builder().client_builder(builder).build()?;
+    ///
+    /// // A redirect policy hidden in a client builder is refused: the session must wrap it.
+    /// let hidden = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    /// let error = Session::builder().client_builder(hidden).build().unwrap_err();
+    /// assert_eq!(error.settings_error().map(|e| e.field()), Some("redirect"));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
         self.client_options.push("client_builder");
         self.client = builder;
@@ -605,6 +824,19 @@ impl SessionBuilder {
     /// ([`client`](SessionBuilder::client)) is given with a client option; or a
     /// [`Request`](crate::ErrorKind::Request) error from reqwest's client builder (an invalid
     /// header, a TLS backend that cannot load).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest, Session};
+    ///
+    /// let session = Session::builder().user_agent("shop-client/1.0").build()?;
+    ///
+    /// // A client built elsewhere takes no client options: set them on its own builder.
+    /// let error = Session::builder().client(reqwest::Client::new()).user_agent("shop-client/1.0").build().unwrap_err();
+    /// assert_eq!(error.settings_error().map(|e| (e.field(), e.value())), Some(("client", "user_agent")));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn build(mut self) -> Result<Session> {
         if let Some(classifier) = self.classify.take() {
             self.settings.classify = Some(classifier);

@@ -163,14 +163,46 @@ pub struct RetrySettings {
 }
 
 /// The most of a response's body a classifier may see.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{RetrySettings, MAX_CLASSIFY_BODY_BYTES};
+///
+/// let most = RetrySettings { classify_body_bytes: MAX_CLASSIFY_BODY_BYTES, ..RetrySettings::default() };
+/// assert!(most.validate().is_ok());
+/// assert!(RetrySettings { classify_body_bytes: MAX_CLASSIFY_BODY_BYTES + 1, ..most }.validate().is_err());
+/// ```
 pub const MAX_CLASSIFY_BODY_BYTES: usize = 64 * 1024;
 
 /// The statuses retried by default: timeouts, rate limits and server or proxy failures.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{RetrySettings, DEFAULT_STATUS_FORCELIST};
+///
+/// // The defaults, less 413: this API's uploads that are too large stay too large.
+/// let settings = RetrySettings {
+///     status_forcelist: DEFAULT_STATUS_FORCELIST.into_iter().filter(|&s| s != 413).collect(),
+///     ..RetrySettings::default()
+/// };
+/// assert_eq!(settings.status_forcelist.len(), 9);
+/// ```
 pub const DEFAULT_STATUS_FORCELIST: [u16; 10] = [408, 413, 429, 500, 502, 503, 504, 521, 522, 524];
 
 /// The methods retried by default: all eight standard methods, POST and PATCH included
 /// (as in the Python original; for APIs where a repeated POST does harm, see
 /// [`RetrySettings::idempotent`]).
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{Method, RetrySettings, DEFAULT_ALLOWED_METHODS};
+///
+/// assert_eq!(RetrySettings::default().allowed_methods, DEFAULT_ALLOWED_METHODS);
+/// assert!(DEFAULT_ALLOWED_METHODS.contains(&Method::POST));
+/// ```
 pub const DEFAULT_ALLOWED_METHODS: [Method; 8] = [
     Method::HEAD,
     Method::GET,
@@ -183,6 +215,16 @@ pub const DEFAULT_ALLOWED_METHODS: [Method; 8] = [
 ];
 
 /// The idempotent methods of RFC 9110: [`RetrySettings::idempotent`]'s `allowed_methods`.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{Method, RetrySettings, IDEMPOTENT_METHODS};
+///
+/// // Only requests that may safely be repeated are retried once they may have left.
+/// let settings = RetrySettings { max_retries: 3, allowed_methods: IDEMPOTENT_METHODS.to_vec(), ..RetrySettings::default() };
+/// assert!(!settings.allowed_methods.contains(&Method::POST));
+/// ```
 pub const IDEMPOTENT_METHODS: [Method; 6] = [
     Method::HEAD,
     Method::GET,

@@ -9,6 +9,32 @@ use crate::record::AttemptOutcome;
 ///
 /// The counters are independent atomics: a snapshot taken while calls run may be a few
 /// increments apart between fields.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{RetrySettings, Session};
+/// # use std::io::{Read, Write};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("http://{}/orders", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     for reply in ["503 Service Unavailable", "200 OK"] {
+/// #         let (mut stream, _) = listener.accept().unwrap();
+/// #         let _ = stream.read(&mut [0; 4096]);
+/// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+/// #         stream.write_all(head.as_bytes()).unwrap();
+/// #     }
+/// # });
+///
+/// let session = Session::new(RetrySettings { max_retries: 2, backoff_factor: 0.02, ..RetrySettings::default() })?;
+/// session.clone().get(url).send().await?; // counted for every clone
+/// let stats = session.stats();
+/// assert_eq!((stats.calls, stats.attempts, stats.give_ups), (1, 2, 0));
+/// assert_eq!(stats.retries_by_status.get(&503), Some(&1));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -33,6 +59,16 @@ pub struct Stats {
 
 impl Stats {
     /// All retries, whatever their reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::Session::new(Default::default())?;
+    /// let stats = session.stats();
+    /// let ratio = stats.retries() as f64 / stats.calls.max(1) as f64; // retries per call
+    /// assert_eq!(ratio, 0.0);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn retries(&self) -> u64 {
         self.retries_by_status.values().sum::<u64>()
             + self.retries_on_connect

@@ -18,6 +18,23 @@ use crate::{Classifier, Result, RetrySettings};
 ///
 /// A mistake (an invalid header, a body that does not serialize) is kept until `send` reports
 /// it, as in reqwest.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use api_toolkit::blocking::Session;
+///
+/// let session = Session::new(Default::default())?;
+/// let request = session
+///     .post("http://127.0.0.1:8080/orders")
+///     .header("x-request-id", "42")
+///     .json(&serde_json::json!({ "sku": 7 }))
+///     .timeout(Duration::from_secs(5))
+///     .build()?; // or .send()?, which blocks until the call ends
+/// assert_eq!(request.headers()["content-type"], "application/json");
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder {
     session: Arc<Inner>,
@@ -37,11 +54,30 @@ impl RequestBuilder {
 
     /// Retries this call with these settings instead of the session's: see
     /// [`crate::RequestBuilder::retry_settings`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn demo(session: api_toolkit::blocking::Session) -> api_toolkit::Result<()> {
+    /// use api_toolkit::RetrySettings;
+    ///
+    /// let patient = RetrySettings { max_retries: 8, ..session.retry_settings() };
+    /// let report = session.get("http://127.0.0.1:8080/report").retry_settings(patient).send()?;
+    /// # Ok(()) }
+    /// ```
     pub fn retry_settings(self, settings: RetrySettings) -> Self {
         self.map(|inner| inner.retry_settings(settings))
     }
 
     /// Sends this call once, whatever the settings say.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn demo(session: api_toolkit::blocking::Session) -> api_toolkit::Result<()> {
+    /// let response = session.post("http://127.0.0.1:8080/transfers").body("{\"cents\": 500}").no_retry().send()?;
+    /// # Ok(()) }
+    /// ```
     pub fn no_retry(self) -> Self {
         self.map(crate::RequestBuilder::no_retry)
     }
@@ -117,6 +153,16 @@ impl RequestBuilder {
     /// # Errors
     ///
     /// See [`crate::RequestBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::blocking::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/orders").query(&[("page", "2")]).build()?;
+    /// assert_eq!(request.url().query(), Some("page=2"));
+    /// assert!(session.get("not a url").build().unwrap_err().is_builder());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn build(self) -> Result<reqwest::Request> {
         self.inner.build()
     }

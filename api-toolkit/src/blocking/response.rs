@@ -97,6 +97,30 @@ impl Response {
     }
 
     /// The call's attempts, their outcomes and waits: see [`CallRecord::of`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, GiveUp, RetrySettings};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["503 Service Unavailable", "503 Service Unavailable"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let body = if reply.starts_with("200") { "" } else { "" };
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    /// #         stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let session = Session::new(RetrySettings { max_retries: 1, backoff_factor: 0.0, ..RetrySettings::default() })?;
+    /// let response = session.get(url).send()?; // the last 503, as `Ok`
+    /// assert_eq!(response.record().attempt_count(), 2);
+    /// assert_eq!(response.record().give_up(), Some(GiveUp::Exhausted));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn record(&self) -> &CallRecord {
         CallRecord::of(&self.inner)
     }
@@ -128,6 +152,28 @@ impl Response {
     /// # Errors
     ///
     /// The `reqwest::Error` of a body that could not be read or is not JSON of type `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::blocking::Session;
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["200 OK"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let body = if reply.starts_with("200") { "{\"id\": 7}" } else { "" };
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    /// #         stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let order: serde_json::Value = Session::new(Default::default())?.get(url).send()?.json()?;
+    /// assert_eq!(order["id"], 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn json<T: DeserializeOwned>(self) -> reqwest::Result<T> {
         let session = Arc::clone(&self.session);
         session.block_on(self.into_async().json())
@@ -138,6 +184,29 @@ impl Response {
     /// # Errors
     ///
     /// A `reqwest::Error` holding the status (and the URL), for a status of 400 to 599.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, StatusCode};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["404 Not Found"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let body = if reply.starts_with("200") { "" } else { "" };
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    /// #         stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let response = Session::new(Default::default())?.get(url).send()?; // a 404 is `Ok`
+    /// let error = response.error_for_status().unwrap_err();
+    /// assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn error_for_status(self) -> reqwest::Result<Self> {
         self.inner.error_for_status_ref()?;
         Ok(self)

@@ -116,6 +116,17 @@ impl Session {
     /// # Panics
     ///
     /// If the runtime's thread cannot be started, as `std::thread::spawn` panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{blocking::Session, RetrySettings};
+    ///
+    /// let session = Session::new(RetrySettings { total_timeout: Some(Duration::from_secs(30)), ..RetrySettings::default() })?;
+    /// assert!(Session::new(RetrySettings { max_retries: 2, backoff_factor: -1.0, ..RetrySettings::default() }).is_err());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn new(settings: RetrySettings) -> Result<Session> {
         Session::builder().retry_settings(settings).build()
     }
@@ -130,6 +141,16 @@ impl Session {
     /// # Panics
     ///
     /// If the runtime's thread cannot be started, as `std::thread::spawn` panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, reqwest, RetrySettings};
+    ///
+    /// let client = reqwest::Client::new(); // the application's, async
+    /// let session = Session::from_client(client, RetrySettings::idempotent())?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn from_client(client: reqwest::Client, settings: RetrySettings) -> Result<Session> {
         Session::builder()
             .retry_settings(settings)
@@ -183,11 +204,33 @@ impl Session {
     ///
     /// Its calls are awaited on the caller's own runtime; the connections they open are driven
     /// there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, RetrySettings};
+    ///
+    /// let blocking = Session::new(RetrySettings::default())?;
+    /// let session = blocking.as_async().clone(); // for the async part of the program
+    /// session.set_retry_settings(RetrySettings { max_retries: 2, ..RetrySettings::default() })?;
+    /// assert_eq!(blocking.retry_settings().max_retries, 2); // one settings value
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn as_async(&self) -> &crate::Session {
         &self.inner.session
     }
 
     /// A copy of the settings in force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, RetrySettings};
+    ///
+    /// let session = Session::new(RetrySettings::idempotent())?;
+    /// assert_eq!(session.retry_settings(), RetrySettings::idempotent());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn retry_settings(&self) -> RetrySettings {
         self.inner.session.retry_settings()
     }
@@ -198,16 +241,63 @@ impl Session {
     ///
     /// See [`crate::Session::set_retry_settings`]: on error the previous settings stay in
     /// force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, RetrySettings};
+    ///
+    /// let session = Session::new(RetrySettings::default())?;
+    /// session.set_retry_settings(RetrySettings { max_retries: 4, ..session.retry_settings() })?;
+    /// assert!(session.set_retry_settings(RetrySettings { status_forcelist: vec![99], ..session.retry_settings() }).is_err());
+    /// assert_eq!(session.retry_settings().max_retries, 4);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
         self.inner.session.set_retry_settings(settings)
     }
 
     /// A snapshot of the counters shared by this session's clones (and its async session's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, RetrySettings};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["503 Service Unavailable", "200 OK"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let body = if reply.starts_with("200") { "" } else { "" };
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    /// #         stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let session = Session::new(RetrySettings { max_retries: 2, backoff_factor: 0.02, ..RetrySettings::default() })?;
+    /// session.get(url).send()?;
+    /// let stats = session.stats();
+    /// assert_eq!((stats.calls, stats.attempts, stats.retries()), (1, 2, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> Stats {
         self.inner.session.stats()
     }
 
     /// Starts a request with any method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, Method};
+    ///
+    /// let session = Session::new(Default::default())?;
+    /// let request = session.request(Method::OPTIONS, "http://127.0.0.1:8080/orders").build()?;
+    /// assert_eq!(request.method(), Method::OPTIONS);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
         RequestBuilder::new(
             Arc::clone(&self.inner),
@@ -216,31 +306,85 @@ impl Session {
     }
 
     /// Starts a GET request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::blocking::Session::new(Default::default())?;
+    /// let request = session.get("http://127.0.0.1:8080/orders").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::GET);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn get<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::GET, url)
     }
 
     /// Starts a POST request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::blocking::Session::new(Default::default())?;
+    /// let request = session.post("http://127.0.0.1:8080/orders").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::POST);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn post<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::POST, url)
     }
 
     /// Starts a PUT request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::blocking::Session::new(Default::default())?;
+    /// let request = session.put("http://127.0.0.1:8080/notes/1").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::PUT);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn put<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::PUT, url)
     }
 
     /// Starts a PATCH request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::blocking::Session::new(Default::default())?;
+    /// let request = session.patch("http://127.0.0.1:8080/notes/1").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::PATCH);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn patch<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::PATCH, url)
     }
 
     /// Starts a DELETE request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::blocking::Session::new(Default::default())?;
+    /// let request = session.delete("http://127.0.0.1:8080/notes/1").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::DELETE);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn delete<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::DELETE, url)
     }
 
     /// Starts a HEAD request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let session = api_toolkit::blocking::Session::new(Default::default())?;
+    /// let request = session.head("http://127.0.0.1:8080/health").build()?;
+    /// assert_eq!(request.method(), api_toolkit::Method::HEAD);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn head<U: IntoUrl>(&self, url: U) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
@@ -256,6 +400,29 @@ impl Session {
     ///
     /// Inside an async runtime: "Cannot start a runtime from within a runtime" (see [the module
     /// docs](crate::blocking#panics)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{blocking::Session, reqwest, Method, RetrySettings};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     for reply in ["200 OK"] {
+    /// #         let (mut stream, _) = listener.accept().unwrap();
+    /// #         let _ = stream.read(&mut [0; 4096]);
+    /// #         let body = if reply.starts_with("200") { "pong" } else { "" };
+    /// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    /// #         stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    /// #     }
+    /// # });
+    ///
+    /// let session = Session::new(RetrySettings { max_retries: 2, ..RetrySettings::default() })?;
+    /// let request = reqwest::Request::new(Method::GET, url.parse()?); // built elsewhere
+    /// assert_eq!(session.execute(request)?.text()?, "pong");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn execute(&self, request: reqwest::Request) -> Result<Response> {
         let response = self.inner.run(self.inner.session.execute(request))?;
         Ok(Response::new(response, Arc::clone(&self.inner)))
@@ -413,6 +580,23 @@ impl SessionBuilder {
     /// # Panics
     ///
     /// If the runtime's thread cannot be started, as `std::thread::spawn` panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{blocking::Session, reqwest, RetrySettings};
+    ///
+    /// let session = Session::builder()
+    ///     .retry_settings(RetrySettings { total_timeout: Some(Duration::from_secs(30)), ..RetrySettings::default() })
+    ///     .read_timeout(Duration::from_secs(10))
+    ///     .build()?;
+    ///
+    /// // A client built elsewhere takes no client options.
+    /// let error = Session::builder().client(reqwest::Client::new()).read_timeout(Duration::from_secs(1)).build().unwrap_err();
+    /// assert!(error.is_invalid_settings());
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn build(self) -> Result<Session> {
         self.inner.build().map(Session::over)
     }

@@ -47,6 +47,39 @@ use crate::{Result, RetrySettings, Session, SessionBuilder, Stats};
 /// - Any other error (a status with `raise_on_status`, another middleware's error, a panic
 ///   caught, invalid per-call settings) is `reqwest_middleware::Error::Middleware` holding the
 ///   crate's [`Error`](crate::Error): downcast it to read its kind, record and response.
+///
+/// # Cancel safety
+///
+/// Dropping the future of a call through the chain stops it, as for
+/// [`Session::execute`]: no attempt starts afterwards, and the rest of the chain's future in
+/// flight is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{middleware::RetryMiddleware, reqwest, CallRecord, RetrySettings};
+/// # use std::io::{Read, Write};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("http://{}/orders", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     for reply in ["503 Service Unavailable", "200 OK"] {
+/// #         let (mut stream, _) = listener.accept().unwrap();
+/// #         let _ = stream.read(&mut [0; 4096]);
+/// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+/// #         stream.write_all(head.as_bytes()).unwrap();
+/// #     }
+/// # });
+///
+/// let retry = RetryMiddleware::new(RetrySettings { max_retries: 2, backoff_factor: 0.02, ..RetrySettings::default() })?;
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(retry.clone()).build();
+/// let response = client.get(url).send().await?; // a 503, retried, then a 200
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(CallRecord::of(&response).retries(), 1);
+/// assert_eq!(retry.stats().retries(), 1); // clones share the counters
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct RetryMiddleware {
     session: Session,
@@ -79,6 +112,17 @@ impl RetryMiddleware {
     /// # Errors
     ///
     /// As [`new`](RetryMiddleware::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{middleware::RetryMiddleware, RetrySettings};
+    ///
+    /// let retry = RetryMiddleware::with_on_retry(RetrySettings { max_retries: 2, ..RetrySettings::default() }, |event| {
+    ///     eprintln!("retrying {} in {:?}", event.url().path(), event.wait());
+    /// })?;
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn with_on_retry<F>(settings: RetrySettings, hook: F) -> Result<RetryMiddleware>
     where
         F: Fn(&RetryEvent<'_>) + Send + Sync + 'static,
@@ -103,6 +147,18 @@ impl RetryMiddleware {
     ///
     /// An [`InvalidSettings`](crate::ErrorKind::InvalidSettings) error; the previous settings
     /// then stay in force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{middleware::RetryMiddleware, RetrySettings};
+    ///
+    /// let retry = RetryMiddleware::new(RetrySettings::default())?;
+    /// let in_chain = retry.clone(); // given to ClientBuilder::with
+    /// retry.set_retry_settings(RetrySettings { max_retries: 1, ..RetrySettings::default() })?;
+    /// assert_eq!(in_chain.retry_settings().max_retries, 1);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
         self.session.set_retry_settings(settings)
     }

@@ -45,6 +45,19 @@ use crate::{Error, Result, RetrySettings, Session};
 ///
 /// Each service it wraps gets its own [`Session`]: its own retry budget, `Retry-After` gate
 /// and stats, shared by that service's clones.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{reqwest, tower::RetryLayer, RetrySettings};
+/// use tower::ServiceBuilder;
+///
+/// let service = ServiceBuilder::new()
+///     .layer(RetryLayer::new(RetrySettings { max_retries: 3, ..RetrySettings::default() })?)
+///     .service(reqwest::Client::new());
+/// assert_eq!(service.session().retry_settings().max_retries, 3);
+/// # Ok::<(), api_toolkit::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct RetryLayer {
     settings: RetrySettings,
@@ -78,6 +91,16 @@ impl RetryLayer {
 
     /// A hook called before each wait for a retry, as
     /// [`SessionBuilder::on_retry`](crate::SessionBuilder::on_retry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{tower::RetryLayer, RetrySettings};
+    ///
+    /// let layer = RetryLayer::new(RetrySettings { max_retries: 2, ..RetrySettings::default() })?
+    ///     .on_retry(|event| eprintln!("{} {}: retrying in {:?}", event.method(), event.url().path(), event.wait()));
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     #[must_use]
     pub fn on_retry<F>(mut self, hook: F) -> Self
     where
@@ -124,7 +147,38 @@ where
 /// The service of a [`RetryLayer`]: a [`Session`] over the service `S`.
 ///
 /// Always ready: each attempt waits for the inner service's readiness itself, within the
-/// attempt's limit.
+/// attempt's limit. A call is [`Session::execute`], with its errors.
+///
+/// # Cancel safety
+///
+/// Dropping the future of `call` stops the call, as for [`Session::execute`]: no attempt
+/// starts afterwards, and the inner service's future in flight is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::sync::Arc;
+/// use api_toolkit::{reqwest, tower::RetryLayer, CallRecord, RetrySettings};
+/// use tower::{Layer, Service, ServiceExt};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///
+/// // A stand-in for the network: a 503, then 200s.
+/// let sent = Arc::new(AtomicU32::new(0));
+/// let inner = tower::service_fn(move |_: reqwest::Request| {
+///     let status = if sent.fetch_add(1, Ordering::Relaxed) == 0 { 503 } else { 200 };
+///     async move { Ok::<_, reqwest::Error>(reqwest::Response::from(http::Response::builder().status(status).body("").unwrap())) }
+/// });
+/// let settings = RetrySettings { max_retries: 2, backoff_factor: 0.0, ..RetrySettings::default() };
+/// let mut service = RetryLayer::new(settings)?.layer(inner);
+///
+/// let request = reqwest::Request::new(reqwest::Method::GET, "http://api.example/orders".parse()?);
+/// let response = service.ready().await?.call(request).await?;
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(CallRecord::of(&response).attempt_count(), 2);
+/// # Ok(()) }
+/// ```
 pub struct RetryService<S> {
     session: Session,
     inner: PhantomData<fn() -> S>,
@@ -133,6 +187,18 @@ pub struct RetryService<S> {
 impl<S> RetryService<S> {
     /// The session behind this service: its settings (which can be replaced for every clone)
     /// and its [`Stats`](crate::Stats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{reqwest, tower::RetryLayer, RetrySettings};
+    /// use tower::Layer;
+    ///
+    /// let service = RetryLayer::new(RetrySettings::default())?.layer(reqwest::Client::new());
+    /// service.session().set_retry_settings(RetrySettings { max_retries: 2, ..RetrySettings::default() })?;
+    /// assert_eq!(service.session().stats().calls, 0);
+    /// # Ok::<(), api_toolkit::Error>(())
+    /// ```
     pub fn session(&self) -> &Session {
         &self.session
     }

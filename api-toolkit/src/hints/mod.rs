@@ -129,6 +129,35 @@ fn decimal(value: &[u8]) -> Option<f64> {
 
 /// A wait a server asked for, and the header it came from: see
 /// [`CallRecord::last_hint`](crate::CallRecord::last_hint).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use api_toolkit::{CallRecord, HintHeader, RetrySettings, Session, WaitSource};
+/// # use std::io::{Read, Write};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("http://{}/chat", listener.local_addr()?);
+/// # std::thread::spawn(move || {
+/// #     for reply in ["429 Too Many Requests\r\nretry-after-ms: 20", "200 OK"] {
+/// #         let (mut stream, _) = listener.accept().unwrap();
+/// #         let _ = stream.read(&mut [0; 4096]);
+/// #         let head = format!("HTTP/1.1 {reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+/// #         stream.write_all(head.as_bytes()).unwrap();
+/// #     }
+/// # });
+///
+/// let settings = RetrySettings { max_retries: 1, respect_retry_after_ms: true, ..RetrySettings::default() };
+/// let response = Session::new(settings)?.post(url).send().await?;
+/// let record = CallRecord::of(&response);
+/// let hint = record.last_hint().expect("the 429 asked for a wait");
+/// assert_eq!((hint.header(), hint.wait()), (HintHeader::RetryAfterMs, Duration::from_millis(20)));
+/// assert_eq!(record.attempts()[1].wait_source(), WaitSource::RetryAfterMs);
+/// println!("{hint}"); // retry-after-ms asked for 20ms
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ServerHint {
     header: HintHeader,
@@ -159,6 +188,15 @@ impl fmt::Display for ServerHint {
 }
 
 /// Which header a [`ServerHint`] came from.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::HintHeader;
+///
+/// assert_eq!(HintHeader::RetryAfter.to_string(), "Retry-After");
+/// assert_eq!(HintHeader::RetryAfterMs.to_string(), "retry-after-ms");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HintHeader {

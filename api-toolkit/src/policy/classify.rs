@@ -11,6 +11,26 @@ use crate::idempotency::IDEMPOTENCY_KEY;
 use crate::AttemptOutcome;
 
 /// What a [`Classifier`] answers about an attempt.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use api_toolkit::{Attempt, Verdict};
+///
+/// fn quota_rules(attempt: &Attempt<'_>) -> Verdict {
+///     match attempt.status().map(|s| s.as_u16()) {
+///         Some(402) => Verdict::Stop, // out of credit: retrying will not help
+///         Some(420) => Verdict::RetryAfter(Duration::from_secs(1)), // an old "slow down"
+///         Some(409) => Verdict::Retry, // with the wait the rules would choose
+///         _ => Verdict::Defer,
+///     }
+/// }
+/// # let url = "https://api.example/".parse().unwrap();
+/// # let headers = api_toolkit::reqwest::header::HeaderMap::new();
+/// # let attempt = Attempt::response(&api_toolkit::Method::GET, &url, &headers, api_toolkit::StatusCode::PAYMENT_REQUIRED, &headers, b"");
+/// # assert_eq!(quota_rules(&attempt), Verdict::Stop);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
@@ -29,6 +49,18 @@ pub enum Verdict {
 }
 
 /// The signature of a classifier written as a function, as `#[retry(classify = path)]` takes it.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{Attempt, Classifier, ClassifyFn, Verdict};
+///
+/// fn never(_: &Attempt<'_>) -> Verdict {
+///     Verdict::Stop
+/// }
+/// const RULE: ClassifyFn = never;
+/// assert_eq!(Classifier::from_fn(RULE), Classifier::from_fn(never));
+/// ```
 pub type ClassifyFn = fn(&Attempt<'_>) -> Verdict;
 
 /// A rule of your own, asked after every attempt before the built-in rules: it sees the request
@@ -81,7 +113,22 @@ enum Rule {
 }
 
 impl Classifier {
-    /// A classifier from a closure.
+    /// A classifier from a closure, for a rule that captures values (a function is
+    /// [`from_fn`](Classifier::from_fn)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{Classifier, RetrySettings, Verdict};
+    ///
+    /// let busy = 409; // read from configuration
+    /// let classifier = Classifier::new(move |attempt| match attempt.status() {
+    ///     Some(status) if status.as_u16() == busy => Verdict::Retry,
+    ///     _ => Verdict::Defer,
+    /// });
+    /// assert_eq!(classifier.clone(), classifier); // clones of one closure are equal
+    /// let settings = RetrySettings { classify: Some(classifier), ..RetrySettings::default() };
+    /// ```
     pub fn new<F>(rule: F) -> Self
     where
         F: Fn(&Attempt<'_>) -> Verdict + Send + Sync + 'static,
@@ -89,12 +136,43 @@ impl Classifier {
         Classifier(Rule::Closure(Arc::new(rule)))
     }
 
-    /// A classifier from a function: what `#[retry(classify = path)]` writes.
+    /// A classifier from a function: what `#[retry(classify = path)]` writes. `const`, so it
+    /// can live in a `static`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{Attempt, Classifier, Verdict};
+    ///
+    /// fn shop_rules(attempt: &Attempt<'_>) -> Verdict {
+    ///     if attempt.body().starts_with(b"{\"error\":\"lock_timeout\"") { Verdict::Retry } else { Verdict::Defer }
+    /// }
+    /// static SHOP_RULES: Classifier = Classifier::from_fn(shop_rules);
+    /// assert_eq!(SHOP_RULES, Classifier::from_fn(shop_rules));
+    /// ```
     pub const fn from_fn(rule: ClassifyFn) -> Self {
         Classifier(Rule::Fn(rule))
     }
 
-    /// Asks the rule about `attempt`.
+    /// Asks the rule about `attempt`: how a classifier is tested.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::reqwest::header::HeaderMap;
+    /// use api_toolkit::{Attempt, AttemptOutcome, Classifier, Method, Verdict};
+    ///
+    /// // Retry a POST whose connection was cut after sending: this API dedupes by request id.
+    /// let classifier = Classifier::new(|attempt| match attempt.outcome() {
+    ///     AttemptOutcome::Closed if attempt.request_headers().contains_key("x-request-id") => Verdict::Retry,
+    ///     _ => Verdict::Defer,
+    /// });
+    /// let url = "https://api.example/charges".parse().unwrap();
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-request-id", "r-1".parse().unwrap());
+    /// let closed = Attempt::failure(&Method::POST, &url, &headers, AttemptOutcome::Closed);
+    /// assert_eq!(classifier.classify(&closed), Verdict::Retry);
+    /// ```
     pub fn classify(&self, attempt: &Attempt<'_>) -> Verdict {
         match &self.0 {
             Rule::Fn(rule) => rule(attempt),
@@ -167,6 +245,18 @@ pub struct Attempt<'a> {
 
 impl<'a> Attempt<'a> {
     /// A first attempt that received a response: for testing a classifier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::reqwest::header::HeaderMap;
+    /// use api_toolkit::{Attempt, Method, StatusCode};
+    ///
+    /// let url = "https://api.example/orders".parse().unwrap();
+    /// let (request_headers, response_headers) = (HeaderMap::new(), HeaderMap::new());
+    /// let attempt = Attempt::response(&Method::GET, &url, &request_headers, StatusCode::CONFLICT, &response_headers, b"busy");
+    /// assert_eq!((attempt.status(), attempt.body(), attempt.number()), (Some(StatusCode::CONFLICT), &b"busy"[..], 1));
+    /// ```
     pub fn response(
         method: &'a Method,
         url: &'a Url,
@@ -184,6 +274,18 @@ impl<'a> Attempt<'a> {
 
     /// A first attempt that failed without a response (`outcome` is not a
     /// [`Status`](AttemptOutcome::Status)): for testing a classifier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::reqwest::header::HeaderMap;
+    /// use api_toolkit::{Attempt, AttemptOutcome, Method};
+    ///
+    /// let url = "https://api.example/orders".parse().unwrap();
+    /// let headers = HeaderMap::new();
+    /// let timeout = Attempt::failure(&Method::GET, &url, &headers, AttemptOutcome::Timeout);
+    /// assert_eq!((timeout.status(), timeout.response_headers()), (None, None));
+    /// ```
     pub fn failure(
         method: &'a Method,
         url: &'a Url,
@@ -202,7 +304,25 @@ impl<'a> Attempt<'a> {
         }
     }
 
-    /// The same attempt with another number (1 for the first).
+    /// The same attempt with another number (1 for the first): for testing a rule that
+    /// depends on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::reqwest::header::HeaderMap;
+    /// use api_toolkit::{Attempt, AttemptOutcome, Method, Verdict};
+    ///
+    /// // One retry for a timeout, whatever max_retries allows.
+    /// let rule = |attempt: &Attempt<'_>| match attempt.outcome() {
+    ///     AttemptOutcome::Timeout if attempt.number() >= 2 => Verdict::Stop,
+    ///     _ => Verdict::Defer,
+    /// };
+    /// let url = "https://api.example/".parse().unwrap();
+    /// let headers = HeaderMap::new();
+    /// let first = Attempt::failure(&Method::GET, &url, &headers, AttemptOutcome::Timeout);
+    /// assert_eq!((rule(&first), rule(&first.with_number(2))), (Verdict::Defer, Verdict::Stop));
+    /// ```
     #[must_use]
     pub fn with_number(self, number: u32) -> Self {
         Attempt { number, ..self }

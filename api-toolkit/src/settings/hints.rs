@@ -54,6 +54,16 @@ pub struct RateLimitReset {
 
 impl RateLimitReset {
     /// GitHub's: `x-ratelimit-reset` in epoch seconds, `x-ratelimit-remaining`, on 403 and 429.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{RateLimitReset, ResetForm};
+    ///
+    /// let github = RateLimitReset::github();
+    /// assert_eq!((github.header.as_str(), github.form), ("x-ratelimit-reset", ResetForm::EpochSeconds));
+    /// assert_eq!(github, RateLimitReset::default());
+    /// ```
     pub fn github() -> Self {
         RateLimitReset {
             header: HeaderName::from_static("x-ratelimit-reset"),
@@ -72,6 +82,16 @@ impl Default for RateLimitReset {
 }
 
 /// How a rate-limit reset header writes the reset.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::{RateLimitReset, ResetForm};
+///
+/// // An API that sends the seconds left (`ratelimit-reset: 30`) rather than an instant.
+/// let reset = RateLimitReset { form: ResetForm::DeltaSeconds, ..RateLimitReset::github() };
+/// assert_eq!(reset.form.as_str(), "delta_seconds");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ResetForm {
     /// The instant of the reset, in seconds since the Unix epoch (GitHub, Twitter/X): the wait
@@ -83,6 +103,14 @@ pub enum ResetForm {
 
 impl ResetForm {
     /// The serde and `#[retry]` spelling: `"epoch_seconds"` or `"delta_seconds"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::ResetForm;
+    ///
+    /// assert_eq!(ResetForm::EpochSeconds.as_str(), "epoch_seconds");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ResetForm::EpochSeconds => "epoch_seconds",

@@ -156,6 +156,22 @@ impl RetrySettingsPatch {
     ///
     /// A [`SettingsError`] naming the field and the value when a value is out of range or
     /// the settings it makes are invalid ([`RetrySettings::validate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{RetrySettings, RetrySettingsPatch};
+    ///
+    /// let base = RetrySettings { max_retries: 3, ..RetrySettings::default() };
+    /// let patch: RetrySettingsPatch = serde_json::from_str(r#"{"attempt_timeout": "2s"}"#)?;
+    /// let settings = patch.apply_to(base.clone())?;
+    /// assert_eq!((settings.max_retries, settings.attempt_timeout), (3, Some(Duration::from_secs(2))));
+    ///
+    /// let bad: RetrySettingsPatch = serde_json::from_str(r#"{"backoff_factor": -1}"#)?;
+    /// assert_eq!(bad.apply_to(base).unwrap_err().field(), "backoff_factor");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply_to(self, base: RetrySettings) -> Result<RetrySettings, SettingsError> {
         let mut s = base;
         let p = self;

@@ -12,6 +12,16 @@ use super::RetrySettings;
 /// [`Session::new`](crate::Session::new) or
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings) refuse settings (the
 /// previous settings then stay in force). Deserialization reports the same message.
+///
+/// # Examples
+///
+/// ```
+/// use api_toolkit::RetrySettings;
+///
+/// let error = RetrySettings { status_forcelist: vec![503, 600], ..RetrySettings::default() }.validate().unwrap_err();
+/// assert_eq!((error.field(), error.value()), ("status_forcelist", "600"));
+/// eprintln!("{error}"); // invalid retry setting `status_forcelist` = 600: …
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettingsError {
     field: &'static str,
@@ -35,16 +45,45 @@ impl SettingsError {
     /// The name of the rejected field, as in [`RetrySettings`] (`"backoff_factor"`), or
     /// `"redirect"` for a redirect policy the session cannot see
     /// ([`SessionBuilder::build`](crate::SessionBuilder::build)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::RetrySettings;
+    ///
+    /// let error = RetrySettings { backoff_factor: -1.0, ..RetrySettings::default() }.validate().unwrap_err();
+    /// assert_eq!(error.field(), "backoff_factor");
+    /// ```
     pub fn field(&self) -> &'static str {
         self.field
     }
 
     /// The rejected value, as written (`"-1"`, `"600"`, `"get"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::RetrySettings;
+    ///
+    /// let error = RetrySettings { backoff_factor: -1.0, ..RetrySettings::default() }.validate().unwrap_err();
+    /// assert_eq!(error.value(), "-1");
+    /// ```
     pub fn value(&self) -> &str {
         &self.value
     }
 
     /// What the field accepts, with a suggestion where there is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{Method, RetrySettings};
+    ///
+    /// let lower = Method::from_bytes(b"get").unwrap();
+    /// let error = RetrySettings { allowed_methods: vec![lower], ..RetrySettings::default() }.validate().unwrap_err();
+    /// println!("{}", error.expected()); // what to write instead
+    /// assert!(!error.expected().is_empty());
+    /// ```
     pub fn expected(&self) -> &str {
         &self.expected
     }
