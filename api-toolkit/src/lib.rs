@@ -112,6 +112,8 @@ mod settings_cell;
 pub mod simulate;
 mod stats;
 mod telemetry;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 #[cfg(feature = "tower")]
 #[path = "front/tower.rs"]
 pub mod tower;

@@ -460,7 +460,10 @@ async fn write(
 ) -> bool {
     let mut head = format!(
         "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\n",
-        crate::reason(status),
+        api_toolkit::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|status| status.canonical_reason())
+            .unwrap_or("Whatever"),
         body.len()
     );
     for (name, value) in headers {
