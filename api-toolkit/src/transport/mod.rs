@@ -21,6 +21,7 @@ use std::time::Duration;
 use reqwest::{Request, Response};
 
 use crate::session::Shared;
+use crate::Result;
 
 #[cfg(feature = "tower")]
 pub(crate) mod service;
@@ -59,15 +60,18 @@ impl Failure {
     }
 }
 
-/// How a call sends its attempts.
+/// How a call sends its attempts, and what the call returns.
 ///
 /// `send` borrows the transport for as long as its attempt runs, which lets a middleware
-/// lend each attempt its `&mut Extensions`.
+/// lend each attempt its `&mut Extensions`; `finish` takes it back when the call ends.
 pub(crate) trait Transport: Send {
     /// One attempt in flight.
     type Sent<'a>: Future<Output = Attempted> + Send + Unpin + 'a
     where
         Self: 'a;
+
+    /// What a call through this transport returns.
+    type Output;
 
     /// Sends `request` as one attempt, limited to `limit` if the transport enforces limits
     /// itself (reqwest enforces the one written into the request).
@@ -77,6 +81,10 @@ pub(crate) trait Transport: Send {
         request: Request,
         limit: Option<Duration>,
     ) -> Self::Sent<'a>;
+
+    /// The call's result in the front end's terms, made by the call's own future: a front end
+    /// that wrapped that future to convert its result would move it once more per call.
+    fn finish(self, result: Result<Response>) -> Self::Output;
 }
 
 /// What a [`Session`](crate::Session) sends through.
@@ -107,6 +115,7 @@ pub(crate) struct Own;
 
 impl Transport for Own {
     type Sent<'a> = Sent;
+    type Output = Result<Response>;
 
     #[inline]
     fn send<'a>(
@@ -126,6 +135,11 @@ impl Transport for Own {
             #[cfg(feature = "reqwest-middleware")]
             Sender::Caller => unreachable!("a middleware's session sends through its chain"),
         }
+    }
+
+    #[inline]
+    fn finish(self, result: Result<Response>) -> Result<Response> {
+        result
     }
 }
 
