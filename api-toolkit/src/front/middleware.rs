@@ -171,16 +171,21 @@ impl<'n> Transport for Chain<'n> {
         Guarded::new(link, limit)
     }
 
-    /// A failed call's record goes in the call's extensions, and its error becomes
-    /// reqwest-middleware's (reqwest's own error stays reqwest's).
+    // Inlined, its failure out of line: a response is only moved through.
+    #[inline]
     fn finish(self, result: Result<Response>) -> reqwest_middleware::Result<Response> {
-        result.map_err(|error| {
-            self.extensions.insert(error.record().clone());
-            match error.into_reqwest() {
-                Ok(error) => reqwest_middleware::Error::Reqwest(error),
-                Err(error) => reqwest_middleware::Error::Middleware(anyhow::Error::new(error)),
-            }
-        })
+        result.map_err(|error| failed(error, self.extensions))
+    }
+}
+
+/// A failed call's record goes in the call's extensions, and its error becomes
+/// reqwest-middleware's (reqwest's own error stays reqwest's).
+#[cold]
+fn failed(error: crate::Error, extensions: &mut Extensions) -> reqwest_middleware::Error {
+    extensions.insert(error.record().clone());
+    match error.into_reqwest() {
+        Ok(error) => reqwest_middleware::Error::Reqwest(error),
+        Err(error) => reqwest_middleware::Error::Middleware(anyhow::Error::new(error)),
     }
 }
 

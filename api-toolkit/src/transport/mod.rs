@@ -180,7 +180,9 @@ pin_project_lite::pin_project! {
     }
 }
 
+// Inlined: called once or twice per attempt, they cost their calls more than their work.
 impl<F: Handing> Guarded<F> {
+    #[inline]
     pub(crate) fn new(attempt: F, limit: Option<Duration>) -> Self {
         Guarded {
             attempt,
@@ -192,6 +194,7 @@ impl<F: Handing> Guarded<F> {
 impl<F: Handing> Future for Guarded<F> {
     type Output = Attempted;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempted> {
         let mut this = self.project();
         let polled = catch_unwind(AssertUnwindSafe(|| this.attempt.as_mut().poll(cx)));
