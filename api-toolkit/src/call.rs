@@ -64,11 +64,13 @@ pub(crate) enum CallSettings {
 
 /// Runs one call of `request` (or reports why it could not be built) on `session`, sending
 /// each attempt through `transport`: the session's own sender, or a front end's (the rest of a
-/// middleware chain). Every front end's call is this function.
+/// middleware chain). Every front end's call is this function; the transport turns its result
+/// into what the front end returns ([`Transport::finish`]).
 ///
 /// The whole call is this one `async` block, with no `async fn` or block nested inside for the
 /// attempts: each nesting level moves the future it awaits into its own, and keeps room for its
-/// arguments, which the success path would pay for on every call. The request is put in its
+/// arguments, which the success path would pay for on every call (a front end, too, returns
+/// this future as it is rather than awaiting it in one of its own). The request is put in its
 /// [`Kept`] here, so that the block uses it where it is.
 // Inlined, like `RequestBuilder::send`, into the caller: the future is then built where the
 // caller keeps it rather than copied there.
@@ -79,201 +81,213 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
     request: reqwest::Result<Request>,
     origin: Origin,
     which: CallSettings,
-) -> impl Future<Output = Result<Response>> + Send {
+) -> impl Future<Output = T::Output> + Send {
     let mut kept = Kept::new(request);
     async move {
-        if let Some(error) = kept.unbuilt() {
-            return Err(Error::not_sent(error));
-        }
-        let session = session.borrow();
-        let (active, retry) = match which {
-            CallSettings::Own(settings) => (own_settings(*settings)?, true),
-            CallSettings::Classified { classifier, once } => {
-                (classified(session, *classifier), !once)
+        // Every way out of the call ends this block; the transport, lent to each attempt
+        // inside it, then makes the front end's result.
+        let result = 'call: {
+            if let Some(error) = kept.unbuilt() {
+                break 'call Err(Error::not_sent(error));
             }
-            which => (
-                session.current_settings(),
-                matches!(which, CallSettings::Session),
-            ),
-        };
-        let settings: &RetrySettings = &active.settings;
-        let shared = session.shared();
-        // In a block, so that what is only needed to start takes no room in the future.
-        let plan = {
-            // The clock is read only for what needs it.
-            let started = (settings.total_timeout.is_some() || settings.retry_budget.is_some())
-                .then(Instant::now);
-            let max_retries = if retry { settings.max_retries } else { 0 };
-            let given = kept.next_mut();
-            idempotency::add_key(settings, max_retries, given);
-            let span = telemetry::call_span(given.method(), given.url());
-            // Only settings that ask for the key read it, or copy the request.
-            let keyed = (settings.keyed_retries || settings.should_retry_header.is_some())
-                && given.headers().contains_key(idempotency::IDEMPOTENCY_KEY);
-            let view = settings.classify.is_some().then(|| RequestView::of(given));
-            shared.stats.call();
-            if let (Some(budget), Some(started)) = (&settings.retry_budget, started) {
-                shared.budget.deposit(budget, started);
-            }
-            // A deadline later than the clock can represent is no deadline.
-            let deadline = settings
-                .total_timeout
-                .zip(started)
-                .and_then(|(total, started)| started.checked_add(total));
-            Plan {
-                max_retries,
-                span,
-                own_timeout: given.timeout().copied(),
-                method: given.method().clone(),
-                deadline,
-                host: shares_retry_after(settings).then(|| HostGate::key(given.url())),
-                keyed,
-                view,
-            }
-        };
-        let mut record = CallRecord::default();
-        let mut waited = (Duration::ZERO, WaitSource::None);
-        let mut retries_done = 0u32;
-        // The call's span is entered around what runs inside the call (each attempt, the pause
-        // with its drain, the `on_retry` hook) rather than around the whole block: wrapping
-        // the block would move its whole future once more per call. This module's own events
-        // name the span as their parent.
-        loop {
-            if let Some(host) = &plan.host {
-                let gate = &shared.host_gate;
-                wait_for_host(gate, host, settings, plan.deadline, &mut waited, &plan.span).await;
-            }
-            // The attempt and its decision in a block whose locals (the response) end before
-            // the pause: the future need not keep room for both.
-            let (pause, wait, retried) = {
-                let limit = attempt_limit(
-                    plan.own_timeout,
-                    shared.timeout,
-                    settings.attempt_timeout,
-                    plan.deadline,
-                );
-                // reqwest keeps the timeout in an extension map: writing one that is already
-                // in force (the request's own, else the client's) would cost three allocations
-                // per attempt for nothing. A client built elsewhere has none the session knows.
-                if limit != plan.own_timeout.or(shared.client_timeout()) {
-                    *kept.next_mut().timeout_mut() = limit;
+            let session = session.borrow();
+            let (active, retry) = match which {
+                CallSettings::Own(settings) => match own_settings(*settings) {
+                    Ok(active) => (active, true),
+                    Err(error) => break 'call Err(error),
+                },
+                CallSettings::Classified { classifier, once } => {
+                    (classified(session, *classifier), !once)
                 }
-                let transport = &mut transport;
-                let (sent, can_resend) =
-                    kept.send_next(retries_done < plan.max_retries, origin, move |request| {
-                        let cut_connect_at = limit.filter(|_| shared.cuts_connects);
-                        let peek = if settings.classify.is_some() {
-                            settings.classify_body_bytes
-                        } else {
-                            0
-                        };
-                        let sending = Sending::new(transport.send(shared, request, limit), peek);
-                        Watched::new(sending, cut_connect_at, shared.own_client)
-                    });
-                // Without a subscriber that wants the span, entering it on every poll is waste.
-                let (result, answered) = if plan.span.is_disabled() {
-                    sent.await
-                } else {
-                    sent.instrument(plan.span.clone()).await
-                };
-                let mut result = match result {
-                    // A request reqwest refused to send (a scheme it does not speak) is no
-                    // attempt.
-                    Err(Failure::Reqwest(error)) if !answered && error.is_builder() => {
-                        return Err(unsent(shared, error))
-                    }
-                    result => result,
-                };
-                let mut verdict = Verdict::Defer;
-                if let (Some(classifier), Some(view)) = (&settings.classify, &plan.view) {
-                    let question = Question {
-                        classifier,
-                        view,
-                        method: &plan.method,
-                        number: retries_done.saturating_add(1),
-                        peeked: settings.classify_body_bytes > 0,
-                    };
-                    let outcome = |r: &_| classify(r, &active, answered, shared.own_client).1;
-                    match question.ask(result, outcome) {
-                        Ok(answer) => (result, verdict) = answer,
-                        Err(panic) => return Err(panicked(&plan, panic, record, waited)),
-                    }
-                }
-                let (mut outcome, recorded) =
-                    classify(&result, &active, answered, shared.own_client);
-                if outcome == Outcome::Final && verdict != Verdict::Defer {
-                    outcome = hinted(&result, settings);
-                }
-                let attempt = AttemptRecord::new(recorded, waited.0, waited.1, Decider::Rules);
-                if let Some(host) = &plan.host {
-                    close_host(shared, host, settings, &result, outcome, wall_now());
-                }
-                let policy = Policy {
-                    settings,
-                    method: &plan.method,
-                    max_retries: plan.max_retries,
-                    can_resend,
-                    keyed: plan.keyed,
-                };
-                let decision = match policy.decide(retries_done, outcome, verdict, || {
-                    now(settings, plan.deadline)
-                }) {
-                    Decision::Retry {
-                        raise_if_refused,
-                        by,
-                        hint,
-                        ..
-                    } if !budget_allows(shared, settings) => Decision::Stop {
-                        raise: raise_if_refused,
-                        give_up: Some(GiveUp::Budget),
-                        by,
-                        hint,
-                    },
-                    decision => decision,
-                };
-                let wait = match decision {
-                    Decision::Retry { wait, by, hint, .. } => {
-                        if let Some(hint) = hint {
-                            record.set_hint(hint);
-                        }
-                        record.push(attempt.decided(by));
-                        wait
-                    }
-                    Decision::Stop {
-                        raise,
-                        give_up,
-                        by,
-                        hint,
-                    } => {
-                        if let Some(hint) = hint {
-                            record.set_hint(hint);
-                        }
-                        let attempt = attempt.decided(by);
-                        // `error_for_status`: one flag read on the success path.
-                        let raise = raise
-                            || (settings.error_for_status
-                                && matches!(&result, Ok(r) if r.status().as_u16() >= 400));
-                        telemetry::finished(&plan.span, recorded, retries_done as usize);
-                        return match result {
-                            Ok(response) if !raise && record.told_by_status(&attempt, give_up) => {
-                                Ok(response)
-                            }
-                            result => {
-                                end(shared, &plan.span, result, raise, give_up, record, attempt)
-                            }
-                        };
-                    }
-                };
-                let pause =
-                    prepare_retry(&mut kept, shared, &plan, &record, recorded, wait, result);
-                (pause, wait, recorded)
+                which => (
+                    session.current_settings(),
+                    matches!(which, CallSettings::Session),
+                ),
             };
-            pause.await;
-            // Counted as it is sent: a call dropped during the pause makes no retry.
-            shared.stats.retry(retried);
-            retries_done += 1;
-            waited = (wait.duration, wait.source);
-        }
+            let settings: &RetrySettings = &active.settings;
+            let shared = session.shared();
+            // In a block, so that what is only needed to start takes no room in the future.
+            let plan = {
+                // The clock is read only for what needs it.
+                let started = (settings.total_timeout.is_some() || settings.retry_budget.is_some())
+                    .then(Instant::now);
+                let max_retries = if retry { settings.max_retries } else { 0 };
+                let given = kept.next_mut();
+                idempotency::add_key(settings, max_retries, given);
+                let span = telemetry::call_span(given.method(), given.url());
+                // Only settings that ask for the key read it, or copy the request.
+                let keyed = (settings.keyed_retries || settings.should_retry_header.is_some())
+                    && given.headers().contains_key(idempotency::IDEMPOTENCY_KEY);
+                let view = settings.classify.is_some().then(|| RequestView::of(given));
+                shared.stats.call();
+                if let (Some(budget), Some(started)) = (&settings.retry_budget, started) {
+                    shared.budget.deposit(budget, started);
+                }
+                // A deadline later than the clock can represent is no deadline.
+                let deadline = settings
+                    .total_timeout
+                    .zip(started)
+                    .and_then(|(total, started)| started.checked_add(total));
+                Plan {
+                    max_retries,
+                    span,
+                    own_timeout: given.timeout().copied(),
+                    method: given.method().clone(),
+                    deadline,
+                    host: shares_retry_after(settings).then(|| HostGate::key(given.url())),
+                    keyed,
+                    view,
+                }
+            };
+            let mut record = CallRecord::default();
+            let mut waited = (Duration::ZERO, WaitSource::None);
+            let mut retries_done = 0u32;
+            // The call's span is entered around what runs inside the call (each attempt, the pause
+            // with its drain, the `on_retry` hook) rather than around the whole block: wrapping
+            // the block would move its whole future once more per call. This module's own events
+            // name the span as their parent.
+            loop {
+                if let Some(host) = &plan.host {
+                    let gate = &shared.host_gate;
+                    wait_for_host(gate, host, settings, plan.deadline, &mut waited, &plan.span)
+                        .await;
+                }
+                // The attempt and its decision in a block whose locals (the response) end before
+                // the pause: the future need not keep room for both.
+                let (pause, wait, retried) = {
+                    let limit = attempt_limit(
+                        plan.own_timeout,
+                        shared.timeout,
+                        settings.attempt_timeout,
+                        plan.deadline,
+                    );
+                    // reqwest keeps the timeout in an extension map: writing one that is already
+                    // in force (the request's own, else the client's) would cost three allocations
+                    // per attempt for nothing. A client built elsewhere has none the session knows.
+                    if limit != plan.own_timeout.or(shared.client_timeout()) {
+                        *kept.next_mut().timeout_mut() = limit;
+                    }
+                    let transport = &mut transport;
+                    let (sent, can_resend) =
+                        kept.send_next(retries_done < plan.max_retries, origin, move |request| {
+                            let cut_connect_at = limit.filter(|_| shared.cuts_connects);
+                            let peek = if settings.classify.is_some() {
+                                settings.classify_body_bytes
+                            } else {
+                                0
+                            };
+                            let sending =
+                                Sending::new(transport.send(shared, request, limit), peek);
+                            Watched::new(sending, cut_connect_at, shared.own_client)
+                        });
+                    // Without a subscriber that wants the span, entering it on every poll is waste.
+                    let (result, answered) = if plan.span.is_disabled() {
+                        sent.await
+                    } else {
+                        sent.instrument(plan.span.clone()).await
+                    };
+                    let mut result = match result {
+                        // A request reqwest refused to send (a scheme it does not speak) is no
+                        // attempt.
+                        Err(Failure::Reqwest(error)) if !answered && error.is_builder() => {
+                            break 'call Err(unsent(shared, error))
+                        }
+                        result => result,
+                    };
+                    let mut verdict = Verdict::Defer;
+                    if let (Some(classifier), Some(view)) = (&settings.classify, &plan.view) {
+                        let question = Question {
+                            classifier,
+                            view,
+                            method: &plan.method,
+                            number: retries_done.saturating_add(1),
+                            peeked: settings.classify_body_bytes > 0,
+                        };
+                        let outcome = |r: &_| classify(r, &active, answered, shared.own_client).1;
+                        match question.ask(result, outcome) {
+                            Ok(answer) => (result, verdict) = answer,
+                            Err(panic) => break 'call Err(panicked(&plan, panic, record, waited)),
+                        }
+                    }
+                    let (mut outcome, recorded) =
+                        classify(&result, &active, answered, shared.own_client);
+                    if outcome == Outcome::Final && verdict != Verdict::Defer {
+                        outcome = hinted(&result, settings);
+                    }
+                    let attempt = AttemptRecord::new(recorded, waited.0, waited.1, Decider::Rules);
+                    if let Some(host) = &plan.host {
+                        close_host(shared, host, settings, &result, outcome, wall_now());
+                    }
+                    let policy = Policy {
+                        settings,
+                        method: &plan.method,
+                        max_retries: plan.max_retries,
+                        can_resend,
+                        keyed: plan.keyed,
+                    };
+                    let decision = match policy.decide(retries_done, outcome, verdict, || {
+                        now(settings, plan.deadline)
+                    }) {
+                        Decision::Retry {
+                            raise_if_refused,
+                            by,
+                            hint,
+                            ..
+                        } if !budget_allows(shared, settings) => Decision::Stop {
+                            raise: raise_if_refused,
+                            give_up: Some(GiveUp::Budget),
+                            by,
+                            hint,
+                        },
+                        decision => decision,
+                    };
+                    let wait = match decision {
+                        Decision::Retry { wait, by, hint, .. } => {
+                            if let Some(hint) = hint {
+                                record.set_hint(hint);
+                            }
+                            record.push(attempt.decided(by));
+                            wait
+                        }
+                        Decision::Stop {
+                            raise,
+                            give_up,
+                            by,
+                            hint,
+                        } => {
+                            if let Some(hint) = hint {
+                                record.set_hint(hint);
+                            }
+                            let attempt = attempt.decided(by);
+                            // `error_for_status`: one flag read on the success path.
+                            let raise = raise
+                                || (settings.error_for_status
+                                    && matches!(&result, Ok(r) if r.status().as_u16() >= 400));
+                            telemetry::finished(&plan.span, recorded, retries_done as usize);
+                            break 'call match result {
+                                Ok(response)
+                                    if !raise && record.told_by_status(&attempt, give_up) =>
+                                {
+                                    Ok(response)
+                                }
+                                result => {
+                                    end(shared, &plan.span, result, raise, give_up, record, attempt)
+                                }
+                            };
+                        }
+                    };
+                    let pause =
+                        prepare_retry(&mut kept, shared, &plan, &record, recorded, wait, result);
+                    (pause, wait, recorded)
+                };
+                pause.await;
+                // Counted as it is sent: a call dropped during the pause makes no retry.
+                shared.stats.retry(retried);
+                retries_done += 1;
+                waited = (wait.duration, wait.source);
+            }
+        };
+        transport.finish(result)
     }
 }
 

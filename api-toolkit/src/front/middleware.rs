@@ -177,35 +177,30 @@ impl fmt::Debug for RetryMiddleware {
     }
 }
 
-#[async_trait::async_trait]
+// Written out as `#[async_trait]` would declare it, without its `async` block: the call's own
+// future is the boxed one, and makes the middleware's result itself (`Chain::finish`). An
+// `async` block around it would hold the request and the call's future once more, and move
+// both into place on every call.
 impl Middleware for RetryMiddleware {
-    async fn handle(
-        &self,
+    fn handle<'s, 'e, 'n, 'f>(
+        &'s self,
         request: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let chain = Chain {
-            next,
-            extensions: &mut *extensions,
-        };
-        let called = call::run(
+        extensions: &'e mut Extensions,
+        next: Next<'n>,
+    ) -> Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'f>>
+    where
+        's: 'f,
+        'e: 'f,
+        'n: 'f,
+        Self: 'f,
+    {
+        Box::pin(call::run(
             &self.session,
-            chain,
+            Chain { next, extensions },
             Ok(request),
             Origin::Ready,
             CallSettings::Session,
-        );
-        match called.await {
-            Ok(response) => Ok(response),
-            Err(error) => {
-                extensions.insert(error.record().clone());
-                Err(match error.into_reqwest() {
-                    Ok(error) => reqwest_middleware::Error::Reqwest(error),
-                    Err(error) => reqwest_middleware::Error::Middleware(anyhow::Error::new(error)),
-                })
-            }
-        }
+        ))
     }
 }
 
@@ -220,6 +215,7 @@ impl<'n> Transport for Chain<'n> {
         = Guarded<Link<'a>>
     where
         Self: 'a;
+    type Output = reqwest_middleware::Result<Response>;
 
     fn send<'a>(
         &'a mut self,
@@ -229,6 +225,23 @@ impl<'n> Transport for Chain<'n> {
     ) -> Guarded<Link<'a>> {
         let link = Link(self.next.clone().run(request, &mut *self.extensions));
         Guarded::new(link, limit)
+    }
+
+    // Inlined, its failure out of line: a response is only moved through.
+    #[inline]
+    fn finish(self, result: Result<Response>) -> reqwest_middleware::Result<Response> {
+        result.map_err(|error| failed(error, self.extensions))
+    }
+}
+
+/// A failed call's record goes in the call's extensions, and its error becomes
+/// reqwest-middleware's (reqwest's own error stays reqwest's).
+#[cold]
+fn failed(error: crate::Error, extensions: &mut Extensions) -> reqwest_middleware::Error {
+    extensions.insert(error.record().clone());
+    match error.into_reqwest() {
+        Ok(error) => reqwest_middleware::Error::Reqwest(error),
+        Err(error) => reqwest_middleware::Error::Middleware(anyhow::Error::new(error)),
     }
 }
 

@@ -167,6 +167,11 @@ impl Scripted {
 
 impl Transport for Scripted {
     type Sent<'a> = Pin<Box<dyn Future<Output = Attempted> + Send>>;
+    type Output = crate::Result<Response>;
+
+    fn finish(self, result: crate::Result<Response>) -> crate::Result<Response> {
+        result
+    }
 
     fn send<'a>(
         &'a mut self,

@@ -21,6 +21,7 @@ use std::time::Duration;
 use reqwest::{Request, Response};
 
 use crate::session::Shared;
+use crate::Result;
 
 #[cfg(feature = "tower")]
 pub(crate) mod service;
@@ -63,15 +64,18 @@ impl Failure {
     }
 }
 
-/// How a call sends its attempts.
+/// How a call sends its attempts, and what the call returns.
 ///
 /// `send` borrows the transport for as long as its attempt runs, which lets a middleware
-/// lend each attempt its `&mut Extensions`.
+/// lend each attempt its `&mut Extensions`; `finish` takes it back when the call ends.
 pub(crate) trait Transport: Send {
     /// One attempt in flight.
     type Sent<'a>: Future<Output = Attempted> + Send + Unpin + 'a
     where
         Self: 'a;
+
+    /// What a call through this transport returns.
+    type Output;
 
     /// Sends `request` as one attempt, limited to `limit` if the transport enforces limits
     /// itself (reqwest enforces the one written into the request).
@@ -81,6 +85,10 @@ pub(crate) trait Transport: Send {
         request: Request,
         limit: Option<Duration>,
     ) -> Self::Sent<'a>;
+
+    /// The call's result in the front end's terms, made by the call's own future: a front end
+    /// that wrapped that future to convert its result would move it once more per call.
+    fn finish(self, result: Result<Response>) -> Self::Output;
 }
 
 /// What a [`Session`](crate::Session) sends through.
@@ -112,6 +120,7 @@ pub(crate) struct Own;
 
 impl Transport for Own {
     type Sent<'a> = Sent;
+    type Output = Result<Response>;
 
     #[inline]
     fn send<'a>(
@@ -129,8 +138,15 @@ impl Transport for Own {
             #[cfg(feature = "tower")]
             Sender::Service(service) => Sent::Other(service.attempt(request, limit)),
             #[cfg(any(feature = "reqwest-middleware", feature = "test-util"))]
-            Sender::Caller => unreachable!("a middleware's session sends through its chain"),
+            Sender::Caller => {
+                unreachable!("a session without a sender is sent through by its caller")
+            }
         }
+    }
+
+    #[inline]
+    fn finish(self, result: Result<Response>) -> Result<Response> {
+        result
     }
 }
 
@@ -171,7 +187,9 @@ pin_project_lite::pin_project! {
     }
 }
 
+// Inlined: called once or twice per attempt, they cost their calls more than their work.
 impl<F: Handing> Guarded<F> {
+    #[inline]
     pub(crate) fn new(attempt: F, limit: Option<Duration>) -> Self {
         Guarded {
             attempt,
@@ -183,6 +201,7 @@ impl<F: Handing> Guarded<F> {
 impl<F: Handing> Future for Guarded<F> {
     type Output = Attempted;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempted> {
         let mut this = self.project();
         let polled = catch_unwind(AssertUnwindSafe(|| this.attempt.as_mut().poll(cx)));
