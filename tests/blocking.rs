@@ -35,12 +35,25 @@ fn retrying(max_retries: u32) -> RetrySettings {
     }
 }
 
+/// tracing caches per callsite whether any subscriber wants it, when the callsite is first
+/// used: a test that, on another thread, first uses the session's span while the tracing
+/// test's subscriber is being set up can leave it cached as wanted by no one. The tracing
+/// test takes this lock to write, the others to read: it runs alone.
+static TRACING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn alongside_others() -> std::sync::RwLockReadGuard<'static, ()> {
+    TRACING
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn session(settings: RetrySettings) -> blocking::Session {
     blocking::Session::new(settings).unwrap()
 }
 
 #[test]
 fn get_retried_on_503_then_200() {
+    let _tracing = alongside_others();
     let served = serve(vec![Reply::status(503), Reply::status(200).body("ok")]);
     let response = session(retrying(3))
         .get(served.server.url("/orders"))
@@ -53,6 +66,7 @@ fn get_retried_on_503_then_200() {
 
 #[test]
 fn post_not_retried_on_503_when_not_allowed() {
+    let _tracing = alongside_others();
     let served = serve(vec![Reply::status(503), Reply::status(200)]);
     let settings = RetrySettings {
         allowed_methods: vec![Method::GET],
@@ -69,6 +83,7 @@ fn post_not_retried_on_503_when_not_allowed() {
 
 #[test]
 fn record_and_stats_are_the_async_sessions() {
+    let _tracing = alongside_others();
     let served = serve(vec![Reply::status(502), Reply::status(200)]);
     let session = session(retrying(2));
     let response = session.get(served.server.url("/")).send().unwrap();
@@ -84,6 +99,7 @@ fn record_and_stats_are_the_async_sessions() {
 
 #[test]
 fn total_timeout_bounds_a_call_to_a_server_that_never_answers() {
+    let _tracing = alongside_others();
     let served = serve(vec![Reply::status(200).delay(Duration::from_secs(60))]);
     let total = Duration::from_millis(300);
     let session = session(RetrySettings {
@@ -124,6 +140,7 @@ impl Shop {
 
 #[test]
 fn derived_connector_over_a_blocking_session_gets_its_defaults() {
+    let _tracing = alongside_others();
     let defaults = RetrySettings {
         max_retries: 2,
         status_forcelist: vec![503],
@@ -137,6 +154,7 @@ fn derived_connector_over_a_blocking_session_gets_its_defaults() {
 
 #[test]
 fn derived_connector_over_a_blocking_session_retries() {
+    let _tracing = alongside_others();
     let served = serve(vec![Reply::status(503), Reply::status(200).body("order 7")]);
     let shop = Shop::new(&served.server.url("")).unwrap();
     shop.set_retry_settings(RetrySettings {
@@ -150,6 +168,7 @@ fn derived_connector_over_a_blocking_session_retries() {
 
 #[test]
 fn set_retry_settings_with_a_bad_value_is_refused_and_keeps_the_old() {
+    let _tracing = alongside_others();
     let shop = Shop::new("http://127.0.0.1:1").unwrap();
     let error = shop
         .set_retry_settings(RetrySettings {
@@ -168,6 +187,7 @@ fn set_retry_settings_with_a_bad_value_is_refused_and_keeps_the_old() {
 
 #[test]
 fn one_session_used_from_eight_threads_at_once() {
+    let _tracing = alongside_others();
     const THREADS: usize = 8;
     const CALLS: usize = 25;
     let served = serve(vec![Reply::status(200).body("ok")]);
@@ -193,6 +213,7 @@ fn one_session_used_from_eight_threads_at_once() {
 
 #[tokio::test]
 async fn dropping_a_blocking_session_inside_a_runtime_does_not_panic() {
+    let _tracing = alongside_others();
     let session = session(retrying(0));
     let clone = session.clone();
     drop(session);
@@ -213,6 +234,7 @@ async fn dropping_a_blocking_session_inside_a_runtime_does_not_panic() {
 
 #[tokio::test]
 async fn send_inside_a_runtime_panics_as_documented() {
+    let _tracing = alongside_others();
     let session = session(retrying(0));
     let request = session.get("http://127.0.0.1:1/");
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| request.send()))
@@ -230,6 +252,9 @@ async fn send_inside_a_runtime_panics_as_documented() {
 
 #[test]
 fn on_retry_hook_and_tracing_fire_with_the_callers_subscriber() {
+    let _alone = TRACING
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let served = serve(vec![
         Reply::status(500),
         Reply::status(500),
@@ -291,6 +316,7 @@ impl std::io::Write for Buffer {
 
 #[test]
 fn body_read_through_io_read_then_the_rest_as_text() {
+    let _tracing = alongside_others();
     let body = "x".repeat(10_000) + "end";
     let served = serve(vec![Reply::status(200).body(body.clone())]);
     let mut response = session(retrying(0))
@@ -307,6 +333,7 @@ fn body_read_through_io_read_then_the_rest_as_text() {
 
 #[test]
 fn into_async_after_a_partial_read_keeps_the_rest_the_url_and_the_record() {
+    let _tracing = alongside_others();
     let body = "y".repeat(10_000);
     let served = serve(vec![
         Reply::status(503),
@@ -326,6 +353,7 @@ fn into_async_after_a_partial_read_keeps_the_rest_the_url_and_the_record() {
 
 #[test]
 fn body_read_whole_through_io_read() {
+    let _tracing = alongside_others();
     let served = serve(vec![Reply::status(200).body("a whole body")]);
     let mut response = session(retrying(0))
         .get(served.server.url("/"))
@@ -338,6 +366,7 @@ fn body_read_whole_through_io_read() {
 
 #[test]
 fn response_of_a_status_error_read_through_the_session() {
+    let _tracing = alongside_others();
     let served = serve(vec![Reply::status(503).body("down")]);
     let session = session(RetrySettings {
         raise_on_status: true,
@@ -355,6 +384,7 @@ fn response_of_a_status_error_read_through_the_session() {
 
 #[test]
 fn json_body_and_per_request_settings_forwarded() {
+    let _tracing = alongside_others();
     let served = serve(vec![
         Reply::status(409),
         Reply::status(200)
