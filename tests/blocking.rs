@@ -213,7 +213,6 @@ fn one_session_used_from_eight_threads_at_once() {
 
 #[tokio::test]
 async fn dropping_a_blocking_session_inside_a_runtime_does_not_panic() {
-    let _tracing = alongside_others();
     let session = session(retrying(0));
     let clone = session.clone();
     drop(session);
@@ -234,7 +233,6 @@ async fn dropping_a_blocking_session_inside_a_runtime_does_not_panic() {
 
 #[tokio::test]
 async fn send_inside_a_runtime_panics_as_documented() {
-    let _tracing = alongside_others();
     let session = session(retrying(0));
     let request = session.get("http://127.0.0.1:1/");
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| request.send()))
