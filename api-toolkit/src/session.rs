@@ -553,7 +553,7 @@ impl SessionBuilder {
     /// With a client built elsewhere ([`client`](SessionBuilder::client)), the session writes
     /// this limit into each request rather than into the client.
     #[deprecated(
-        since = "0.2.0",
+        since = "0.1.0",
         note = "use `RetrySettings::attempt_timeout`: the same limit, declared with the other settings"
     )]
     pub fn timeout(mut self, timeout: Duration) -> Self {

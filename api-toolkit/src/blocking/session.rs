@@ -499,7 +499,7 @@ impl SessionBuilder {
 
     /// The limit for each attempt: see [`crate::SessionBuilder::timeout`].
     #[deprecated(
-        since = "0.2.0",
+        since = "0.1.0",
         note = "use `RetrySettings::attempt_timeout`: the same limit, declared with the other settings"
     )]
     pub fn timeout(self, timeout: Duration) -> Self {
