@@ -80,8 +80,8 @@ impl Kept {
     /// Whether a retry could send the last attempt's request again; asked once the attempt
     /// has ended, when what it read of a streaming body is known.
     #[inline]
-    pub(crate) fn resend(&self) -> Resend {
-        match &self.sent {
+    pub(crate) fn resend(&mut self) -> Resend {
+        match &mut self.sent {
             None => Resend::No(GiveUp::BodyNotReplayable),
             Some(Replay::Stream(recorded)) => recorded.resend(),
             Some(_) => Resend::Yes,

@@ -36,6 +36,9 @@ pub(crate) struct Recorded {
     /// The request without its body.
     parts: Request,
     tape: Arc<Mutex<Tape>>,
+    /// The next attempt's body, taken from the tape when a resend was allowed: a recorder
+    /// still in hyper's hands can then no longer read the stream after the decision.
+    next: Option<Body>,
 }
 
 impl Recorded {
@@ -61,23 +64,42 @@ impl Recorded {
             state: State::Unread,
         }));
         *request.body_mut() = Some(Body::wrap(Recorder(Arc::clone(&tape))));
-        Some(Recorded { parts, tape })
+        Some(Recorded {
+            parts,
+            tape,
+            next: None,
+        })
     }
 
-    /// Whether the attempt that sent the body left what a retry needs.
-    pub(crate) fn resend(&self) -> Resend {
-        match lock(&self.tape).state {
-            State::Unread | State::Whole => Resend::Yes,
+    /// Whether the attempt that sent the body left what a retry needs; if so, the next body
+    /// is taken from the tape at once, under the same lock.
+    pub(crate) fn resend(&mut self) -> Resend {
+        if self.next.is_some() {
+            return Resend::Yes;
+        }
+        let mut tape = lock(&self.tape);
+        match tape.state {
+            State::Unread | State::Whole => {
+                self.next = tape.next_body();
+                Resend::Yes
+            }
             State::TooLarge => Resend::No(GiveUp::BodyTooLarge),
             State::Reading | State::Broken => Resend::No(GiveUp::BodyNotReplayable),
         }
     }
 
     /// The request again, with the stream as it was if it was never read, else with the kept
-    /// chunks. Made only when [`resend`](Self::resend) said yes.
+    /// chunks.
+    ///
+    /// # Panics
+    ///
+    /// Unless [`resend`](Self::resend) said yes: never sent without its body.
     pub(crate) fn into_request(self) -> Request {
         let mut request = self.parts;
-        *request.body_mut() = lock(&self.tape).next_body();
+        let body = self
+            .next
+            .expect("a stream is sent again only once its resend is allowed");
+        *request.body_mut() = Some(body);
         request
     }
 }
@@ -184,7 +206,7 @@ impl Tape {
                 // The stream is not needed any more; a recorder hyper still holds gets an error.
                 self.body = None;
                 let chunks = std::mem::take(&mut self.kept).into_iter();
-                let hint = self.hint.clone();
+                let hint = self.hint;
                 Some(Body::wrap(Replayed { chunks, hint }))
             }
             State::Reading | State::TooLarge | State::Broken => None,
@@ -217,7 +239,7 @@ impl HttpBody for Recorder {
     }
 
     fn size_hint(&self) -> SizeHint {
-        lock(&self.0).hint.clone()
+        lock(&self.0).hint
     }
 }
 
@@ -240,7 +262,7 @@ impl HttpBody for Replayed {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.hint.clone()
+        self.hint
     }
 }
 
@@ -403,7 +425,7 @@ mod tests {
             }
             let declared = declared_off.map(|off| (all.len() as u64).saturating_add_signed(off));
             let mut sent = request(frames, declared);
-            let recorded = Recorded::start(&mut sent, limit as usize).unwrap();
+            let mut recorded = Recorded::start(&mut sent, limit as usize).unwrap();
             let mut body = sent.body_mut().take().unwrap();
             let mut passed = Vec::new();
             for _ in 0..polls {
@@ -439,7 +461,7 @@ mod tests {
     fn exactly_the_limit_is_kept_one_byte_more_is_not() {
         for (len, fits) in [(99, true), (100, true), (101, false)] {
             let mut sent = request(vec![Ok(Bytes::from(vec![7; len]))], None);
-            let recorded = Recorded::start(&mut sent, 100).unwrap();
+            let mut recorded = Recorded::start(&mut sent, 100).unwrap();
             let mut body = sent.body_mut().take().unwrap();
             assert!(read(&mut body, 10).1);
             let expected = if fits {
@@ -454,17 +476,17 @@ mod tests {
     #[test]
     fn a_stream_never_read_is_taken_back_whole() {
         let mut sent = request(vec![Ok(Bytes::from(vec![1; 1000]))], None);
-        let recorded = Recorded::start(&mut sent, 10).unwrap();
-        let mut dropped_unread = sent.body_mut().take().unwrap();
+        let mut recorded = Recorded::start(&mut sent, 10).unwrap();
+        let mut left_with_hyper = sent.body_mut().take().unwrap();
         assert_eq!(recorded.resend(), Resend::Yes);
-        let mut again = recorded.into_request().body_mut().take().unwrap();
-        assert_eq!(read(&mut again, 10).0, vec![1; 1000]);
-        // The first attempt's recorder, polled late, sends nothing of it.
+        // The first attempt's recorder, polled after the decision, reads nothing of it.
         let mut cx = Context::from_waker(Waker::noop());
         assert!(matches!(
-            Pin::new(&mut dropped_unread).poll_frame(&mut cx),
+            Pin::new(&mut left_with_hyper).poll_frame(&mut cx),
             Poll::Ready(Some(Err(_)))
         ));
+        let mut again = recorded.into_request().body_mut().take().unwrap();
+        assert_eq!(read(&mut again, 10).0, vec![1; 1000]);
     }
 
     #[test]
@@ -474,7 +496,7 @@ mod tests {
             Ok(Bytes::from_static(b"bbb")),
         ];
         let mut sent = request(frames, Some(4));
-        let recorded = Recorded::start(&mut sent, 100).unwrap();
+        let mut recorded = Recorded::start(&mut sent, 100).unwrap();
         let mut body = sent.body_mut().take().unwrap();
         let (passed, ended) = read(&mut body, 10);
         assert_eq!((passed.as_slice(), ended), (&b"aaa"[..], true));
