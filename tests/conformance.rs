@@ -83,6 +83,7 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         keyed_retries: s.keyed_retries,
         classify: s.classify.map(classifier),
         classify_body_bytes: s.classify_body_bytes,
+        replay_limit: s.replay_limit,
     }
 }
 
@@ -787,6 +788,7 @@ fn simpler(scenario: &Scenario) -> Vec<Scenario> {
     vary(&|s| std::mem::take(&mut s.settings.idempotency_key));
     vary(&|s| s.settings.classify.take().is_some());
     vary(&|s| std::mem::take(&mut s.settings.classify_body_bytes) > 0);
+    vary(&|s| std::mem::take(&mut s.settings.replay_limit) > 0);
     vary(&|s| std::mem::take(&mut s.settings.keyed_retries));
     vary(&|s| std::mem::take(&mut s.settings.should_retry_header));
     vary(&|s| std::mem::take(&mut s.settings.respect_retry_after_ms));

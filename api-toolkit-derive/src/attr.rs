@@ -45,11 +45,12 @@ pub(crate) enum Key {
     KeyedRetries,
     Classify,
     ClassifyBodyBytes,
+    ReplayLimit,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 21] = [
+    pub(crate) const ALL: [Key; 22] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -71,6 +72,7 @@ impl Key {
         Key::KeyedRetries,
         Key::Classify,
         Key::ClassifyBodyBytes,
+        Key::ReplayLimit,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -97,13 +99,14 @@ impl Key {
             Key::KeyedRetries => "keyed_retries",
             Key::Classify => "classify",
             Key::ClassifyBodyBytes => "classify_body_bytes",
+            Key::ReplayLimit => "replay_limit",
         }
     }
 
     /// The message for a value of the wrong shape: ``expected `max_retries = <integer>` ``.
     pub(crate) fn expected(self) -> String {
         let value = match self {
-            Key::MaxRetries | Key::ClassifyBodyBytes => "<integer>",
+            Key::MaxRetries | Key::ClassifyBodyBytes | Key::ReplayLimit => "<integer>",
             Key::BackoffFactor => "<float>",
             Key::StatusForcelist => STATUS_LIST,
             Key::AllowedMethods => "[\"<method>\", ...]",
@@ -208,7 +211,7 @@ impl Named for Key {
     }
     fn want(self) -> Option<Want> {
         Some(match self {
-            Key::MaxRetries | Key::ClassifyBodyBytes => Want::Int,
+            Key::MaxRetries | Key::ClassifyBodyBytes | Key::ReplayLimit => Want::Int,
             Key::BackoffFactor | Key::RetryBudget => Want::Number,
             Key::BackoffMax
             | Key::RetryAfterMax
@@ -367,7 +370,7 @@ pub(crate) enum Value {
     Reset(Vec<ResetEntry>),
     /// `classify`: a path to a function, whose type the compiler checks.
     Classify(Path),
-    /// `classify_body_bytes`.
+    /// `classify_body_bytes` and `replay_limit`.
     Bytes(Int),
 }
 
@@ -582,7 +585,9 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             }])
         }),
         Key::Classify => parse_path(input, key).map(Value::Classify),
-        Key::ClassifyBodyBytes => parse_int(input, key, "usize").map(Value::Bytes),
+        Key::ClassifyBodyBytes | Key::ReplayLimit => {
+            parse_int(input, key, "usize").map(Value::Bytes)
+        }
     };
     errors
         .ok(with_hint(value, key, &tokens))
@@ -1054,6 +1059,7 @@ mod tests {
         assert_eq!(closest_keys::<Key>("keyed_retry"), [Key::KeyedRetries]);
         assert_eq!(closest_keys::<Key>("clasify"), [Key::Classify]);
         assert_eq!(closest_keys::<Key>("body_bytes"), [Key::ClassifyBodyBytes]);
+        assert_eq!(closest_keys::<Key>("replay_limits"), [Key::ReplayLimit]);
         assert_eq!(
             closest_keys::<Key>("respect_retry_after_msec"),
             [Key::RespectRetryAfterMs]
@@ -1078,7 +1084,7 @@ mod tests {
         assert_eq!(closest_keys::<Key>("x"), []);
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message.ends_with(", `classify`, `classify_body_bytes`"));
+        assert!(message.ends_with(", `classify`, `classify_body_bytes`, `replay_limit`"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use syn::{Lit, Path, Token};
 /// What a key, or an item of its list, takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Want {
-    /// `max_retries`, `classify_body_bytes`.
+    /// `max_retries`, `classify_body_bytes`, `replay_limit`.
     Int,
     /// `backoff_factor`, `retry_budget`.
     Number,

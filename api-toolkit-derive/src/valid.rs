@@ -39,7 +39,7 @@ pub(crate) enum Checked {
     /// A path to the classifier function, which the compiler checks in the expansion (whether
     /// it exists, and its signature); set as `Some`.
     Classify(Path),
-    /// At most [`MAX_CLASSIFY_BODY_BYTES`].
+    /// At most [`MAX_CLASSIFY_BODY_BYTES`] or [`MAX_REPLAY_LIMIT`], by its key.
     Bytes(usize),
 }
 
@@ -72,6 +72,9 @@ impl Form {
 
 /// `api_toolkit::MAX_CLASSIFY_BODY_BYTES`.
 const MAX_CLASSIFY_BODY_BYTES: usize = 64 * 1024;
+
+/// `api_toolkit::MAX_REPLAY_LIMIT`.
+const MAX_REPLAY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// A valid HTTP method name.
 #[derive(Debug, PartialEq)]
@@ -451,15 +454,22 @@ fn form(lit: &LitStr) -> Result<Form> {
 }
 
 fn body_bytes(int: &Int, key: Key) -> Result<usize> {
+    let (max, why) = if key == Key::ReplayLimit {
+        (
+            MAX_REPLAY_LIMIT,
+            "a call keeps at most 256 MiB of a streaming body to send again",
+        )
+    } else {
+        (
+            MAX_CLASSIFY_BODY_BYTES,
+            "a classifier sees at most 64 KiB of a body",
+        )
+    };
     int_value(int)
         .and_then(|value| usize::try_from(value).ok())
-        .filter(|&bytes| bytes <= MAX_CLASSIFY_BODY_BYTES)
+        .filter(|&bytes| bytes <= max)
         .ok_or_else(|| {
-            let message = format!(
-                "`{}` must be an integer in 0..={MAX_CLASSIFY_BODY_BYTES}: a classifier sees at \
-                 most 64 KiB of a body",
-                key.name()
-            );
+            let message = format!("`{}` must be an integer in 0..={max}: {why}", key.name());
             Error::new_spanned(int, message)
         })
 }
@@ -704,6 +714,13 @@ mod tests {
         assert_eq!(bytes(parse_quote!(65536)).unwrap(), 65536);
         assert!(bytes(parse_quote!(65537)).is_err());
         assert!(body_bytes(&int(true, parse_quote!(1)), Key::ClassifyBodyBytes).is_err());
+        let replay = |lit: syn::LitInt| body_bytes(&int(false, lit), Key::ReplayLimit);
+        assert_eq!(replay(parse_quote!(268435456)).unwrap(), 268_435_456);
+        assert!(replay(parse_quote!(268435457))
+            .unwrap_err()
+            .to_string()
+            .contains("at most 256 MiB"));
+        assert!(body_bytes(&int(true, parse_quote!(1)), Key::ReplayLimit).is_err());
     }
 
     fn span() -> proc_macro2::Span {

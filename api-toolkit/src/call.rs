@@ -168,8 +168,11 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         *kept.next_mut().timeout_mut() = limit;
                     }
                     let transport = &mut transport;
-                    let (sent, can_resend) =
-                        kept.send_next(retries_done < plan.max_retries, origin, move |request| {
+                    let sent = kept.send_next(
+                        retries_done < plan.max_retries,
+                        origin,
+                        settings.replay_limit,
+                        move |request| {
                             let cut_connect_at = limit.filter(|_| shared.cuts_connects);
                             let peek = if settings.classify.is_some() {
                                 settings.classify_body_bytes
@@ -179,7 +182,8 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             let sending =
                                 Sending::new(transport.send(shared, request, limit), peek);
                             Watched::new(sending, cut_connect_at, shared.own_client)
-                        });
+                        },
+                    );
                     // Without a subscriber that wants the span, entering it on every poll is waste.
                     let (result, answered) = if plan.span.is_disabled() {
                         sent.await
@@ -222,7 +226,8 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         settings,
                         method: &plan.method,
                         max_retries: plan.max_retries,
-                        can_resend,
+                        // Read now: what the attempt read of a streaming body decides.
+                        resend: kept.resend(),
                         keyed: plan.keyed,
                     };
                     let decision = match policy.decide(retries_done, outcome, verdict, || {

@@ -28,7 +28,9 @@ fn add_key_if_resendable(settings: &RetrySettings, max_retries: u32, request: &m
     let keyed_may_resend = settings.may_resend(method, true)
         || settings.should_retry_header.is_some()
         || settings.classify.is_some();
-    let may_resend = max_retries > 0 && keyed_may_resend && crate::replay::replayable(request);
+    let may_resend = max_retries > 0
+        && keyed_may_resend
+        && crate::replay::may_replay(request, settings.replay_limit);
     if non_idempotent && may_resend && !request.headers().contains_key(IDEMPOTENCY_KEY) {
         request.headers_mut().insert(IDEMPOTENCY_KEY, new_key());
     }

@@ -57,7 +57,8 @@
 //! - The wait before retry `n` is `backoff_factor × 2^(n−2)` seconds, capped at `backoff_max`;
 //!   a valid `Retry-After` replaces it, and one longer than `retry_after_max` ends the retries
 //!   at once rather than make the call sleep.
-//! - Every attempt sends the same body bytes; a streaming body is sent once, never retried.
+//! - Every attempt sends the same body bytes; a streaming body is sent once, never retried,
+//!   unless `replay_limit` kept the whole of it (or the attempt never read it).
 //! - Dropping the future of a call stops it: no attempt starts afterwards.
 //!
 //! # Timeouts: what bounds what
@@ -170,6 +171,7 @@ mod wait;
 /// | `keyed_retries` | `keyed_retries = true` |
 /// | `classify` | a path to a function `fn(&Attempt<'_>) -> Verdict` ([`ClassifyFn`]): `classify = shop_rules`, `classify = crate::rules::github`, `classify = Self::rules` |
 /// | `classify_body_bytes` | bytes, at most 65,536: `classify_body_bytes = 4096` |
+/// | `replay_limit` | bytes, at most 268,435,456 (256 MiB): `replay_limit = 1_048_576` |
 ///
 /// Standard methods are written in upper case; other tokens are extension methods. Several
 /// `#[retry(...)]` attributes are merged, but a key may be given only once.
@@ -374,6 +376,7 @@ pub use session::{Session, SessionBuilder};
 pub use settings::{
     RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch, SettingsError,
     DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES,
+    MAX_REPLAY_LIMIT,
 };
 pub use stats::Stats;
 
@@ -450,7 +453,7 @@ pub mod __private {
             settings: &settings,
             method: &Method::GET,
             max_retries: 1,
-            can_resend: true,
+            resend: crate::policy::Resend::Yes,
             keyed: false,
         };
         let now = Now {

@@ -534,8 +534,12 @@ pub enum GiveUp {
     Deadline,
     /// The retry budget refused the retry.
     Budget,
-    /// The body was a stream, which cannot be sent twice.
+    /// The body was a stream that cannot be sent again: `replay_limit` is 0, or the stream
+    /// failed, or the attempt ended before it was read to its end.
     BodyNotReplayable,
+    /// The body was a stream longer than `replay_limit`: what was kept of it was dropped as
+    /// soon as it passed the limit.
+    BodyTooLarge,
 }
 
 impl fmt::Display for GiveUp {
@@ -546,6 +550,7 @@ impl fmt::Display for GiveUp {
             GiveUp::Deadline => "total_timeout reached",
             GiveUp::Budget => "retry budget exhausted",
             GiveUp::BodyNotReplayable => "streaming body cannot be resent",
+            GiveUp::BodyTooLarge => "streaming body longer than replay_limit",
         })
     }
 }

@@ -287,8 +287,10 @@ impl RequestBuilder {
         self.map(|inner| inner.form(form))
     }
 
-    /// Sets the body. Bytes and strings are replayed on every attempt; a streaming body cannot
-    /// be replayed, so a request with one is sent once and never retried.
+    /// Sets the body. Bytes and strings are replayed on every attempt. A streaming body is
+    /// sent once and never retried, unless the settings' `replay_limit` lets the call keep it
+    /// as it is sent: a retry then sends the kept bytes if the whole stream fit, or the stream
+    /// itself if the attempt never read it (see [`RetrySettings::replay_limit`]).
     ///
     /// # Examples
     ///

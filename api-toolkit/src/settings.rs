@@ -53,6 +53,7 @@ pub use validate::SettingsError;
 /// | `keyed_retries` | `false` |
 /// | `classify` | none |
 /// | `classify_body_bytes` | `0` |
+/// | `replay_limit` | `0` |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -160,6 +161,15 @@ pub struct RetrySettings {
     /// ([`Attempt::body`](crate::Attempt::body)): at most 65,536. The caller still receives
     /// the whole body. Read only when a classifier is set, within the attempt's time limits.
     pub classify_body_bytes: usize,
+    /// How many bytes of a streaming request body a call keeps, as it sends it, so that a
+    /// retry can send it again: at most [`MAX_REPLAY_LIMIT`] (256 MiB). A stream read to its
+    /// end within the limit is resent byte for byte; a longer one is not resent (the record
+    /// says [`GiveUp::BodyTooLarge`](crate::GiveUp::BodyTooLarge)), and what was kept of it
+    /// is dropped as soon as it passes the limit. A stream the attempt never read (its
+    /// connection was never established) is sent as it is, whatever its size. `0`, the
+    /// default: a streaming body is sent once and never retried. Bytes bodies are always
+    /// resent, whatever this says.
+    pub replay_limit: usize,
 }
 
 /// The most of a response's body a classifier may see.
@@ -174,6 +184,10 @@ pub struct RetrySettings {
 /// assert!(RetrySettings { classify_body_bytes: MAX_CLASSIFY_BODY_BYTES + 1, ..most }.validate().is_err());
 /// ```
 pub const MAX_CLASSIFY_BODY_BYTES: usize = 64 * 1024;
+
+/// The most of a streaming body a call may keep to send again (`replay_limit`): 256 MiB. Each
+/// call in flight may keep that much; a larger body is better reopened by the caller.
+pub const MAX_REPLAY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// The statuses retried by default: timeouts, rate limits and server or proxy failures.
 ///
@@ -258,6 +272,7 @@ impl Default for RetrySettings {
             keyed_retries: false,
             classify: None,
             classify_body_bytes: 0,
+            replay_limit: 0,
         }
     }
 }
@@ -322,7 +337,8 @@ impl RetrySettings {
     ///
     /// A [`SettingsError`] naming the field and the value when `backoff_factor` is negative or
     /// not finite, a status is outside `100..=599`, `allowed_methods` is empty, a standard
-    /// method is spelled in lower case, a timeout is zero, or the retry budget is out of range.
+    /// method is spelled in lower case, a timeout is zero, the retry budget is out of range,
+    /// or `classify_body_bytes` or `replay_limit` is above its maximum.
     ///
     /// # Examples
     ///

@@ -353,8 +353,9 @@ impl<'a> Attempt<'a> {
         self.number
     }
 
-    /// Whether the request's body can be sent again (false for a stream, which is never
-    /// retried whatever the verdict).
+    /// Whether the request's body is one that can always be sent again (false for a stream,
+    /// which is never retried whatever the verdict, unless `replay_limit` kept it whole or
+    /// the attempt never read it).
     pub fn body_replayable(&self) -> bool {
         self.replayable
     }

@@ -145,10 +145,30 @@ pub(crate) struct Policy<'a> {
     pub(crate) method: &'a Method,
     /// `settings.max_retries`, or 0 for a call made with `no_retry()`.
     pub(crate) max_retries: u32,
-    /// False for a body that cannot be replayed (a stream): such a call is never retried.
-    pub(crate) can_resend: bool,
+    /// Whether the request's body can be sent again: a stream cannot, unless `replay_limit`
+    /// kept it whole (or it was never read). Such a call is never retried.
+    pub(crate) resend: Resend,
     /// The request carries an `Idempotency-Key` (read only for settings that ask).
     pub(crate) keyed: bool,
+}
+
+/// Whether the last attempt's request can be sent again, as far as its body goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resend {
+    Yes,
+    /// No, and why: [`GiveUp::BodyNotReplayable`] or [`GiveUp::BodyTooLarge`].
+    No(GiveUp),
+}
+
+#[cfg(test)]
+impl From<bool> for Resend {
+    fn from(can_resend: bool) -> Resend {
+        if can_resend {
+            Resend::Yes
+        } else {
+            Resend::No(GiveUp::BodyNotReplayable)
+        }
+    }
 }
 
 /// Whether an outcome is to be retried, and by whose rule.
@@ -282,8 +302,8 @@ impl Policy<'_> {
         if retries_done >= self.max_retries {
             return stop(Some(GiveUp::Exhausted), None);
         }
-        if !self.can_resend {
-            return stop(Some(GiveUp::BodyNotReplayable), None);
+        if let Resend::No(why) = self.resend {
+            return stop(Some(why), None);
         }
         let now = now();
         let hint = match outcome {
@@ -365,7 +385,7 @@ mod tests {
             settings: s,
             method: &Method::GET,
             max_retries: 2,
-            can_resend,
+            resend: can_resend.into(),
             keyed: false,
         }
     }
@@ -380,7 +400,7 @@ mod tests {
             settings: s,
             method: &method,
             max_retries: s.max_retries,
-            can_resend: true,
+            resend: Resend::Yes,
             keyed: false,
         }
         .decide(retries_done, outcome, Verdict::Defer, || NOW)
@@ -531,6 +551,14 @@ mod tests {
         assert_eq!(
             policy.decide(0, status(503), Verdict::Defer, || NOW),
             gave_up(true, GiveUp::BodyNotReplayable)
+        );
+        let too_large = Policy {
+            resend: Resend::No(GiveUp::BodyTooLarge),
+            ..policy
+        };
+        assert_eq!(
+            too_large.decide(0, Outcome::FailedAfterSend, Verdict::Defer, || NOW),
+            gave_up(false, GiveUp::BodyTooLarge)
         );
     }
 
@@ -874,7 +902,7 @@ mod properties {
             attempts in proptest::collection::vec(attempt(), 1..40),
             now in now(),
         ) {
-            let policy = Policy { settings: &settings, method: &method, max_retries: settings.max_retries, can_resend, keyed: false };
+            let policy = Policy { settings: &settings, method: &method, max_retries: settings.max_retries, resend: can_resend.into(), keyed: false };
             let start = settings.max_retries.saturating_sub(offset);
             let mut retries_done = start;
             let mut made = 1u64; // the first attempt
@@ -928,7 +956,7 @@ mod properties {
             attempt in attempt(),
             now in now(),
         ) {
-            let policy = Policy { settings: &settings, method: &Method::GET, max_retries: settings.max_retries, can_resend: true, keyed: false };
+            let policy = Policy { settings: &settings, method: &Method::GET, max_retries: settings.max_retries, resend: Resend::Yes, keyed: false };
             if let Decision::Retry { wait, .. } = policy.decide(retries_done, attempt.outcome(), Verdict::Defer, || now) {
                 prop_assert!(retries_done < settings.max_retries);
                 prop_assert!(wait.duration <= settings.backoff_max.max(settings.retry_after_max));
@@ -971,7 +999,7 @@ mod own_rules {
             settings: s,
             method: &method,
             max_retries: s.max_retries,
-            can_resend: true,
+            resend: Resend::Yes,
             keyed,
         }
         .decide(0, outcome, verdict, || NOW)
@@ -983,7 +1011,7 @@ mod own_rules {
             settings: s,
             method: &Method::GET,
             max_retries: 2,
-            can_resend: true,
+            resend: Resend::Yes,
             keyed: false,
         }
     }
@@ -1115,11 +1143,11 @@ mod own_rules {
     #[test]
     fn classifier_cannot_pass_the_attempt_limit_or_resend_a_stream() {
         let s = settings();
-        let policy = |can_resend| Policy {
+        let policy = |can_resend: bool| Policy {
             settings: &s,
             method: &Method::POST,
             max_retries: 2,
-            can_resend,
+            resend: can_resend.into(),
             keyed: false,
         };
         let exhausted = policy(true).decide(2, Outcome::FailedAfterSend, Verdict::Retry, || NOW);
@@ -1591,7 +1619,7 @@ mod own_rules_properties {
                 },
                 None => c.other,
             };
-            let policy = Policy { settings: &c.settings, method: &c.method, max_retries: c.settings.max_retries, can_resend: c.can_resend, keyed: c.keyed };
+            let policy = Policy { settings: &c.settings, method: &c.method, max_retries: c.settings.max_retries, resend: c.can_resend.into(), keyed: c.keyed };
             let now = Now { time: SystemTime::UNIX_EPOCH, remaining: c.remaining, jitter_unit: 0.5 };
             let decision = policy.decide(c.retries_done, outcome, c.verdict, || now);
             match decision {

@@ -127,6 +127,7 @@ patch! {
         rate_limit_reset: Option<ResetPatch>,
         keyed_retries: bool,
         classify_body_bytes: usize,
+        replay_limit: usize,
     }
 }
 
@@ -225,6 +226,7 @@ impl RetrySettingsPatch {
         }
         set(&mut s.keyed_retries, p.keyed_retries);
         set(&mut s.classify_body_bytes, p.classify_body_bytes);
+        set(&mut s.replay_limit, p.replay_limit);
         s.validate()?;
         Ok(s)
     }

@@ -126,6 +126,7 @@ pub(super) fn validate(settings: &RetrySettings) -> Result<(), SettingsError> {
         check_reset_statuses(&reset.statuses)?;
     }
     check_classify_body_bytes(settings.classify_body_bytes)?;
+    check_replay_limit(settings.replay_limit)?;
     settings
         .retry_budget
         .as_ref()
@@ -152,6 +153,19 @@ fn check_classify_body_bytes(bytes: usize) -> Result<(), SettingsError> {
             "classify_body_bytes",
             bytes,
             "expected at most 65536 bytes (64 KiB)",
+        ))
+    }
+}
+
+fn check_replay_limit(bytes: usize) -> Result<(), SettingsError> {
+    if bytes <= super::MAX_REPLAY_LIMIT {
+        Ok(())
+    } else {
+        Err(SettingsError::new(
+            "replay_limit",
+            bytes,
+            "expected at most 268435456 bytes (256 MiB): a larger body is better reopened and \
+             sent again by the caller",
         ))
     }
 }
@@ -360,6 +374,18 @@ mod tests {
             validate(&body(65537)).unwrap_err().field(),
             "classify_body_bytes"
         );
+        let replay = |bytes| RetrySettings {
+            replay_limit: bytes,
+            ..Default::default()
+        };
+        assert!(validate(&replay(super::super::MAX_REPLAY_LIMIT)).is_ok());
+        let err = validate(&replay(super::super::MAX_REPLAY_LIMIT + 1)).unwrap_err();
+        assert_eq!(
+            (err.field(), err.value()),
+            ("replay_limit", "268435457"),
+            "{err}"
+        );
+        assert!(err.expected().contains("256 MiB"), "{err}");
         assert!(parse_header_name("should_retry_header", "x-should-retry").is_ok());
         let upper = parse_header_name("should_retry_header", "X-Should-Retry").unwrap_err();
         assert!(upper.expected().contains("\"x-should-retry\""), "{upper}");

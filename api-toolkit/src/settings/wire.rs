@@ -40,6 +40,9 @@ pub(super) struct WireSettings {
     keyed_retries: bool,
     #[serde(skip_serializing_if = "is_zero")]
     classify_body_bytes: usize,
+    // Issue 17: written only when set, as the fields of issue 14.
+    #[serde(skip_serializing_if = "is_zero")]
+    replay_limit: usize,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -160,6 +163,7 @@ impl From<RetrySettings> for WireSettings {
             rate_limit_reset: s.rate_limit_reset.map(WireReset::from),
             keyed_retries: s.keyed_retries,
             classify_body_bytes: s.classify_body_bytes,
+            replay_limit: s.replay_limit,
         }
     }
 }
@@ -265,7 +269,7 @@ mod tests {
             r#"{"status_forcelist": [503, "500..=502", 429, 501], "respect_retry_after_ms": true,
                 "should_retry_header": "x-should-retry", "keyed_retries": true,
                 "rate_limit_reset": {"form": "delta_seconds", "statuses": [429]},
-                "classify_body_bytes": 512}"#,
+                "classify_body_bytes": 512, "replay_limit": 1048576}"#,
         )
         .unwrap();
         assert_eq!(settings.status_forcelist, [429, 500, 501, 502, 503]);
@@ -280,6 +284,7 @@ mod tests {
             "missing fields are GitHub's"
         );
         assert!(settings.keyed_retries && settings.respect_retry_after_ms);
+        assert_eq!(settings.replay_limit, 1 << 20);
         let json = serde_json::to_string(&settings).unwrap();
         assert_eq!(from_json(&json).unwrap(), settings);
         // A list of codes only is kept as written, as before.
@@ -331,6 +336,11 @@ mod tests {
                 r#"{"classify_body_bytes": 70000}"#,
                 "`classify_body_bytes` = 70000",
             ),
+            (
+                r#"{"replay_limit": 268435457}"#,
+                "`replay_limit` = 268435457: expected at most 268435456 bytes (256 MiB)",
+            ),
+            (r#"{"replay_limit": -1}"#, "`replay_limit`: invalid value"),
         ];
         for (json, needle) in cases {
             let err = from_json(json).unwrap_err();

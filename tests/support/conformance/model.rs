@@ -30,6 +30,12 @@
 //!   (never raised), `Retry` and `RetryAfter` retry any method (also an unkeyed POST under
 //!   `keyed_retries`: only the rails bind it), within the attempts, the deadline, streaming
 //!   bodies and `retry_after_max`; `Defer` is the rules.
+//!
+//! Issue 17's `replay_limit` is read as follows: a streaming body is sent again when the limit
+//! is above 0 and either the attempt never read it (the call's first hop is never connected
+//! to) or its whole length is within the limit (every server of a scenario reads the whole
+//! request before it acts); with a limit of 0, never. A POST or PATCH with a stream "may be
+//! retried" for the generated key exactly when the limit is above 0.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -325,6 +331,13 @@ fn expect_call(
     let deadline = s.total_timeout.map(|total| start + total);
     let allowed = s.allowed_methods.contains(&call.method);
     let streaming = matches!(call.body, Body::Stream(_));
+    // Whether a retry could send the stream again: one the attempt never read goes as it is.
+    let stream_kept = match &call.body {
+        Body::Stream(bytes) if s.replay_limit > 0 => {
+            !matches!(call.hops[0].target, Target::Server(_)) || bytes.len() <= s.replay_limit
+        }
+        _ => false,
+    };
     let unsafe_method = matches!(call.method, Method::Post | Method::Patch);
     let keyed = if call.own_key {
         Some(Key::Caller(Call::caller_key(scenario.seed, index)))
@@ -333,7 +346,7 @@ fn expect_call(
             && unsafe_method
             && s.max_retries > 0
             && (allowed || s.keyed_retries || s.should_retry_header || s.classify.is_some())
-            && !streaming)
+            && (!streaming || s.replay_limit > 0))
             .then_some(Key::Generated(index))
     };
     // Whether the request may be sent again once it may have reached a server.
@@ -538,8 +551,14 @@ fn expect_call(
             };
             Ok(done(outcome, attempts, early, notes))
         };
-        if !wanted || retries >= s.max_retries || streaming {
+        if !wanted || retries >= s.max_retries || (streaming && !stream_kept) {
+            if wanted && retries < s.max_retries && s.replay_limit > 0 {
+                notes.push("stream not kept");
+            }
             return stop(final_outcome, &mut notes);
+        }
+        if streaming {
+            notes.push("stream replayed");
         }
         // Rules 5 and 6: the wait; a server's (or the classifier's) wait beyond the cap ends
         // the retries.

@@ -94,7 +94,8 @@ pub enum Body {
     None,
     /// Bytes, which can be replayed.
     Bytes(Vec<u8>),
-    /// The same bytes as a stream, which cannot.
+    /// The same bytes as a stream, which is sent again only within `replay_limit`, or if the
+    /// attempt never read it.
     Stream(Vec<u8>),
 }
 
@@ -239,6 +240,8 @@ pub struct Settings {
     pub classify: Option<Rule>,
     /// How much of a response's body the classifier sees.
     pub classify_body_bytes: usize,
+    /// How much of a streaming body a call keeps to send again.
+    pub replay_limit: usize,
 }
 
 /// One call of a scenario.

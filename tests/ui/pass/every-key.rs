@@ -34,6 +34,7 @@ fn rules(_: &Attempt<'_>) -> Verdict {
     keyed_retries = true,
     classify = rules,
     classify_body_bytes = 4096,
+    replay_limit = 1048576,
 )]
 struct Integers {
     session: Session,
@@ -54,7 +55,8 @@ struct Integers {
 #[retry(
     respect_retry_after_ms = false,
     keyed_retries = false,
-    classify_body_bytes = 0
+    classify_body_bytes = 0,
+    replay_limit = 0
 )]
 #[retry(rate_limit_reset(
     header = "ratelimit-reset",
@@ -69,6 +71,7 @@ struct Floats {
 #[derive(Connector)]
 #[retry(
     max_retries = 0x10,
+    replay_limit = 0x1000_0000,
     backoff_factor = 1e-3,
     backoff_max = 0.0,
     retry_after_max = 0,
@@ -117,6 +120,7 @@ fn main() {
             keyed_retries: true,
             classify: Some(Classifier::from_fn(rules)),
             classify_body_bytes: 4096,
+            replay_limit: 1 << 20,
         }
     );
     assert_eq!(
@@ -159,12 +163,14 @@ fn main() {
             keyed_retries: false,
             classify: None,
             classify_body_bytes: 0,
+            replay_limit: 0,
         }
     );
     assert_eq!(
         Odd::default_retry_settings(),
         RetrySettings {
             max_retries: 16,
+            replay_limit: 256 << 20,
             backoff_factor: 0.001,
             backoff_max: Duration::ZERO,
             retry_after_max: Duration::ZERO,

@@ -27,7 +27,7 @@ pub fn rules(attempt: &Attempt<'_>) -> Verdict {
     should_retry_header = "x-should-retry",
     rate_limit_reset = "x-ratelimit-reset"
 )]
-#[retry(classify = rules, classify_body_bytes = 65536)]
+#[retry(classify = rules, classify_body_bytes = 65536, replay_limit = 268435456)]
 pub struct Documented {
     session: Session,
 }
@@ -57,7 +57,7 @@ pub struct Ranges {
     keyed_retries = true
 )]
 #[retry(should_retry_header = "stripe-should-retry", classify = self::rules)]
-#[retry(classify_body_bytes = 1024)]
+#[retry(classify_body_bytes = 1024, replay_limit = 1_048_576)]
 #[retry(rate_limit_reset(
     header = "ratelimit-reset",
     form = "epoch_seconds",

@@ -4,7 +4,10 @@
 //! first attempt sends the request itself; while another attempt may follow, the call keeps a
 //! [`Replay`] of it and makes the next request from that only when a retry is decided. A
 //! request made by this crate's builder without a body is kept as its parts with the URL as
-//! text, in place: a call that succeeds at once allocates nothing for its retries.
+//! text, in place: a call that succeeds at once allocates nothing for its retries. A streaming
+//! body is kept as it is sent, within `replay_limit` ([`tape`]).
+
+mod tape;
 
 use std::time::Duration;
 
@@ -13,6 +16,8 @@ use reqwest::{Method, Request, Url, Version};
 use smallvec::SmallVec;
 
 use crate::call::Origin;
+use crate::policy::Resend;
+use crate::record::GiveUp;
 
 /// The request of a call, as its attempts go.
 ///
@@ -47,19 +52,20 @@ impl Kept {
         }
     }
 
-    /// Sends the request of the attempt about to start, and says whether a retry could send it
-    /// again: if `another_may_follow` and the request can be replayed, it is kept as a
-    /// [`Replay`], made while the request is in place. The request is given to `send` rather
-    /// than returned: it is moved once.
+    /// Sends the request of the attempt about to start: if `another_may_follow` and the request
+    /// can be replayed, it is kept as a [`Replay`], made while the request is in place (a
+    /// stream is recorded up to `replay_limit` bytes as it is sent). The request is given to
+    /// `send` rather than returned: it is moved once.
     #[inline]
     pub(crate) fn send_next<F>(
         &mut self,
         another_may_follow: bool,
         origin: Origin,
+        replay_limit: usize,
         send: impl FnOnce(Request) -> F,
-    ) -> (F, bool) {
+    ) -> F {
         self.sent = if another_may_follow {
-            Replay::of(self.next(), origin)
+            Replay::of(self.next_mut(), origin, replay_limit)
         } else {
             None
         };
@@ -68,7 +74,18 @@ impl Kept {
             .take()
             .and_then(Result::ok)
             .expect("an attempt starts only with its request");
-        (send(request), self.sent.is_some())
+        send(request)
+    }
+
+    /// Whether a retry could send the last attempt's request again; asked once the attempt
+    /// has ended, when what it read of a streaming body is known.
+    #[inline]
+    pub(crate) fn resend(&mut self) -> Resend {
+        match &mut self.sent {
+            None => Resend::No(GiveUp::BodyNotReplayable),
+            Some(Replay::Stream(recorded)) => recorded.resend(),
+            Some(_) => Resend::Yes,
+        }
     }
 
     /// Makes the request sent by the last attempt again, for the next one. `method` and
@@ -103,6 +120,12 @@ pub(crate) fn replayable(request: &Request) -> bool {
     request.body().is_none_or(|body| body.as_bytes().is_some())
 }
 
+/// Whether `request`'s body may be sent again under `replay_limit`: a stream may, if it turns
+/// out to fit (or is never read).
+pub(crate) fn may_replay(request: &Request, replay_limit: usize) -> bool {
+    replay_limit > 0 || replayable(request)
+}
+
 /// The longest URL kept in place; a longer one is kept on the heap.
 const URL_IN_PLACE: usize = 96;
 
@@ -110,6 +133,8 @@ const URL_IN_PLACE: usize = 96;
 pub(crate) enum Replay {
     /// reqwest's own copy, for a body to send again or the extensions of a ready request.
     Copy(Request),
+    /// A request whose streaming body is recorded as it is sent (`replay_limit`).
+    Stream(tape::Recorded),
     /// A body-less request made by this crate's builder, whose extensions hold at most its
     /// timeout. reqwest's `try_clone` would also build, and throw away, a timeout extension
     /// (three allocations) and copy the URL (one more). The method and the timeout are the
@@ -125,11 +150,16 @@ pub(crate) enum Replay {
 }
 
 impl Replay {
-    /// `None` for a streaming body, which cannot be sent twice.
+    /// For a streaming body, `None` unless `replay_limit` is above 0: the body is then put
+    /// behind a recorder in `request`.
     #[inline]
-    fn of(request: &Request, origin: Origin) -> Option<Replay> {
+    fn of(request: &mut Request, origin: Origin, replay_limit: usize) -> Option<Replay> {
         if origin == Origin::Ready || request.body().is_some() {
-            return request.try_clone().map(Replay::Copy);
+            return match request.try_clone() {
+                Some(copy) => Some(Replay::Copy(copy)),
+                None if replay_limit > 0 => record(request, replay_limit),
+                None => None,
+            };
         }
         Some(Replay::Parts {
             url: SmallVec::from_slice(request.url().as_str().as_bytes()),
@@ -142,6 +172,7 @@ impl Replay {
     fn into_request(self, method: &Method, timeout: Option<Duration>) -> Request {
         match self {
             Replay::Copy(request) => request,
+            Replay::Stream(recorded) => recorded.into_request(),
             Replay::Parts {
                 url,
                 headers,
@@ -166,6 +197,13 @@ impl Replay {
     }
 }
 
+// Out of line: only streams with a `replay_limit` take it.
+#[cold]
+#[inline(never)]
+fn record(request: &mut Request, replay_limit: usize) -> Option<Replay> {
+    tape::Recorded::start(request, replay_limit).map(Replay::Stream)
+}
+
 // Out of line: the code of a body-less request without headers, the commonest, stays compact
 // where every call runs it.
 #[inline(never)]
@@ -181,8 +219,8 @@ mod tests {
     fn again(request: Request, origin: Origin) -> (Request, Request) {
         let (method, timeout) = (request.method().clone(), request.timeout().copied());
         let mut kept = Kept::new(Ok(request));
-        let (sent, can_resend) = kept.send_next(true, origin, |request| request);
-        assert!(can_resend);
+        let sent = kept.send_next(true, origin, 0, |request| request);
+        assert_eq!(kept.resend(), Resend::Yes);
         kept.make_next(&method, timeout);
         let Some(Ok(next)) = kept.next else {
             panic!("made again")
