@@ -109,6 +109,7 @@ mod request;
 mod session;
 mod settings;
 mod settings_cell;
+mod state;
 #[cfg(feature = "test-util")]
 pub mod simulate;
 mod stats;
@@ -374,7 +375,7 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch, SettingsError,
+    CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch, SettingsError,
     DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES,
     MAX_REPLAY_LIMIT,
 };
@@ -385,8 +386,8 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, Classifier, ClassifyFn, ConnectorSession, RateLimitReset, ResetForm,
-        RetryBudget, RetrySettings, Session, Verdict,
+        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession,
+        RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;
