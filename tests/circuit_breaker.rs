@@ -45,7 +45,11 @@ async fn opens_at_the_ratio_with_the_minimum_attempts_and_sends_nothing_while_op
     for n in 1..=4 {
         let response = session.get(server.url("/")).send().await.unwrap();
         assert_eq!(response.status(), 503);
-        assert_eq!(server.count(), n, "sent while fewer than 4 attempts were counted");
+        assert_eq!(
+            server.count(),
+            n,
+            "sent while fewer than 4 attempts were counted"
+        );
     }
     let error = session.get(server.url("/")).send().await.unwrap_err();
     assert_eq!(server.count(), 4, "nothing sent while open");
@@ -54,7 +58,9 @@ async fn opens_at_the_ratio_with_the_minimum_attempts_and_sends_nothing_while_op
     assert_eq!(error.attempt_count(), 0);
     assert_eq!(error.record().give_up(), Some(GiveUp::CircuitOpen));
     assert!(
-        error.to_string().starts_with("circuit breaker open for http://127.0.0.1:"),
+        error
+            .to_string()
+            .starts_with("circuit breaker open for http://127.0.0.1:"),
         "{error}"
     );
     let stats = session.stats();
@@ -83,7 +89,10 @@ async fn statuses_outside_the_forcelist_are_successes() {
     let server = TestServer::start(vec![Reply::status(404)]).await;
     let session = session(breaker(2, 60_000));
     for _ in 0..10 {
-        assert_eq!(session.get(server.url("/")).send().await.unwrap().status(), 404);
+        assert_eq!(
+            session.get(server.url("/")).send().await.unwrap().status(),
+            404
+        );
     }
     assert_eq!(server.count(), 10);
 }
@@ -122,11 +131,19 @@ async fn half_open_probes_are_bounded_and_close_the_breaker_when_they_succeed() 
             }
         }
     }
-    assert_eq!(server.count(), 4 + 2, "only the two probes reached the server");
+    assert_eq!(
+        server.count(),
+        4 + 2,
+        "only the two probes reached the server"
+    );
     assert_eq!(refused, 8);
     let stats = session.stats();
     assert_eq!(
-        (stats.circuit_opened, stats.circuit_half_opened, stats.circuit_closed),
+        (
+            stats.circuit_opened,
+            stats.circuit_half_opened,
+            stats.circuit_closed
+        ),
         (1, 1, 1)
     );
     // Closed: every call is sent again.
@@ -200,8 +217,17 @@ async fn a_call_can_leave_the_breaker_out() {
         .send()
         .await
         .unwrap();
-    assert_eq!(server.count(), sent + 2, "both sent while the breaker is open");
-    assert!(session.get(server.url("/")).send().await.unwrap_err().is_circuit_open());
+    assert_eq!(
+        server.count(),
+        sent + 2,
+        "both sent while the breaker is open"
+    );
+    assert!(session
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap_err()
+        .is_circuit_open());
 }
 
 #[tokio::test]
@@ -216,7 +242,11 @@ async fn a_breaker_that_opens_during_a_call_ends_it_as_exhaustion_would() {
     let session = Session::new(settings.clone()).unwrap();
     // The second attempt opens it: the third is not sent.
     let response = session.get(server.url("/")).send().await.unwrap();
-    assert_eq!(response.status(), 503, "the last response, as for exhaustion");
+    assert_eq!(
+        response.status(),
+        503,
+        "the last response, as for exhaustion"
+    );
     let record = CallRecord::of(&response);
     assert_eq!(
         (record.attempt_count(), record.give_up()),
@@ -251,7 +281,12 @@ async fn connection_failures_count() {
     for _ in 0..3 {
         assert!(session.get(&url).send().await.unwrap_err().is_connect());
     }
-    assert!(session.get(&url).send().await.unwrap_err().is_circuit_open());
+    assert!(session
+        .get(&url)
+        .send()
+        .await
+        .unwrap_err()
+        .is_circuit_open());
 }
 
 /// The figure of issue 18, shortened from 10 s to 2 s (and the break from 5 s to 100 ms): 64

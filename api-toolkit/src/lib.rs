@@ -109,9 +109,9 @@ mod request;
 mod session;
 mod settings;
 mod settings_cell;
-mod state;
 #[cfg(feature = "test-util")]
 pub mod simulate;
+mod state;
 mod stats;
 mod telemetry;
 #[cfg(feature = "test-util")]
@@ -375,9 +375,9 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch, SettingsError,
-    DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES,
-    MAX_REPLAY_LIMIT,
+    CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch,
+    SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS,
+    MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
 };
 pub use stats::Stats;
 

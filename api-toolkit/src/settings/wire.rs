@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError,
-};
+use super::{validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError};
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
 #[derive(Serialize)]

@@ -226,8 +226,10 @@ impl Breaker {
                 admitted,
                 succeeded,
             },
-        ) = (ticket.probe && ticket.generation == self.generation, self.state)
-        {
+        ) = (
+            ticket.probe && ticket.generation == self.generation,
+            self.state,
+        ) {
             self.state = State::HalfOpen {
                 admitted: admitted.saturating_sub(1),
                 succeeded,
@@ -346,7 +348,11 @@ mod tests {
         for _ in 0..3 {
             attempt(&mut b, &s, Signal::Failure, now);
         }
-        assert_eq!(b.state(), State::Closed, "3 failures, fewer than 4 attempts");
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "3 failures, fewer than 4 attempts"
+        );
         let (ticket, _) = b.admit(&s, now);
         assert_eq!(
             b.settle(&s, ticket.unwrap(), Signal::Success, now),

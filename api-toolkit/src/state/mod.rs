@@ -82,7 +82,10 @@ impl<T> HostStore<T> {
     /// How many origins the store tracks now.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.inner.lock().map(|entries| entries.map.len()).unwrap_or(0)
+        self.inner
+            .lock()
+            .map(|entries| entries.map.len())
+            .unwrap_or(0)
     }
 }
 
