@@ -46,11 +46,12 @@ pub(crate) enum Key {
     Classify,
     ClassifyBodyBytes,
     ReplayLimit,
+    CircuitBreaker,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 22] = [
+    pub(crate) const ALL: [Key; 23] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -73,6 +74,7 @@ impl Key {
         Key::Classify,
         Key::ClassifyBodyBytes,
         Key::ReplayLimit,
+        Key::CircuitBreaker,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -100,6 +102,7 @@ impl Key {
             Key::Classify => "classify",
             Key::ClassifyBodyBytes => "classify_body_bytes",
             Key::ReplayLimit => "replay_limit",
+            Key::CircuitBreaker => "circuit_breaker",
         }
     }
 
@@ -130,6 +133,11 @@ impl Key {
                     .to_owned()
             }
             Key::Classify => "<path to a function>",
+            Key::CircuitBreaker => {
+                return "expected `circuit_breaker(<key> = <value>, ...)`, or \
+                        `circuit_breaker()` for the defaults"
+                    .to_owned()
+            }
         };
         format!("expected `{} = {value}`", self.name())
     }
@@ -178,6 +186,104 @@ impl ResetKey {
 }
 
 const STATUS_LIST: &str = "[<status>, <low>..=<high>, ...]";
+
+/// A key of `circuit_breaker(...)`: one per field of `CircuitBreaker`, with the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BreakerKey {
+    FailureRatio,
+    MinAttempts,
+    Window,
+    BreakDuration,
+    HalfOpenProbes,
+    CountStatuses,
+    CountConnectionFailures,
+    CountTimeouts,
+}
+
+impl BreakerKey {
+    /// Every key, in the order of the fields of `CircuitBreaker`.
+    pub(crate) const ALL: [BreakerKey; 8] = [
+        BreakerKey::FailureRatio,
+        BreakerKey::MinAttempts,
+        BreakerKey::Window,
+        BreakerKey::BreakDuration,
+        BreakerKey::HalfOpenProbes,
+        BreakerKey::CountStatuses,
+        BreakerKey::CountConnectionFailures,
+        BreakerKey::CountTimeouts,
+    ];
+
+    /// The key, which is also the name of the `CircuitBreaker` field it sets.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BreakerKey::FailureRatio => "failure_ratio",
+            BreakerKey::MinAttempts => "min_attempts",
+            BreakerKey::Window => "window",
+            BreakerKey::BreakDuration => "break_duration",
+            BreakerKey::HalfOpenProbes => "half_open_probes",
+            BreakerKey::CountStatuses => "count_statuses",
+            BreakerKey::CountConnectionFailures => "count_connection_failures",
+            BreakerKey::CountTimeouts => "count_timeouts",
+        }
+    }
+
+    /// ``expected `window = <seconds>` in `circuit_breaker(...)` ``.
+    pub(crate) fn expected(self) -> String {
+        let value = match self {
+            BreakerKey::FailureRatio => "<ratio>",
+            BreakerKey::MinAttempts | BreakerKey::HalfOpenProbes => "<integer>",
+            BreakerKey::Window | BreakerKey::BreakDuration => "<seconds>",
+            BreakerKey::CountStatuses
+            | BreakerKey::CountConnectionFailures
+            | BreakerKey::CountTimeouts => "<bool>",
+        };
+        format!(
+            "expected `{} = {value}` in `circuit_breaker(...)`",
+            self.name()
+        )
+    }
+}
+
+impl Named for BreakerKey {
+    fn all() -> &'static [Self] {
+        &BreakerKey::ALL
+    }
+    const ATTRIBUTE: &'static str = "circuit_breaker(...)";
+    fn name(self) -> &'static str {
+        BreakerKey::name(self)
+    }
+    fn expected(self) -> String {
+        BreakerKey::expected(self)
+    }
+    fn want(self) -> Option<Want> {
+        Some(match self {
+            BreakerKey::FailureRatio => Want::Number,
+            BreakerKey::MinAttempts | BreakerKey::HalfOpenProbes => Want::Int,
+            BreakerKey::Window | BreakerKey::BreakDuration => Want::Seconds,
+            BreakerKey::CountStatuses
+            | BreakerKey::CountConnectionFailures
+            | BreakerKey::CountTimeouts => Want::Bool,
+        })
+    }
+}
+
+/// One `key = value` of `circuit_breaker(...)`.
+pub(crate) struct BreakerEntry {
+    pub(crate) key: BreakerKey,
+    pub(crate) value: BreakerValue,
+}
+
+/// A value of `circuit_breaker(...)`: its shape follows from the key.
+pub(crate) enum BreakerValue {
+    /// `failure_ratio`.
+    Ratio(Number),
+    /// `min_attempts`, `half_open_probes`.
+    Count(Int),
+    /// `window`, `break_duration`.
+    Seconds(Number),
+    /// `count_statuses`, `count_connection_failures`, `count_timeouts`.
+    Flag(LitBool),
+}
 
 /// What the keys of one attribute have in common: their names, for lookups, repeats and
 /// suggestions, and the message for a value of the wrong shape.
@@ -228,8 +334,8 @@ impl Named for Key {
             | Key::RespectRetryAfterMs
             | Key::KeyedRetries => Want::Bool,
             Key::ShouldRetryHeader | Key::RateLimitReset => Want::Header,
-            // `parse_path` has its own hint.
-            Key::Classify => return None,
+            // `parse_path` has its own hint; `circuit_breaker(...)` has keys of its own.
+            Key::Classify | Key::CircuitBreaker => return None,
         })
     }
 }
@@ -372,6 +478,8 @@ pub(crate) enum Value {
     Classify(Path),
     /// `classify_body_bytes` and `replay_limit`.
     Bytes(Int),
+    /// `circuit_breaker`: the keys of `circuit_breaker(...)`.
+    Breaker(Vec<BreakerEntry>),
 }
 
 /// One `key = value` of `rate_limit_reset(...)`.
@@ -552,6 +660,17 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             value: Value::Reset(entries),
         });
     }
+    if key == Key::CircuitBreaker {
+        if !meta.input.peek(Paren) {
+            errors.push(Error::new_spanned(&meta.path, key.expected()));
+            return None;
+        }
+        let entries = parse_breaker(meta, errors)?;
+        return Some(Entry {
+            key,
+            value: Value::Breaker(entries),
+        });
+    }
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
         return None;
@@ -588,6 +707,8 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         Key::ClassifyBodyBytes | Key::ReplayLimit => {
             parse_int(input, key, "usize").map(Value::Bytes)
         }
+        // Parsed above, with its parentheses.
+        Key::CircuitBreaker => return None,
     };
     errors
         .ok(with_hint(value, key, &tokens))
@@ -652,6 +773,58 @@ fn parse_reset(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<ResetE
         return None;
     }
     Some(entries)
+}
+
+/// Parses `circuit_breaker(key = value, ...)` as [`parse_reset`] parses `rate_limit_reset(...)`.
+fn parse_breaker(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<BreakerEntry>> {
+    let content = errors.ok(parenthesized_tokens(meta.input))?;
+    let mut entries = Vec::new();
+    let mut seen = Vec::new();
+    let parser = syn::meta::parser(|meta| {
+        if let Some(entry) = parse_breaker_entry(&meta, &mut seen, errors) {
+            if at_end(meta.input) {
+                entries.push(entry);
+            } else {
+                errors.push(Error::new(meta.input.span(), entry.key.expected()));
+            }
+        }
+        skip_to_comma(meta.input);
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(content) {
+        errors.push(Error::new(error.span(), Key::CircuitBreaker.expected()));
+        return None;
+    }
+    Some(entries)
+}
+
+fn parse_breaker_entry(
+    meta: &ParseNestedMeta,
+    seen: &mut Vec<BreakerKey>,
+    errors: &mut Errors,
+) -> Option<BreakerEntry> {
+    let key = parse_key(meta, seen, errors)?;
+    if !meta.input.peek(Token![=]) {
+        errors.push(Error::new_spanned(&meta.path, key.expected()));
+        return None;
+    }
+    let input = errors.ok(meta.value())?;
+    let tokens = value_tokens(input);
+    let value = match key {
+        BreakerKey::FailureRatio => parse_number(input, key).map(BreakerValue::Ratio),
+        BreakerKey::MinAttempts | BreakerKey::HalfOpenProbes => {
+            parse_int(input, key, "u32").map(BreakerValue::Count)
+        }
+        BreakerKey::Window | BreakerKey::BreakDuration => {
+            parse_number(input, key).map(BreakerValue::Seconds)
+        }
+        BreakerKey::CountStatuses
+        | BreakerKey::CountConnectionFailures
+        | BreakerKey::CountTimeouts => parse_flag(input, key).map(BreakerValue::Flag),
+    };
+    errors
+        .ok(with_hint(value, key, &tokens))
+        .map(|value| BreakerEntry { key, value })
 }
 
 fn parenthesized_tokens(input: ParseStream) -> syn::Result<TokenStream> {
@@ -730,7 +903,7 @@ fn int<K: Named>(lit: SignedLit, key: K, suffix: &str) -> syn::Result<Int> {
     }
 }
 
-fn parse_number(input: ParseStream, key: Key) -> syn::Result<Number> {
+fn parse_number<K: Named>(input: ParseStream, key: K) -> syn::Result<Number> {
     match parse_lit(input, key)? {
         SignedLit {
             minus,
@@ -765,7 +938,7 @@ fn check_suffix<K: Named>(
     }
 }
 
-fn parse_flag(input: ParseStream, key: Key) -> syn::Result<LitBool> {
+fn parse_flag<K: Named>(input: ParseStream, key: K) -> syn::Result<LitBool> {
     match parse_lit(input, key)? {
         SignedLit {
             minus: None,
@@ -1084,7 +1257,7 @@ mod tests {
         assert_eq!(closest_keys::<Key>("x"), []);
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message.ends_with(", `classify`, `classify_body_bytes`, `replay_limit`"));
+        assert!(message.ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`"));
     }
 
     #[test]

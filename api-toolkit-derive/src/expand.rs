@@ -9,7 +9,7 @@ use syn::{DeriveInput, Path};
 use crate::ast::Input;
 use crate::attr::Key;
 use crate::fallback;
-use crate::valid::{Checked, Method, Reset, Seconds, Setting};
+use crate::valid::{Breaker, Checked, Method, Reset, Seconds, Setting};
 
 /// The impl, or the errors and a [`fallback`] impl.
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
@@ -103,6 +103,62 @@ fn value_tokens(value: &Checked, private: &TokenStream) -> TokenStream {
         }
         Checked::Classify(path) => classify_tokens(path, private),
         Checked::Bytes(bytes) => Literal::usize_unsuffixed(*bytes).into_token_stream(),
+        Checked::Breaker(breaker) => {
+            let breaker = breaker_tokens(breaker, private);
+            quote!(::core::option::Option::Some(#breaker))
+        }
+    }
+}
+
+/// `CircuitBreaker::default()` with the given fields overridden, like the settings.
+fn breaker_tokens(breaker: &Breaker, private: &TokenStream) -> TokenStream {
+    let Breaker {
+        failure_ratio,
+        min_attempts,
+        window,
+        break_duration,
+        half_open_probes,
+        count_statuses,
+        count_connection_failures,
+        count_timeouts,
+    } = breaker;
+    let mut fields = Vec::new();
+    if let Some(ratio) = failure_ratio {
+        let ratio = Literal::f64_unsuffixed(*ratio);
+        fields.push(quote!(failure_ratio: #ratio));
+    }
+    if let Some(count) = min_attempts {
+        let count = Literal::u32_unsuffixed(*count);
+        fields.push(quote!(min_attempts: #count));
+    }
+    if let Some(secs) = window {
+        let window = duration_tokens(secs, private);
+        fields.push(quote!(window: #window));
+    }
+    if let Some(secs) = break_duration {
+        let duration = duration_tokens(secs, private);
+        fields.push(quote!(break_duration: #duration));
+    }
+    if let Some(count) = half_open_probes {
+        let count = Literal::u32_unsuffixed(*count);
+        fields.push(quote!(half_open_probes: #count));
+    }
+    for (name, flag) in [
+        ("count_statuses", count_statuses),
+        ("count_connection_failures", count_connection_failures),
+        ("count_timeouts", count_timeouts),
+    ] {
+        if let Some(flag) = flag {
+            let name = Ident::new(name, Span::call_site());
+            fields.push(quote!(#name: #flag));
+        }
+    }
+    let default = quote!(#private::CircuitBreaker::default());
+    match fields.len() {
+        0 => default,
+        // With every field given, `..default()` would be a needless update.
+        8 => quote!(#private::CircuitBreaker { #(#fields),* }),
+        _ => quote!(#private::CircuitBreaker { #(#fields,)* ..#default }),
     }
 }
 
@@ -226,6 +282,7 @@ mod tests {
             #[retry(retry_budget = 0.2, should_retry_header = "x-should-retry")]
             #[retry(rate_limit_reset(form = "delta_seconds", statuses = [429]))]
             #[retry(classify = rules, classify_body_bytes = 4096)]
+            #[retry(circuit_breaker(failure_ratio = 0.5, window = 10, break_duration = 0.5))]
             struct Shop {
                 session: Session,
             }

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use syn::{Error, LitStr, Path, Result};
 
-use crate::attr::{Entry, Int, Key, Limits, List, Number, ResetEntry, ResetValue, Status, Value};
+use crate::attr::{
+    BreakerEntry, BreakerKey, BreakerValue, Entry, Int, Key, Limits, List, Number, ResetEntry,
+    ResetValue, Status, Value,
+};
 use crate::errors::Errors;
 
 /// A key and its checked value.
@@ -41,6 +44,27 @@ pub(crate) enum Checked {
     Classify(Path),
     /// At most [`MAX_CLASSIFY_BODY_BYTES`] or [`MAX_REPLAY_LIMIT`], by its key.
     Bytes(usize),
+    /// Set as `Some`.
+    Breaker(Breaker),
+}
+
+/// The fields given in `circuit_breaker(...)`, each by the rule of `CircuitBreaker::validate`;
+/// the others keep `CircuitBreaker::default()`.
+#[derive(Default)]
+pub(crate) struct Breaker {
+    /// Finite, in `0.0..=1.0`.
+    pub(crate) failure_ratio: Option<f64>,
+    /// At least 1.
+    pub(crate) min_attempts: Option<u32>,
+    /// Between 10 ms and 1 hour.
+    pub(crate) window: Option<Seconds>,
+    /// More than 0, at most 1 hour.
+    pub(crate) break_duration: Option<Seconds>,
+    /// In `1..=1000`.
+    pub(crate) half_open_probes: Option<u32>,
+    pub(crate) count_statuses: Option<bool>,
+    pub(crate) count_connection_failures: Option<bool>,
+    pub(crate) count_timeouts: Option<bool>,
 }
 
 /// The fields given in `rate_limit_reset(...)`; the others keep `RateLimitReset::default()`.
@@ -114,6 +138,7 @@ pub(crate) fn check(entries: Vec<Entry>, errors: &mut Errors) -> Vec<Setting> {
                 Value::Reset(entries) => Ok(Checked::Reset(reset(entries, errors))),
                 Value::Classify(path) => Ok(Checked::Classify(path)),
                 Value::Bytes(int) => body_bytes(&int, key).map(Checked::Bytes),
+                Value::Breaker(entries) => Ok(Checked::Breaker(breaker(entries, errors))),
             };
             errors.ok(value).map(|value| Setting { key, value })
         })
@@ -451,6 +476,97 @@ fn form(lit: &LitStr) -> Result<Form> {
         )
     };
     Err(Error::new(lit.span(), message))
+}
+
+/// The checked fields of `circuit_breaker(...)`; each mistake is recorded.
+fn breaker(entries: Vec<BreakerEntry>, errors: &mut Errors) -> Breaker {
+    let mut breaker = Breaker::default();
+    for BreakerEntry { key, value } in entries {
+        match value {
+            BreakerValue::Ratio(number) => {
+                breaker.failure_ratio = errors.ok(failure_ratio(&number))
+            }
+            BreakerValue::Count(int) => {
+                let count = errors.ok(breaker_count(&int, key));
+                match key {
+                    BreakerKey::MinAttempts => breaker.min_attempts = count,
+                    _ => breaker.half_open_probes = count,
+                }
+            }
+            BreakerValue::Seconds(number) => {
+                let secs = errors.ok(breaker_duration(&number, key));
+                match key {
+                    BreakerKey::Window => breaker.window = secs,
+                    _ => breaker.break_duration = secs,
+                }
+            }
+            BreakerValue::Flag(lit) => {
+                let flag = Some(lit.value);
+                match key {
+                    BreakerKey::CountStatuses => breaker.count_statuses = flag,
+                    BreakerKey::CountConnectionFailures => {
+                        breaker.count_connection_failures = flag;
+                    }
+                    _ => breaker.count_timeouts = flag,
+                }
+            }
+        }
+    }
+    breaker
+}
+
+fn failure_ratio(number: &Number) -> Result<f64> {
+    let value = float_value(number);
+    if value.is_finite() && (0.0..=1.0).contains(&value) {
+        // `-0.0` is in range: written out, it would be a negative literal.
+        Ok(value.abs())
+    } else {
+        let message = "`failure_ratio` of `circuit_breaker` must be a ratio in 0.0..=1.0 \
+                       (`0.5` opens it when half of the attempts failed)";
+        Err(Error::new_spanned(number, message))
+    }
+}
+
+/// `min_attempts` (at least 1) or `half_open_probes` (`1..=1000`).
+fn breaker_count(int: &Int, key: BreakerKey) -> Result<u32> {
+    let most = if key == BreakerKey::HalfOpenProbes {
+        1000
+    } else {
+        u32::MAX
+    };
+    int_value(int)
+        .and_then(|value| u32::try_from(value).ok())
+        .filter(|count| (1..=most).contains(count))
+        .ok_or_else(|| {
+            let message = format!(
+                "`{}` of `circuit_breaker` must be an integer in 1..={most}",
+                key.name()
+            );
+            Error::new_spanned(int, message)
+        })
+}
+
+/// `window` (10 ms to 1 hour) or `break_duration` (more than 0, at most 1 hour).
+fn breaker_duration(number: &Number, key: BreakerKey) -> Result<Seconds> {
+    let (least, rule) = if key == BreakerKey::Window {
+        (Duration::from_millis(10), "between 0.01 and 3600 seconds")
+    } else {
+        (
+            Duration::from_nanos(1),
+            "more than 0 and at most 3600 seconds",
+        )
+    };
+    let as_duration = |secs: &Seconds| match secs {
+        Seconds::Whole(secs) => Duration::from_secs(*secs),
+        Seconds::Fraction(secs) => Duration::from_secs_f64(*secs),
+    };
+    duration(number)
+        .ok()
+        .filter(|secs| (least..=Duration::from_secs(3600)).contains(&as_duration(secs)))
+        .ok_or_else(|| {
+            let message = format!("`{}` of `circuit_breaker` must be {rule}", key.name());
+            Error::new_spanned(number, message)
+        })
 }
 
 fn body_bytes(int: &Int, key: Key) -> Result<usize> {

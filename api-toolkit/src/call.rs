@@ -22,9 +22,12 @@ use crate::record::{
 };
 use crate::replay::Kept;
 use crate::session::Shared;
+use crate::state::breaker::{HostBreaker, Signal, Ticket, Transition};
+use crate::state::origin_key;
 use crate::transport::{Attempted, Failure, Transport};
 use crate::{
-    idempotency, telemetry, wait, Classifier, Error, Result, RetrySettings, Session, Verdict,
+    idempotency, telemetry, wait, CircuitBreaker, Classifier, Error, Result, RetrySettings,
+    Session, Verdict,
 };
 
 /// Where a call's request came from, which decides how it is copied for a retry.
@@ -54,11 +57,14 @@ pub(crate) enum CallSettings {
     Once,
     /// Its own ([`retry_settings`](crate::RequestBuilder::retry_settings)), checked then.
     Own(Box<RetrySettings>),
-    /// The session's with its own classifier
-    /// ([`classify`](crate::RequestBuilder::classify)); a single attempt if `once`.
-    Classified {
-        classifier: Box<Classifier>,
+    /// The session's, adjusted for this call: its own classifier
+    /// ([`classify`](crate::RequestBuilder::classify)) if any, a single attempt if `once`, no
+    /// circuit breaker if `no_breaker`
+    /// ([`no_circuit_breaker`](crate::RequestBuilder::no_circuit_breaker)).
+    Adjusted {
+        classifier: Option<Box<Classifier>>,
         once: bool,
+        no_breaker: bool,
     },
 }
 
@@ -91,17 +97,26 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                 break 'call Err(Error::not_sent(error));
             }
             let session = session.borrow();
-            let (active, retry) = match which {
+            let (active, retry, breaker) = match which {
                 CallSettings::Own(settings) => match own_settings(*settings) {
-                    Ok(active) => (active, true),
+                    Ok(active) => (active, true, true),
                     Err(error) => break 'call Err(error),
                 },
-                CallSettings::Classified { classifier, once } => {
-                    (classified(session, *classifier), !once)
+                CallSettings::Adjusted {
+                    classifier,
+                    once,
+                    no_breaker,
+                } => {
+                    let active = match classifier {
+                        Some(classifier) => classified(session, *classifier),
+                        None => session.current_settings(),
+                    };
+                    (active, !once, !no_breaker)
                 }
                 which => (
                     session.current_settings(),
                     matches!(which, CallSettings::Session),
+                    true,
                 ),
             };
             let settings: &RetrySettings = &active.settings;
@@ -135,6 +150,11 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     method: given.method().clone(),
                     deadline,
                     host: shares_retry_after(settings).then(|| HostGate::key(given.url())),
+                    // The one lookup per call: its attempts all go to this origin.
+                    breaker: settings
+                        .circuit_breaker
+                        .filter(|_| breaker)
+                        .map(|_| host_breaker(shared, given.url())),
                     keyed,
                     view,
                 }
@@ -152,6 +172,15 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     wait_for_host(gate, host, settings, plan.deadline, &mut waited, &plan.span)
                         .await;
                 }
+                // Checked as the attempt is about to be sent, after any wait: an attempt is
+                // never sent into an open breaker.
+                let pass = match (&plan.breaker, &settings.circuit_breaker) {
+                    (Some(host), Some(breaker)) => match admit(shared, host, breaker) {
+                        Some(pass) => Some(pass),
+                        None => break 'call Err(refused(shared, &plan.span, host, record)),
+                    },
+                    _ => None,
+                };
                 // The attempt and its decision in a block whose locals (the response) end before
                 // the pause: the future need not keep room for both.
                 let (pause, wait, retried) = {
@@ -222,6 +251,9 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     if let Some(host) = &plan.host {
                         close_host(shared, host, settings, &result, outcome, wall_now());
                     }
+                    if let (Some(pass), Some(breaker)) = (pass, &settings.circuit_breaker) {
+                        pass.settle(shared, Signal::of(recorded, settings, breaker), breaker);
+                    }
                     let policy = Policy {
                         settings,
                         method: &plan.method,
@@ -233,6 +265,19 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     let decision = match policy.decide(retries_done, outcome, verdict, || {
                         now(settings, plan.deadline)
                     }) {
+                        // A retry the breaker would refuse when it is sent ends the call now,
+                        // as exhaustion would, with the outcome in hand.
+                        Decision::Retry {
+                            raise_if_refused,
+                            by,
+                            hint,
+                            wait,
+                        } if breaker_refuses(plan.breaker.as_deref(), wait) => Decision::Stop {
+                            raise: raise_if_refused,
+                            give_up: Some(GiveUp::CircuitOpen),
+                            by,
+                            hint,
+                        },
                         Decision::Retry {
                             raise_if_refused,
                             by,
@@ -334,6 +379,8 @@ struct Plan {
     /// `Retry-After`: the one origin a call can check before it sends, so the one a
     /// `Retry-After` it receives holds back, even through a redirect.
     host: Option<String>,
+    /// The circuit breaker of the call's origin, when the call has one.
+    breaker: Option<Arc<HostBreaker>>,
     /// The request carries an `Idempotency-Key`; read only for settings that ask.
     keyed: bool,
     /// What the classifier sees of the request, with a classifier.
@@ -417,7 +464,7 @@ fn end(
     record.push(last);
     if let Some(reason) = give_up {
         record.set_give_up(reason);
-        shared.stats.give_up(reason == GiveUp::Budget);
+        shared.stats.give_up(reason);
         telemetry::gave_up(
             span,
             record.attempt_count() as usize,
@@ -501,6 +548,90 @@ fn prepare_retry(
         });
     }
     Box::pin(pause(result.ok(), wait.duration, plan.deadline).instrument(plan.span.clone()))
+}
+
+/// The breaker of `url`'s origin, made on first use.
+#[inline(never)]
+fn host_breaker(shared: &Shared, url: &reqwest::Url) -> Arc<HostBreaker> {
+    let origin = origin_key(url);
+    shared
+        .breakers
+        .get(&origin, || HostBreaker::new(&origin, Instant::now()))
+}
+
+/// An attempt the breaker let through, until its outcome is counted. A probe whose call is
+/// dropped (or ends without an outcome) first gives its place back: otherwise the breaker would
+/// stay half-open, refusing every call, for good.
+struct Pass<'a> {
+    host: &'a HostBreaker,
+    ticket: Ticket,
+}
+
+impl Pass<'_> {
+    fn settle(self, shared: &Shared, signal: Signal, breaker: &CircuitBreaker) {
+        let change = self
+            .host
+            .with(|b| b.settle(breaker, self.ticket, signal, Instant::now()));
+        if let Some(change) = change {
+            changed(shared, self.host, change);
+        }
+        // Settled: nothing to give back.
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        if self.ticket.is_probe() {
+            self.host.with(|b| b.release(self.ticket));
+        }
+    }
+}
+
+/// Asks the breaker to let an attempt through now; `None` if it refuses.
+#[inline(never)]
+fn admit<'a>(shared: &Shared, host: &'a HostBreaker, breaker: &CircuitBreaker) -> Option<Pass<'a>> {
+    let (admitted, change) = host.with(|b| b.admit(breaker, Instant::now()));
+    if let Some(change) = change {
+        changed(shared, host, change);
+    }
+    admitted.ok().map(|ticket| Pass { host, ticket })
+}
+
+/// Whether the breaker will still be open when a retry after `wait` would be sent.
+fn breaker_refuses(host: Option<&HostBreaker>, wait: Wait) -> bool {
+    host.is_some_and(|host| {
+        let at = wait::later(Instant::now(), wait.duration);
+        host.with(|b| b.refuses_at(at))
+    })
+}
+
+#[cold]
+fn changed(shared: &Shared, host: &HostBreaker, change: Transition) {
+    shared.stats.transition(change);
+    telemetry::circuit(host.origin(), change);
+}
+
+/// Ends a call whose next attempt the breaker refused: before its first attempt, an error
+/// without attempts; before a retry (the breaker opened during its wait), an error with the
+/// attempts made, whose last response was drained during the wait and cannot be returned.
+#[cold]
+fn refused(shared: &Shared, span: &Span, host: &HostBreaker, mut record: CallRecord) -> Error {
+    record.set_give_up(GiveUp::CircuitOpen);
+    match record.attempts().last() {
+        None => {
+            shared.stats.refused_call();
+            telemetry::circuit_refused(span, host.origin());
+        }
+        Some(last) => {
+            // Counted after its wait, as if sent: it was not.
+            shared.stats.retry_refused(last.outcome());
+            shared.stats.give_up(GiveUp::CircuitOpen);
+            let attempts = record.attempt_count() as usize;
+            telemetry::gave_up(span, attempts, last.outcome(), GiveUp::CircuitOpen);
+        }
+    }
+    Error::circuit_open(host.origin(), record)
 }
 
 fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {

@@ -72,6 +72,8 @@ enum Repr {
     /// A simulated attempt's failure: a connect error or a connection closed.
     #[cfg(feature = "test-util")]
     Scripted(crate::AttemptOutcome),
+    /// The circuit breaker of this origin refused the attempt: nothing was sent.
+    CircuitOpen(Box<str>),
 }
 
 /// The broad class of an [`Error`], from [`Error::kind`].
@@ -112,6 +114,11 @@ pub enum ErrorKind {
     /// is not retried unless a [`Classifier`](crate::Classifier) says so: the session cannot
     /// tell whether the request left, nor whether another attempt would mend it.
     Service,
+    /// The host's circuit breaker is open
+    /// ([`RetrySettings::circuit_breaker`](crate::RetrySettings::circuit_breaker)): the attempt
+    /// was not sent. When it was a retry, the earlier attempts are in the record, whose
+    /// [`give_up`](CallRecord::give_up) is [`GiveUp::CircuitOpen`].
+    CircuitOpen,
 }
 
 impl Error {
@@ -148,6 +155,11 @@ impl Error {
         }
     }
 
+    /// A call (or its retry) that the breaker of `origin` refused.
+    pub(crate) fn circuit_open(origin: &str, record: CallRecord) -> Self {
+        Self::new(Repr::CircuitOpen(origin.into()), record)
+    }
+
     pub(crate) fn classifier_panicked(message: String, record: CallRecord) -> Self {
         Self::new(Repr::Classifier(message), record)
     }
@@ -179,6 +191,7 @@ impl Error {
             Repr::TimedOut => ErrorKind::Request,
             #[cfg(feature = "test-util")]
             Repr::Scripted(_) => ErrorKind::Request,
+            Repr::CircuitOpen(_) => ErrorKind::CircuitOpen,
         }
     }
 
@@ -402,6 +415,34 @@ impl Error {
         self.kind() == ErrorKind::InvalidSettings
     }
 
+    /// Whether the host's circuit breaker refused the call, or its retry: nothing more was
+    /// sent. The kind is [`ErrorKind::CircuitOpen`] when the refused attempt left nothing to
+    /// return (a call refused at once, or a retry refused after its wait); a retry refused
+    /// when it was decided ends the call as exhaustion would, with the last outcome's kind and
+    /// [`GiveUp::CircuitOpen`] in the record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{CircuitBreaker, GiveUp, RetrySettings, Session};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A port nobody listens on: every connect is refused.
+    /// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    /// let breaker = CircuitBreaker { min_attempts: 1, break_duration: Duration::from_secs(60), ..CircuitBreaker::default() };
+    /// let session = Session::new(RetrySettings { circuit_breaker: Some(breaker), ..RetrySettings::default() })?;
+    /// assert!(session.get(&url).send().await.unwrap_err().is_connect()); // opens the breaker
+    /// let error = session.get(&url).send().await.unwrap_err();
+    /// assert!(error.is_circuit_open());
+    /// assert_eq!((error.attempt_count(), error.record().give_up()), (0, Some(GiveUp::CircuitOpen)));
+    /// # Ok(()) }
+    /// ```
+    pub fn is_circuit_open(&self) -> bool {
+        self.kind() == ErrorKind::CircuitOpen
+            || self.inner.record.give_up() == Some(GiveUp::CircuitOpen)
+    }
+
     /// Whether the last attempt timed out (connect, read, or the request's own timeout).
     ///
     /// # Examples
@@ -575,6 +616,13 @@ impl fmt::Display for Error {
                 f,
                 "request failed after {attempts} attempt{plural}{why} (simulated {outcome})"
             ),
+            Repr::CircuitOpen(origin) if attempts == 0 => {
+                write!(f, "circuit breaker open for {origin}: request not sent")
+            }
+            Repr::CircuitOpen(origin) => write!(
+                f,
+                "circuit breaker open for {origin}: retry not sent after {attempts} attempt{plural}"
+            ),
             Repr::Request(_) if attempts == 0 => f.write_str("request not sent"),
             // reqwest says "error sending request" and leaves "timed out" to its source: say it.
             Repr::Request(error) if error.is_timeout() => {
@@ -606,6 +654,7 @@ impl fmt::Debug for Error {
             Repr::TimedOut => out.field("timed_out", &true),
             #[cfg(feature = "test-util")]
             Repr::Scripted(outcome) => out.field("simulated", outcome),
+            Repr::CircuitOpen(origin) => out.field("circuit_open", origin),
         };
         out.finish()
     }

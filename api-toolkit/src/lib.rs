@@ -111,6 +111,7 @@ mod settings;
 mod settings_cell;
 #[cfg(feature = "test-util")]
 pub mod simulate;
+mod state;
 mod stats;
 mod telemetry;
 #[cfg(feature = "test-util")]
@@ -374,9 +375,9 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch, SettingsError,
-    DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES,
-    MAX_REPLAY_LIMIT,
+    CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch,
+    SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS,
+    MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
 };
 pub use stats::Stats;
 
@@ -385,8 +386,8 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, Classifier, ClassifyFn, ConnectorSession, RateLimitReset, ResetForm,
-        RetryBudget, RetrySettings, Session, Verdict,
+        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession,
+        RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;

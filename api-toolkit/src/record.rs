@@ -540,6 +540,10 @@ pub enum GiveUp {
     /// The body was a stream longer than `replay_limit`: what was kept of it was dropped as
     /// soon as it passed the limit.
     BodyTooLarge,
+    /// The host's circuit breaker is open
+    /// ([`RetrySettings::circuit_breaker`](crate::RetrySettings::circuit_breaker)): the retry
+    /// was not sent. A call refused before its first attempt has this reason and no attempts.
+    CircuitOpen,
 }
 
 impl fmt::Display for GiveUp {
@@ -551,6 +555,7 @@ impl fmt::Display for GiveUp {
             GiveUp::Budget => "retry budget exhausted",
             GiveUp::BodyNotReplayable => "streaming body cannot be resent",
             GiveUp::BodyTooLarge => "streaming body longer than replay_limit",
+            GiveUp::CircuitOpen => "circuit breaker open",
         })
     }
 }

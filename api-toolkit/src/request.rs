@@ -103,8 +103,18 @@ impl RequestBuilder {
     /// # Ok(()) }
     /// ```
     pub fn retry_settings(mut self, mut settings: RetrySettings) -> Self {
-        if let CallSettings::Classified { classifier, .. } = self.retry {
-            settings.classify = Some(*classifier);
+        if let CallSettings::Adjusted {
+            classifier,
+            no_breaker,
+            ..
+        } = self.retry
+        {
+            if let Some(classifier) = classifier {
+                settings.classify = Some(*classifier);
+            }
+            if no_breaker {
+                settings.circuit_breaker = None;
+            }
         }
         self.retry = CallSettings::Own(Box::new(settings));
         self
@@ -122,11 +132,50 @@ impl RequestBuilder {
     /// ```
     pub fn no_retry(mut self) -> Self {
         self.retry = match self.retry {
-            CallSettings::Classified { classifier, .. } => CallSettings::Classified {
+            CallSettings::Adjusted {
+                classifier,
+                no_breaker,
+                ..
+            } => CallSettings::Adjusted {
                 classifier,
                 once: true,
+                no_breaker,
             },
             _ => CallSettings::Once,
+        };
+        self
+    }
+
+    /// Sends this call whatever the host's circuit breaker says, and leaves its outcomes out of
+    /// the breaker's count: for a health check that must reach the host, or a call that must
+    /// be tried. The other settings stay in force (the session's, or this call's own).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// // Is the host back? Ask it, even while the breaker keeps other calls away.
+    /// let health = session.get("http://127.0.0.1:8080/health").no_circuit_breaker().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn no_circuit_breaker(mut self) -> Self {
+        self.retry = match self.retry {
+            CallSettings::Own(mut settings) => {
+                settings.circuit_breaker = None;
+                CallSettings::Own(settings)
+            }
+            CallSettings::Adjusted {
+                classifier, once, ..
+            } => CallSettings::Adjusted {
+                classifier,
+                once,
+                no_breaker: true,
+            },
+            which => CallSettings::Adjusted {
+                classifier: None,
+                once: matches!(which, CallSettings::Once),
+                no_breaker: true,
+            },
         };
         self
     }
@@ -150,20 +199,28 @@ impl RequestBuilder {
     /// # Ok(()) }
     /// ```
     pub fn classify(mut self, classifier: Classifier) -> Self {
+        let classifier = Some(Box::new(classifier));
         self.retry = match self.retry {
             CallSettings::Own(mut settings) => {
-                settings.classify = Some(classifier);
+                settings.classify = classifier.map(|c| *c);
                 CallSettings::Own(settings)
             }
-            CallSettings::Once | CallSettings::Classified { once: true, .. } => {
-                CallSettings::Classified {
-                    classifier: Box::new(classifier),
-                    once: true,
-                }
-            }
-            CallSettings::Session | CallSettings::Classified { .. } => CallSettings::Classified {
-                classifier: Box::new(classifier),
+            CallSettings::Once => CallSettings::Adjusted {
+                classifier,
+                once: true,
+                no_breaker: false,
+            },
+            CallSettings::Session => CallSettings::Adjusted {
+                classifier,
                 once: false,
+                no_breaker: false,
+            },
+            CallSettings::Adjusted {
+                once, no_breaker, ..
+            } => CallSettings::Adjusted {
+                classifier,
+                once,
+                no_breaker,
             },
         };
         self

@@ -13,6 +13,8 @@ use crate::host_gate::HostGate;
 use crate::policy::Active;
 use crate::record::RetryEvent;
 use crate::settings_cell::SettingsCell;
+use crate::state::breaker::HostBreaker;
+use crate::state::{HostStore, MAX_HOSTS};
 use crate::stats::{Counters, Stats};
 use crate::transport::{Own, Sender};
 use crate::{
@@ -49,6 +51,8 @@ pub(crate) struct Shared {
     pub(crate) stats: Counters,
     pub(crate) budget: BudgetState,
     pub(crate) host_gate: HostGate,
+    /// The circuit breakers, one per origin; touched only by calls with a breaker.
+    pub(crate) breakers: HostStore<HostBreaker>,
     pub(crate) on_retry: Option<RetryHook>,
     /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
     /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
@@ -865,6 +869,7 @@ impl SessionBuilder {
             stats: Counters::new(),
             budget: BudgetState::new(),
             host_gate: HostGate::default(),
+            breakers: HostStore::new(MAX_HOSTS),
             on_retry: self.on_retry,
             timeout: self.timeout,
             cuts_connects,

@@ -4,6 +4,7 @@
 //! on urllib3's `Retry`; the later fields bound how long a call may wait (so that no server can
 //! make it hang) and how much extra load retries may put on a server.
 
+mod breaker;
 mod budget;
 mod hints;
 mod patch;
@@ -18,6 +19,7 @@ use reqwest::Method;
 
 use crate::Classifier;
 
+pub use breaker::CircuitBreaker;
 pub use budget::RetryBudget;
 pub use hints::{RateLimitReset, ResetForm};
 pub use patch::RetrySettingsPatch;
@@ -54,6 +56,7 @@ pub use validate::SettingsError;
 /// | `classify` | none |
 /// | `classify_body_bytes` | `0` |
 /// | `replay_limit` | `0` |
+/// | `circuit_breaker` | none |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -170,6 +173,10 @@ pub struct RetrySettings {
     /// default: a streaming body is sent once and never retried. Bytes bodies are always
     /// resent, whatever this says.
     pub replay_limit: usize,
+    /// Stops sending to a host (an origin: scheme, host, port) that keeps failing, for a
+    /// while, across all clones of the session: see [`CircuitBreaker`]. A call it refuses
+    /// fails at once with [`ErrorKind::CircuitOpen`](crate::ErrorKind::CircuitOpen).
+    pub circuit_breaker: Option<CircuitBreaker>,
 }
 
 /// The most of a response's body a classifier may see.
@@ -273,6 +280,7 @@ impl Default for RetrySettings {
             classify: None,
             classify_body_bytes: 0,
             replay_limit: 0,
+            circuit_breaker: None,
         }
     }
 }
@@ -338,7 +346,8 @@ impl RetrySettings {
     /// A [`SettingsError`] naming the field and the value when `backoff_factor` is negative or
     /// not finite, a status is outside `100..=599`, `allowed_methods` is empty, a standard
     /// method is spelled in lower case, a timeout is zero, the retry budget is out of range,
-    /// or `classify_body_bytes` or `replay_limit` is above its maximum.
+    /// `classify_body_bytes` or `replay_limit` is above its maximum, or the circuit breaker's
+    /// settings are out of range.
     ///
     /// # Examples
     ///

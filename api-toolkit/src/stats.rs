@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::record::AttemptOutcome;
+use crate::record::{AttemptOutcome, GiveUp};
+use crate::state::breaker::Transition;
 
 /// A snapshot of a session's counters, shared by its clones, from [`Session::stats`](crate::Session::stats).
 ///
@@ -55,6 +56,15 @@ pub struct Stats {
     pub give_ups: u64,
     /// Retries the retry budget refused (each also counts as a give-up).
     pub budget_refusals: u64,
+    /// Attempts an open circuit breaker refused, nothing sent: calls refused at once (not
+    /// counted in `calls`) and retries (each also counts as a give-up).
+    pub circuit_refusals: u64,
+    /// Times a host's circuit breaker opened (from closed, or again after a failed probe).
+    pub circuit_opened: u64,
+    /// Times a host's circuit breaker turned half-open, letting probes through.
+    pub circuit_half_opened: u64,
+    /// Times a host's circuit breaker closed after its probes succeeded.
+    pub circuit_closed: u64,
 }
 
 impl Stats {
@@ -88,6 +98,10 @@ pub(crate) struct Counters {
     retries_on_closed: AtomicU64,
     give_ups: AtomicU64,
     budget_refusals: AtomicU64,
+    circuit_refusals: AtomicU64,
+    circuit_opened: AtomicU64,
+    circuit_half_opened: AtomicU64,
+    circuit_closed: AtomicU64,
 }
 
 impl Counters {
@@ -100,6 +114,10 @@ impl Counters {
             retries_on_closed: AtomicU64::new(0),
             give_ups: AtomicU64::new(0),
             budget_refusals: AtomicU64::new(0),
+            circuit_refusals: AtomicU64::new(0),
+            circuit_opened: AtomicU64::new(0),
+            circuit_half_opened: AtomicU64::new(0),
+            circuit_closed: AtomicU64::new(0),
         }
     }
 
@@ -115,7 +133,21 @@ impl Counters {
     }
 
     pub(crate) fn retry(&self, after: AttemptOutcome) {
-        let counter = match after {
+        if let Some(counter) = self.retry_counter(after) {
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A retry counted after its wait that the circuit breaker then refused: it was not sent.
+    #[cold]
+    pub(crate) fn retry_refused(&self, after: AttemptOutcome) {
+        if let Some(counter) = self.retry_counter(after) {
+            counter.fetch_sub(1, Relaxed);
+        }
+    }
+
+    fn retry_counter(&self, after: AttemptOutcome) -> Option<&AtomicU64> {
+        match after {
             AttemptOutcome::Status(status) => self
                 .retries_by_status
                 .get(usize::from(status.as_u16()).wrapping_sub(100)),
@@ -125,17 +157,33 @@ impl Counters {
             | AttemptOutcome::ConnectAfterRedirect
             | AttemptOutcome::Other
             | AttemptOutcome::Service => Some(&self.retries_on_closed),
-        };
-        if let Some(counter) = counter {
-            counter.fetch_add(1, Relaxed);
         }
     }
 
-    pub(crate) fn give_up(&self, by_budget: bool) {
+    pub(crate) fn give_up(&self, reason: GiveUp) {
         self.give_ups.fetch_add(1, Relaxed);
-        if by_budget {
-            self.budget_refusals.fetch_add(1, Relaxed);
-        }
+        match reason {
+            GiveUp::Budget => self.budget_refusals.fetch_add(1, Relaxed),
+            GiveUp::CircuitOpen => self.circuit_refusals.fetch_add(1, Relaxed),
+            _ => 0,
+        };
+    }
+
+    /// A call the circuit breaker refused before its first attempt: no call, one refusal.
+    #[cold]
+    pub(crate) fn refused_call(&self) {
+        self.unsent();
+        self.circuit_refusals.fetch_add(1, Relaxed);
+    }
+
+    #[cold]
+    pub(crate) fn transition(&self, change: Transition) {
+        let counter = match change {
+            Transition::Opened => &self.circuit_opened,
+            Transition::HalfOpened => &self.circuit_half_opened,
+            Transition::Closed => &self.circuit_closed,
+        };
+        counter.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> Stats {
@@ -153,6 +201,10 @@ impl Counters {
             retries_on_closed: self.retries_on_closed.load(Relaxed),
             give_ups: self.give_ups.load(Relaxed),
             budget_refusals: self.budget_refusals.load(Relaxed),
+            circuit_refusals: self.circuit_refusals.load(Relaxed),
+            circuit_opened: self.circuit_opened.load(Relaxed),
+            circuit_half_opened: self.circuit_half_opened.load(Relaxed),
+            circuit_closed: self.circuit_closed.load(Relaxed),
         };
         stats.attempts = stats.calls + stats.retries();
         stats

@@ -9,6 +9,7 @@ use tracing::Span;
 use crate::policy::Wait;
 use crate::record::{AttemptOutcome, Decider, GiveUp};
 use crate::redact::redacted;
+use crate::state::breaker::Transition;
 
 /// The call's span, disabled when no subscriber wants it.
 ///
@@ -104,4 +105,29 @@ fn record_finished(span: &Span, outcome: AttemptOutcome, retries: usize) {
     if retries > 0 {
         span.record("http.request.resend_count", retries);
     }
+}
+
+/// A host's circuit breaker changed state: WARN when it opens (calls to the host now fail at
+/// once), INFO when it lets probes through or closes. Not tied to a call's span: the state is
+/// the session's.
+#[cold]
+pub(crate) fn circuit(origin: &str, change: Transition) {
+    match change {
+        Transition::Opened => {
+            tracing::warn!(target: "api_toolkit", origin, state = "open", "circuit breaker opened")
+        }
+        Transition::HalfOpened => {
+            tracing::info!(target: "api_toolkit", origin, state = "half_open", "circuit breaker half-open")
+        }
+        Transition::Closed => {
+            tracing::info!(target: "api_toolkit", origin, state = "closed", "circuit breaker closed")
+        }
+    }
+}
+
+/// A call refused at once by an open breaker: DEBUG, since every call to the host does so
+/// while it is open (the WARN was its opening).
+#[cold]
+pub(crate) fn circuit_refused(span: &Span, origin: &str) {
+    tracing::debug!(target: "api_toolkit", parent: span, origin, "circuit breaker open: not sent");
 }

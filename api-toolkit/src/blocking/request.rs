@@ -82,6 +82,12 @@ impl RequestBuilder {
         self.map(crate::RequestBuilder::no_retry)
     }
 
+    /// Sends this call whatever the host's circuit breaker says: see
+    /// [`crate::RequestBuilder::no_circuit_breaker`].
+    pub fn no_circuit_breaker(self) -> Self {
+        self.map(crate::RequestBuilder::no_circuit_breaker)
+    }
+
     /// Decides this call's retries with this classifier: see
     /// [`crate::RequestBuilder::classify`].
     pub fn classify(self, classifier: Classifier) -> Self {

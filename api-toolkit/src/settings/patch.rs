@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::wire::{self, WireStatus};
-use super::{validate, RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError};
+use super::{
+    validate, CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError,
+};
 
 /// Declares a patch: a struct of optional fields and the map reader that fills it, prefixing
 /// every error with the field's name (`prefix` names the parent of a nested one).
@@ -128,6 +130,21 @@ patch! {
         keyed_retries: bool,
         classify_body_bytes: usize,
         replay_limit: usize,
+        circuit_breaker: Option<BreakerPatch>,
+    }
+}
+
+patch! {
+    /// A `circuit_breaker` table: laid over the base's breaker.
+    pub(super) struct BreakerPatch in "circuit_breaker." {
+        failure_ratio: f64,
+        min_attempts: u32,
+        window: WireDuration,
+        break_duration: WireDuration,
+        half_open_probes: u32,
+        count_statuses: bool,
+        count_connection_failures: bool,
+        count_timeouts: bool,
     }
 }
 
@@ -227,6 +244,10 @@ impl RetrySettingsPatch {
         set(&mut s.keyed_retries, p.keyed_retries);
         set(&mut s.classify_body_bytes, p.classify_body_bytes);
         set(&mut s.replay_limit, p.replay_limit);
+        if let Some(breaker) = p.circuit_breaker {
+            let base = s.circuit_breaker.unwrap_or_default();
+            s.circuit_breaker = breaker.map(|b| b.apply_to(base)).transpose()?;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -240,6 +261,27 @@ impl BudgetPatch {
             budget.window = window.into_duration("retry_budget.window")?;
         }
         Ok(budget)
+    }
+}
+
+impl BreakerPatch {
+    fn apply_to(self, mut breaker: CircuitBreaker) -> Result<CircuitBreaker, SettingsError> {
+        set(&mut breaker.failure_ratio, self.failure_ratio);
+        set(&mut breaker.min_attempts, self.min_attempts);
+        if let Some(window) = self.window {
+            breaker.window = window.into_duration("circuit_breaker.window")?;
+        }
+        if let Some(duration) = self.break_duration {
+            breaker.break_duration = duration.into_duration("circuit_breaker.break_duration")?;
+        }
+        set(&mut breaker.half_open_probes, self.half_open_probes);
+        set(&mut breaker.count_statuses, self.count_statuses);
+        set(
+            &mut breaker.count_connection_failures,
+            self.count_connection_failures,
+        );
+        set(&mut breaker.count_timeouts, self.count_timeouts);
+        Ok(breaker)
     }
 }
 
@@ -494,6 +536,31 @@ mod tests {
         assert_eq!(settings.status_forcelist, [503]);
         let err = toml::from_str::<RetrySettingsPatch>("max_retries = \"three\"").unwrap_err();
         assert!(err.to_string().contains("`max_retries`"), "{err}");
+    }
+
+    #[test]
+    fn a_circuit_breaker_table_from_toml() {
+        let patch: RetrySettingsPatch = toml::from_str(
+            "[circuit_breaker]\nfailure_ratio = 0.25\nwindow = \"30s\"\nbreak_duration = \"500ms\"\n",
+        )
+        .unwrap();
+        let breaker = patch.apply_to(base()).unwrap().circuit_breaker.unwrap();
+        assert_eq!(
+            breaker,
+            CircuitBreaker {
+                failure_ratio: 0.25,
+                window: Duration::from_secs(30),
+                break_duration: Duration::from_millis(500),
+                ..CircuitBreaker::default()
+            }
+        );
+        let err = toml::from_str::<RetrySettingsPatch>("[circuit_breaker]\nratio = 0.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown retry setting `circuit_breaker.ratio`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub(super) fn validate(settings: &RetrySettings) -> Result<(), SettingsError> {
     }
     check_classify_body_bytes(settings.classify_body_bytes)?;
     check_replay_limit(settings.replay_limit)?;
+    if let Some(breaker) = &settings.circuit_breaker {
+        breaker.validate()?;
+    }
     settings
         .retry_budget
         .as_ref()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{validate, RateLimitReset, RetryBudget, RetrySettings, SettingsError};
+use super::{validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError};
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
 #[derive(Serialize)]
@@ -43,6 +43,9 @@ pub(super) struct WireSettings {
     // Issue 17: written only when set, as the fields of issue 14.
     #[serde(skip_serializing_if = "is_zero")]
     replay_limit: usize,
+    // Issue 18: written only when set, as the fields of issue 14.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    circuit_breaker: Option<WireBreaker>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -132,6 +135,33 @@ impl From<RetryBudget> for WireBudget {
     }
 }
 
+#[derive(Serialize)]
+struct WireBreaker {
+    failure_ratio: f64,
+    min_attempts: u32,
+    window: f64,
+    break_duration: f64,
+    half_open_probes: u32,
+    count_statuses: bool,
+    count_connection_failures: bool,
+    count_timeouts: bool,
+}
+
+impl From<CircuitBreaker> for WireBreaker {
+    fn from(b: CircuitBreaker) -> Self {
+        WireBreaker {
+            failure_ratio: b.failure_ratio,
+            min_attempts: b.min_attempts,
+            window: b.window.as_secs_f64(),
+            break_duration: b.break_duration.as_secs_f64(),
+            half_open_probes: b.half_open_probes,
+            count_statuses: b.count_statuses,
+            count_connection_failures: b.count_connection_failures,
+            count_timeouts: b.count_timeouts,
+        }
+    }
+}
+
 impl From<RetrySettings> for WireSettings {
     fn from(s: RetrySettings) -> Self {
         WireSettings {
@@ -164,6 +194,7 @@ impl From<RetrySettings> for WireSettings {
             keyed_retries: s.keyed_retries,
             classify_body_bytes: s.classify_body_bytes,
             replay_limit: s.replay_limit,
+            circuit_breaker: s.circuit_breaker.map(WireBreaker::from),
         }
     }
 }
@@ -233,6 +264,26 @@ mod tests {
                 r#"{"retry_budget": {"window": 0.5}}"#,
                 "`retry_budget.window` = 0.5",
             ),
+            (
+                r#"{"circuit_breaker": {"failure_ratio": 1.5}}"#,
+                "`circuit_breaker.failure_ratio` = 1.5",
+            ),
+            (
+                r#"{"circuit_breaker": {"window": 0}}"#,
+                "`circuit_breaker.window` = 0",
+            ),
+            (
+                r#"{"circuit_breaker": {"break_duration": "0s"}}"#,
+                "`circuit_breaker.break_duration` = 0",
+            ),
+            (
+                r#"{"circuit_breaker": {"min_attempts": 0}}"#,
+                "`circuit_breaker.min_attempts` = 0",
+            ),
+            (
+                r#"{"circuit_breaker": {"half_open_probes": -1}}"#,
+                "`circuit_breaker.half_open_probes`: invalid value",
+            ),
         ];
         for (json, needle) in cases {
             let err = from_json(json).unwrap_err();
@@ -260,6 +311,34 @@ mod tests {
         assert_eq!(
             from_json(r#"{"retry_budget": {}}"#).unwrap().retry_budget,
             Some(RetryBudget::default())
+        );
+    }
+
+    #[test]
+    fn the_circuit_breaker_is_written_only_when_set_and_round_trips() {
+        let json = serde_json::to_string(&RetrySettings::default()).unwrap();
+        assert!(!json.contains("circuit_breaker"), "{json}");
+        let settings = RetrySettings {
+            circuit_breaker: Some(CircuitBreaker {
+                window: Duration::from_millis(2500),
+                count_timeouts: false,
+                ..CircuitBreaker::default()
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert!(
+            json.contains(
+                r#""circuit_breaker":{"failure_ratio":0.5,"min_attempts":20,"window":2.5,"break_duration":5.0,"half_open_probes":1,"count_statuses":true,"count_connection_failures":true,"count_timeouts":false}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(from_json(&json).unwrap(), settings);
+        assert_eq!(
+            from_json(r#"{"circuit_breaker": {}}"#)
+                .unwrap()
+                .circuit_breaker,
+            Some(CircuitBreaker::default())
         );
     }
 

@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    ApiConnector, Attempt, Classifier, Connector, Method, RateLimitReset, ResetForm, RetryBudget,
-    RetrySettings, Session, Verdict,
+    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, RateLimitReset,
+    ResetForm, RetryBudget, RetrySettings, Session, Verdict,
 };
 
 fn rules(_: &Attempt<'_>) -> Verdict {
@@ -35,6 +35,16 @@ fn rules(_: &Attempt<'_>) -> Verdict {
     classify = rules,
     classify_body_bytes = 4096,
     replay_limit = 1048576,
+    circuit_breaker(
+        failure_ratio = 1,
+        min_attempts = 50,
+        window = 30,
+        break_duration = 60,
+        half_open_probes = 1000,
+        count_statuses = false,
+        count_connection_failures = false,
+        count_timeouts = false,
+    ),
 )]
 struct Integers {
     session: Session,
@@ -64,6 +74,7 @@ struct Integers {
     remaining_header = "ratelimit-remaining",
     statuses = [429]
 ))]
+#[retry(circuit_breaker(failure_ratio = 0.25, window = 0.01, break_duration = 1e-9))]
 struct Floats {
     session: Session,
 }
@@ -78,7 +89,8 @@ struct Floats {
     total_timeout = 18446744073709551615,
     attempt_timeout = 1e-9,
     backoff_jitter = 0,
-    retry_budget = 0.0
+    retry_budget = 0.0,
+    circuit_breaker()
 )]
 struct Odd {
     session: Session,
@@ -121,6 +133,16 @@ fn main() {
             classify: Some(Classifier::from_fn(rules)),
             classify_body_bytes: 4096,
             replay_limit: 1 << 20,
+            circuit_breaker: Some(CircuitBreaker {
+                failure_ratio: 1.0,
+                min_attempts: 50,
+                window: Duration::from_secs(30),
+                break_duration: Duration::from_secs(60),
+                half_open_probes: 1000,
+                count_statuses: false,
+                count_connection_failures: false,
+                count_timeouts: false,
+            }),
         }
     );
     assert_eq!(
@@ -164,6 +186,12 @@ fn main() {
             classify: None,
             classify_body_bytes: 0,
             replay_limit: 0,
+            circuit_breaker: Some(CircuitBreaker {
+                failure_ratio: 0.25,
+                window: Duration::from_millis(10),
+                break_duration: Duration::from_nanos(1),
+                ..CircuitBreaker::default()
+            }),
         }
     );
     assert_eq!(
@@ -181,6 +209,7 @@ fn main() {
                 ratio: 0.0,
                 ..RetryBudget::default()
             }),
+            circuit_breaker: Some(CircuitBreaker::default()),
             ..RetrySettings::default()
         }
     );

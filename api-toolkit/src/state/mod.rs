@@ -1,0 +1,152 @@
+//! What outlives a call: state shared by the clones of a session, kept per host.
+//!
+//! A host is an origin (scheme, host, port). [`HostStore`] keeps one value per origin, in
+//! process, with a cap on how many origins it tracks: a client that calls many hosts (a crawler,
+//! a webhook sender) must not grow without bound. The breaker is its first user; the pause after
+//! `Retry-After`, pacing and a remote store are meant to follow the same shape.
+
+pub(crate) mod breaker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use reqwest::Url;
+
+/// The key of the origin of `url`: `http://127.0.0.1:8080`.
+pub(crate) fn origin_key(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// The most origins a store tracks by default.
+pub(crate) const MAX_HOSTS: usize = 4096;
+
+/// One value per origin, created on first use, shared by the calls that hold it.
+///
+/// Bounded: when it is full, the least recently used quarter of its origins is forgotten at
+/// once (one scan per `cap / 4` new origins, rather than one per lookup). A call that still
+/// holds a forgotten value finishes with it; the next call to that origin starts afresh.
+pub(crate) struct HostStore<T> {
+    cap: usize,
+    inner: Mutex<Entries<T>>,
+}
+
+struct Entries<T> {
+    map: HashMap<Box<str>, Slot<T>>,
+    /// Counts lookups: a slot's `used` is the tick of its last one.
+    tick: u64,
+}
+
+struct Slot<T> {
+    value: Arc<T>,
+    used: u64,
+}
+
+impl<T> HostStore<T> {
+    /// A store that tracks at most `cap` origins (at least 4).
+    pub(crate) fn new(cap: usize) -> Self {
+        HostStore {
+            cap: cap.max(4),
+            inner: Mutex::new(Entries {
+                map: HashMap::new(),
+                tick: 0,
+            }),
+        }
+    }
+
+    /// The value of `key`, made with `make` if the store has none.
+    pub(crate) fn get(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        let mut entries = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.tick += 1;
+        let tick = entries.tick;
+        if let Some(slot) = entries.map.get_mut(key) {
+            slot.used = tick;
+            return Arc::clone(&slot.value);
+        }
+        if entries.map.len() >= self.cap {
+            evict(&mut entries.map, self.cap / 4);
+        }
+        let value = Arc::new(make());
+        entries.map.insert(
+            key.into(),
+            Slot {
+                value: Arc::clone(&value),
+                used: tick,
+            },
+        );
+        value
+    }
+
+    /// How many origins the store tracks now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .map(|entries| entries.map.len())
+            .unwrap_or(0)
+    }
+}
+
+/// Forgets the `count` least recently used slots.
+#[cold]
+fn evict<T>(map: &mut HashMap<Box<str>, Slot<T>>, count: usize) {
+    let mut used: Vec<u64> = map.values().map(|slot| slot.used).collect();
+    let Some(index) = count.checked_sub(1).filter(|&i| i < used.len()) else {
+        return;
+    };
+    let (_, &mut threshold, _) = used.select_nth_unstable(index);
+    // Ticks are unique, so exactly `count` slots are at or below the threshold.
+    map.retain(|_, slot| slot.used > threshold);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_value_per_origin() {
+        let store = HostStore::<u8>::new(16);
+        let key = |url: &str| origin_key(&url.parse().unwrap());
+        let a = store.get(&key("http://127.0.0.1:1/x"), || 1);
+        let again = store.get(&key("http://127.0.0.1:1/y?q"), || 2);
+        let b = store.get(&key("http://127.0.0.1:2/x"), || 3);
+        assert!(Arc::ptr_eq(&a, &again), "one origin, whatever the path");
+        assert_eq!((*a, *b), (1, 3));
+        assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn the_least_recently_used_are_forgotten() {
+        let store = HostStore::<u32>::new(8);
+        for i in 0..8 {
+            store.get(&format!("http://h{i}"), || i);
+        }
+        // h0 is used again: h1 and h2 are now the oldest.
+        store.get("http://h0", || 99);
+        store.get("http://new", || 8);
+        assert_eq!(store.len(), 7, "a quarter forgotten, one added");
+        assert_eq!(*store.get("http://h0", || 99), 0, "kept: used lately");
+        assert_eq!(*store.get("http://h1", || 99), 99, "forgotten: made again");
+    }
+
+    /// 100,000 distinct origins: the store's length never passes its cap, and its map's
+    /// capacity (the memory it holds: its table, which grows once because of the tombstones
+    /// evictions leave) stays within a small multiple of the cap.
+    #[test]
+    fn memory_stays_bounded_over_100_000_hosts() {
+        let store = HostStore::<breaker::HostBreaker>::new(MAX_HOSTS);
+        let now = tokio::time::Instant::now();
+        let capacity = || store.inner.lock().unwrap().map.capacity();
+        let (mut most, mut largest) = (0, 0);
+        for i in 0..100_000u32 {
+            let key = format!("http://host-{i}.example:443");
+            let _ = store.get(&key, || breaker::HostBreaker::new(&key, now));
+            most = most.max(store.len());
+            largest = largest.max(capacity());
+        }
+        assert!(most <= MAX_HOSTS, "{most}");
+        assert!(largest <= 4 * MAX_HOSTS, "{largest}");
+    }
+}
