@@ -748,20 +748,27 @@ fn with_hint<K: Named, T>(result: syn::Result<T>, key: K, tokens: &TokenStream) 
     )
 }
 
-/// Parses `rate_limit_reset(key = value, ...)` like `#[retry(...)]`: every mistake is recorded,
-/// and `None` is returned only when the parentheses do not hold keys.
-fn parse_reset(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<ResetEntry>> {
+/// Parses a nested `key(key = value, ...)` (`rate_limit_reset(...)`, `circuit_breaker(...)`)
+/// like `#[retry(...)]`, each entry with `parse_entry`: every mistake is recorded, and `None`
+/// is returned only when the parentheses do not hold keys (reported as `outer`'s mistake).
+fn parse_nested<K: Named, E>(
+    meta: &ParseNestedMeta,
+    errors: &mut Errors,
+    outer: Key,
+    parse_entry: impl Fn(&ParseNestedMeta, &mut Vec<K>, &mut Errors) -> Option<E>,
+    key_of: impl Fn(&E) -> K,
+) -> Option<Vec<E>> {
     // Taken whole and parsed on their own, so that a mistake inside leaves no tokens behind to
     // be reported again as unexpected.
     let content = errors.ok(parenthesized_tokens(meta.input))?;
     let mut entries = Vec::new();
     let mut seen = Vec::new();
     let parser = syn::meta::parser(|meta| {
-        if let Some(entry) = parse_reset_entry(&meta, &mut seen, errors) {
+        if let Some(entry) = parse_entry(&meta, &mut seen, errors) {
             if at_end(meta.input) {
                 entries.push(entry);
             } else {
-                errors.push(Error::new(meta.input.span(), entry.key.expected()));
+                errors.push(Error::new(meta.input.span(), key_of(&entry).expected()));
             }
         }
         skip_to_comma(meta.input);
@@ -769,33 +776,30 @@ fn parse_reset(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<ResetE
     });
     // As in `parse`, the closure never fails: this is a token where a key should be.
     if let Err(error) = parser.parse2(content) {
-        errors.push(Error::new(error.span(), Key::RateLimitReset.expected()));
+        errors.push(Error::new(error.span(), outer.expected()));
         return None;
     }
     Some(entries)
 }
 
-/// Parses `circuit_breaker(key = value, ...)` as [`parse_reset`] parses `rate_limit_reset(...)`.
+fn parse_reset(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<ResetEntry>> {
+    parse_nested(
+        meta,
+        errors,
+        Key::RateLimitReset,
+        parse_reset_entry,
+        |e: &ResetEntry| e.key,
+    )
+}
+
 fn parse_breaker(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<BreakerEntry>> {
-    let content = errors.ok(parenthesized_tokens(meta.input))?;
-    let mut entries = Vec::new();
-    let mut seen = Vec::new();
-    let parser = syn::meta::parser(|meta| {
-        if let Some(entry) = parse_breaker_entry(&meta, &mut seen, errors) {
-            if at_end(meta.input) {
-                entries.push(entry);
-            } else {
-                errors.push(Error::new(meta.input.span(), entry.key.expected()));
-            }
-        }
-        skip_to_comma(meta.input);
-        Ok(())
-    });
-    if let Err(error) = parser.parse2(content) {
-        errors.push(Error::new(error.span(), Key::CircuitBreaker.expected()));
-        return None;
-    }
-    Some(entries)
+    parse_nested(
+        meta,
+        errors,
+        Key::CircuitBreaker,
+        parse_breaker_entry,
+        |e: &BreakerEntry| e.key,
+    )
 }
 
 fn parse_breaker_entry(
