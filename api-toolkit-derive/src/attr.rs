@@ -807,14 +807,7 @@ fn parse_breaker_entry(
     seen: &mut Vec<BreakerKey>,
     errors: &mut Errors,
 ) -> Option<BreakerEntry> {
-    let key = parse_key(meta, seen, errors)?;
-    if !meta.input.peek(Token![=]) {
-        errors.push(Error::new_spanned(&meta.path, key.expected()));
-        return None;
-    }
-    let input = errors.ok(meta.value())?;
-    let tokens = value_tokens(input);
-    let value = match key {
+    let (key, value) = parse_nested_value(meta, seen, errors, |input, key| match key {
         BreakerKey::FailureRatio => parse_number(input, key).map(BreakerValue::Ratio),
         BreakerKey::MinAttempts | BreakerKey::HalfOpenProbes => {
             parse_int(input, key, "u32").map(BreakerValue::Count)
@@ -825,10 +818,29 @@ fn parse_breaker_entry(
         BreakerKey::CountStatuses
         | BreakerKey::CountConnectionFailures
         | BreakerKey::CountTimeouts => parse_flag(input, key).map(BreakerValue::Flag),
-    };
+    })?;
+    Some(BreakerEntry { key, value })
+}
+
+/// Parses one `key = value` inside a nested key, the value with `parse_value`; a mistake is
+/// recorded (with a hint at what to write, where there is one) and gives `None`.
+fn parse_nested_value<K: Named, V>(
+    meta: &ParseNestedMeta,
+    seen: &mut Vec<K>,
+    errors: &mut Errors,
+    parse_value: impl FnOnce(ParseStream, K) -> syn::Result<V>,
+) -> Option<(K, V)> {
+    let key = parse_key(meta, seen, errors)?;
+    if !meta.input.peek(Token![=]) {
+        errors.push(Error::new_spanned(&meta.path, key.expected()));
+        return None;
+    }
+    let input = errors.ok(meta.value())?;
+    let tokens = value_tokens(input);
+    let value = parse_value(input, key);
     errors
         .ok(with_hint(value, key, &tokens))
-        .map(|value| BreakerEntry { key, value })
+        .map(|value| (key, value))
 }
 
 fn parenthesized_tokens(input: ParseStream) -> syn::Result<TokenStream> {
@@ -842,22 +854,13 @@ fn parse_reset_entry(
     seen: &mut Vec<ResetKey>,
     errors: &mut Errors,
 ) -> Option<ResetEntry> {
-    let key = parse_key(meta, seen, errors)?;
-    if !meta.input.peek(Token![=]) {
-        errors.push(Error::new_spanned(&meta.path, key.expected()));
-        return None;
-    }
-    let input = errors.ok(meta.value())?;
-    let tokens = value_tokens(input);
-    let value = match key {
+    let (key, value) = parse_nested_value(meta, seen, errors, |input, key| match key {
         ResetKey::Header => parse_str(input, key).map(ResetValue::Header),
         ResetKey::Form => parse_str(input, key).map(ResetValue::Form),
         ResetKey::RemainingHeader => parse_str(input, key).map(ResetValue::RemainingHeader),
         ResetKey::Statuses => parse_list(input, key, status).map(ResetValue::Statuses),
-    };
-    errors
-        .ok(with_hint(value, key, &tokens))
-        .map(|value| ResetEntry { key, value })
+    })?;
+    Some(ResetEntry { key, value })
 }
 
 /// A literal, perhaps negative: what the values of `#[retry(...)]` are made of.
