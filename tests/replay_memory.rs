@@ -3,68 +3,17 @@
 //! peak of the process's live heap. A binary of its own: its allocator counts every thread.
 //! The server reads and discards the body, hashing it.
 
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use api_toolkit::reqwest::Body;
 use api_toolkit::{CallRecord, GiveUp, RetrySettings, Session};
 use bytes::Bytes;
+use testkit::heap;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-/// [`System`], with the bytes live now and their peak since [`reset_peak`].
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(size: usize) {
-    let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting touches no heap memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as above.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as above.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            grew(new_size);
-        }
-        new
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static HEAP: heap::Counting = heap::Counting;
 
 const MIB: usize = 1 << 20;
 const CHUNK: usize = 64 * 1024;
@@ -147,15 +96,15 @@ async fn peak_above_baseline(
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let baseline = LIVE.load(Ordering::Relaxed);
-    PEAK.store(baseline, Ordering::Relaxed);
+    let baseline = heap::live();
+    heap::reset_peak();
     let response = session
         .post(url)
         .body(lazy_body(body_len))
         .send()
         .await
         .unwrap();
-    let peak = PEAK.load(Ordering::Relaxed);
+    let peak = heap::peak();
     assert_eq!(response.status(), 503);
     let record = CallRecord::of(&response).clone();
     let received: usize = response.text().await.unwrap().parse().unwrap();

@@ -24,6 +24,7 @@ pub use api_toolkit::test_util::{read_request, refused_url, Handler, Received, R
 pub mod chaos;
 pub mod conformance;
 pub mod dns;
+pub mod heap;
 pub mod payments;
 
 /// One call against a scripted server: starts a server that answers with `script`, sends it
