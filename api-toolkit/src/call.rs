@@ -589,8 +589,21 @@ impl Drop for Pass<'_> {
 }
 
 /// Asks the breaker to let an attempt through now; `None` if it refuses.
-#[inline(never)]
+#[inline]
 fn admit<'a>(shared: &Shared, host: &'a HostBreaker, breaker: &CircuitBreaker) -> Option<Pass<'a>> {
+    match host.admit_closed() {
+        Some(ticket) => Some(Pass { host, ticket }),
+        None => admit_not_closed(shared, host, breaker),
+    }
+}
+
+/// [`admit`] for a breaker that is open or half-open: under its lock, with the clock.
+#[cold]
+fn admit_not_closed<'a>(
+    shared: &Shared,
+    host: &'a HostBreaker,
+    breaker: &CircuitBreaker,
+) -> Option<Pass<'a>> {
     let (admitted, change) = host.with(|b| b.admit(breaker, Instant::now()));
     if let Some(change) = change {
         changed(shared, host, change);

@@ -19,7 +19,7 @@ pub(crate) struct HostGate {
 impl HostGate {
     /// The key of the origin of `url`.
     pub(crate) fn key(url: &Url) -> String {
-        crate::state::origin_key(url)
+        crate::state::origin_key(url).into_owned()
     }
 
     /// When the host `key` may be called again, if it is closed now.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use api_toolkit::RetrySettings;
 
-use crate::drivers::{Classified, Driver, Middleware, Raw, Toolkit};
+use crate::drivers::{Adjusted, Driver, Middleware, Raw, Toolkit};
 #[cfg(feature = "front-ends")]
 use crate::front_ends::{Layer, Service, ToolkitMiddleware};
 use crate::load::Sample;
@@ -59,6 +59,8 @@ pub(crate) enum DriverId {
     ToolkitChurn,
     /// api-toolkit with a classifier that defers (instruction counts only).
     ToolkitClassified,
+    /// api-toolkit with the default circuit breaker (instruction counts only).
+    ToolkitBreaker,
     /// `Session::from_service` over reqwest's client (instruction counts only).
     #[cfg(feature = "front-ends")]
     ToolkitService,
@@ -79,6 +81,7 @@ impl DriverId {
             DriverId::Python => "python requests",
             DriverId::ToolkitChurn => "api-toolkit + settings churn",
             DriverId::ToolkitClassified => "api-toolkit + deferring classifier",
+            DriverId::ToolkitBreaker => "api-toolkit + circuit breaker",
             #[cfg(feature = "front-ends")]
             DriverId::ToolkitService => "api-toolkit over a service",
             #[cfg(feature = "front-ends")]
@@ -233,7 +236,7 @@ fn parse_args() -> Result<Plan, String> {
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
                     [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]] [--blocking]; drivers: raw, toolkit, \
-                    middleware, python, churn; counted only when named: classified, service, layer, \
+                    middleware, python, churn; counted only when named: classified, breaker, service, layer, \
                     toolkit-middleware"
                         .into(),
                 )
@@ -261,6 +264,7 @@ fn driver(name: &str) -> Result<DriverId, String> {
         "python" => DriverId::Python,
         "churn" => DriverId::ToolkitChurn,
         "classified" => DriverId::ToolkitClassified,
+        "breaker" => DriverId::ToolkitBreaker,
         #[cfg(feature = "front-ends")]
         "service" => DriverId::ToolkitService,
         #[cfg(feature = "front-ends")]
@@ -288,7 +292,8 @@ struct Clients {
     raw: LazyCell<Arc<Raw>, fn() -> Arc<Raw>>,
     toolkit: LazyCell<Arc<Toolkit>, fn() -> Arc<Toolkit>>,
     middleware: LazyCell<Arc<Middleware>, fn() -> Arc<Middleware>>,
-    classified: LazyCell<Arc<Classified>, fn() -> Arc<Classified>>,
+    classified: LazyCell<Arc<Adjusted>, fn() -> Arc<Adjusted>>,
+    breaker: LazyCell<Arc<Adjusted>, fn() -> Arc<Adjusted>>,
     #[cfg(feature = "front-ends")]
     service: LazyCell<Arc<Service>, fn() -> Arc<Service>>,
     #[cfg(feature = "front-ends")]
@@ -339,7 +344,10 @@ fn main() {
         }),
         middleware: LazyCell::new(|| Arc::new(Middleware::new())),
         classified: LazyCell::new(|| {
-            Arc::new(Classified::new().expect("the connector's session builds"))
+            Arc::new(Adjusted::classified().expect("the connector's session builds"))
+        }),
+        breaker: LazyCell::new(|| {
+            Arc::new(Adjusted::breaker().expect("the connector's session builds"))
         }),
         #[cfg(feature = "front-ends")]
         service: LazyCell::new(|| Arc::new(Service::new().expect("the session builds"))),
@@ -417,6 +425,9 @@ fn main() {
             // Only when asked for: not part of the benchmark's tables.
             if only == Some(DriverId::ToolkitClassified) {
                 count!(DriverId::ToolkitClassified, &*clients.classified);
+            }
+            if only == Some(DriverId::ToolkitBreaker) {
+                count!(DriverId::ToolkitBreaker, &*clients.breaker);
             }
             #[cfg(feature = "front-ends")]
             if only == Some(DriverId::ToolkitService) {
@@ -535,6 +546,9 @@ fn segment(
                 }
                 DriverId::ToolkitClassified => {
                     measure(&*clients.classified, server, url, c, warmup, duration).await
+                }
+                DriverId::ToolkitBreaker => {
+                    measure(&*clients.breaker, server, url, c, warmup, duration).await
                 }
                 #[cfg(feature = "front-ends")]
                 DriverId::ToolkitService => {

@@ -9,6 +9,7 @@
 //! *generation*: an attempt admitted in an earlier one reports into nothing, so that an
 //! attempt sent while the breaker was closed cannot decide a half-open breaker's probes.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -110,6 +111,9 @@ pub(crate) struct Breaker {
     state: State,
     generation: u64,
     buckets: [Bucket; BUCKETS],
+    /// The counts of the window that ends with the bucket last written: summed again only when
+    /// that bucket changes, not on every attempt.
+    totals: Bucket,
 }
 
 impl Breaker {
@@ -119,6 +123,7 @@ impl Breaker {
             state: State::Closed,
             generation: 0,
             buckets: [Bucket::default(); BUCKETS],
+            totals: Bucket::default(),
         }
     }
 
@@ -179,12 +184,22 @@ impl Breaker {
             (State::Closed, Signal::Neutral) | (State::Open { .. }, _) => None,
             (State::Closed, signal) => {
                 let number = self.bucket_number(settings, now);
+                if self.totals.number != number {
+                    let (attempts, failures) = self.counts(number);
+                    self.totals = Bucket {
+                        number,
+                        attempts,
+                        failures,
+                    };
+                }
+                let failed = u32::from(signal == Signal::Failure);
                 let bucket = self.bucket(number);
                 bucket.attempts = bucket.attempts.saturating_add(1);
-                if signal == Signal::Failure {
-                    bucket.failures = bucket.failures.saturating_add(1);
-                }
-                let (attempts, failures) = self.counts(number);
+                bucket.failures = bucket.failures.saturating_add(failed);
+                let totals = &mut self.totals;
+                totals.attempts = totals.attempts.saturating_add(1);
+                totals.failures = totals.failures.saturating_add(failed);
+                let (attempts, failures) = (totals.attempts, totals.failures);
                 let ratio = f64::from(failures) / f64::from(attempts);
                 (attempts >= settings.min_attempts
                     && failures > 0
@@ -237,6 +252,14 @@ impl Breaker {
         }
     }
 
+    /// The generation while closed, else [`NOT_CLOSED`].
+    fn closed_generation(&self) -> u64 {
+        match self.state {
+            State::Closed => self.generation,
+            _ => NOT_CLOSED,
+        }
+    }
+
     fn ticket(&self, probe: bool) -> Ticket {
         Ticket {
             generation: self.generation,
@@ -257,13 +280,15 @@ impl Breaker {
         self.state = state;
         self.generation += 1;
         self.buckets = [Bucket::default(); BUCKETS];
+        self.totals = Bucket::default();
     }
 
     fn bucket_number(&self, settings: &CircuitBreaker, now: Instant) -> u64 {
         let width = (settings.window / BUCKETS as u32).max(Duration::from_millis(1));
+        // In u64 nanoseconds (584 years), whose division is a fraction of u128's.
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         // +BUCKETS so that no live bucket is numbered below the empty buckets' 0.
-        (now.saturating_duration_since(self.epoch).as_nanos() / width.as_nanos()) as u64
-            + BUCKETS as u64
+        nanos(now.saturating_duration_since(self.epoch)) / nanos(width) + BUCKETS as u64
     }
 
     fn bucket(&mut self, number: u64) -> &mut Bucket {
@@ -292,19 +317,38 @@ impl Breaker {
 pub(crate) struct HostBreaker {
     /// The origin, for the error and the events.
     origin: Box<str>,
+    /// The generation of the closed state while the breaker is closed, else [`NOT_CLOSED`]:
+    /// written under the lock, read without it, so that an attempt to a healthy host is let
+    /// through without taking the lock.
+    closed: AtomicU64,
     breaker: Mutex<Breaker>,
 }
 
+const NOT_CLOSED: u64 = u64::MAX;
+
 impl HostBreaker {
     pub(crate) fn new(origin: &str, now: Instant) -> Self {
+        let breaker = Breaker::new(now);
         HostBreaker {
             origin: origin.into(),
-            breaker: Mutex::new(Breaker::new(now)),
+            closed: AtomicU64::new(breaker.closed_generation()),
+            breaker: Mutex::new(breaker),
         }
     }
 
     pub(crate) fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// The ticket of an attempt while the breaker is closed, without the lock; `None` when it
+    /// is not closed, and [`Breaker::admit`] decides. An attempt admitted as the breaker opens
+    /// is one that the lock would have ordered just before; its outcome counts in no window.
+    pub(crate) fn admit_closed(&self) -> Option<Ticket> {
+        let generation = self.closed.load(Ordering::Acquire);
+        (generation != NOT_CLOSED).then_some(Ticket {
+            generation,
+            probe: false,
+        })
     }
 
     /// Runs `f` on the breaker, under its lock.
@@ -313,7 +357,10 @@ impl HostBreaker {
             .breaker
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut breaker)
+        let result = f(&mut breaker);
+        self.closed
+            .store(breaker.closed_generation(), Ordering::Release);
+        result
     }
 }
 
@@ -338,6 +385,28 @@ mod tests {
     fn attempt(b: &mut Breaker, s: &CircuitBreaker, signal: Signal, now: Instant) {
         let (ticket, _) = b.admit(s, now);
         b.settle(s, ticket.unwrap(), signal, now);
+    }
+
+    #[test]
+    fn a_closed_breaker_admits_without_its_lock_and_only_while_closed() {
+        let s = settings(0.5, 2, 1);
+        let now = Instant::now();
+        let host = HostBreaker::new("http://h", now);
+        let ticket = host.admit_closed().expect("closed");
+        assert_eq!(Ok(ticket), host.with(|b| b.admit(&s, now).0));
+        host.with(|b| {
+            attempt(b, &s, Signal::Failure, now);
+            attempt(b, &s, Signal::Failure, now);
+        });
+        assert_eq!(host.admit_closed(), None, "open");
+        let ticket = host
+            .with(|b| b.admit(&s, now + s.break_duration).0)
+            .unwrap();
+        assert!(ticket.is_probe());
+        assert_eq!(host.admit_closed(), None, "half-open");
+        host.with(|b| b.settle(&s, ticket, Signal::Success, now + s.break_duration));
+        let closed = host.admit_closed().expect("closed again");
+        assert_ne!(closed.generation, 0, "a new generation");
     }
 
     #[test]

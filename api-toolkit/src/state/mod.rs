@@ -7,14 +7,27 @@
 
 pub(crate) mod breaker;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use reqwest::Url;
+use url::Position;
 
 /// The key of the origin of `url`: `http://127.0.0.1:8080`.
-pub(crate) fn origin_key(url: &Url) -> String {
-    url.origin().ascii_serialization()
+///
+/// Borrowed from the URL when its text up to the path is already the origin's serialization:
+/// an http or https URL without credentials, whose parser lowercased the host, wrote it in ASCII
+/// and dropped a default port. Building the origin instead allocates and formats the host, which
+/// is most of what a per-host lookup costs a call.
+pub(crate) fn origin_key(url: &Url) -> Cow<'_, str> {
+    if matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+    {
+        return Cow::Borrowed(&url[..Position::AfterPort]);
+    }
+    Cow::Owned(url.origin().ascii_serialization())
 }
 
 /// The most origins a store tracks by default.
@@ -31,7 +44,7 @@ pub(crate) struct HostStore<T> {
 }
 
 struct Entries<T> {
-    map: HashMap<Box<str>, Slot<T>>,
+    map: HashMap<Box<str>, Slot<T>, foldhash::fast::RandomState>,
     /// Counts lookups: a slot's `used` is the tick of its last one.
     tick: u64,
 }
@@ -47,7 +60,7 @@ impl<T> HostStore<T> {
         HostStore {
             cap: cap.max(4),
             inner: Mutex::new(Entries {
-                map: HashMap::new(),
+                map: HashMap::default(),
                 tick: 0,
             }),
         }
@@ -91,7 +104,7 @@ impl<T> HostStore<T> {
 
 /// Forgets the `count` least recently used slots.
 #[cold]
-fn evict<T>(map: &mut HashMap<Box<str>, Slot<T>>, count: usize) {
+fn evict<T, S>(map: &mut HashMap<Box<str>, Slot<T>, S>, count: usize) {
     let mut used: Vec<u64> = map.values().map(|slot| slot.used).collect();
     let Some(index) = count.checked_sub(1).filter(|&i| i < used.len()) else {
         return;
@@ -106,9 +119,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_key_is_the_origin_s_serialization() {
+        for url in [
+            "http://127.0.0.1:8080/a/b?q#f",
+            "https://API.Example.COM/x",
+            "https://api.example.com:443/x",
+            "http://example.com:80",
+            "http://example.com:8443?q",
+            "http://[::1]:9/",
+            "https://bücher.example/",
+            "https://user:secret@example.com:444/x",
+            "https://user@example.com/x",
+            "file:///etc/hosts",
+            "data:text/plain,x",
+        ] {
+            let url: Url = url.parse().unwrap();
+            assert_eq!(
+                origin_key(&url),
+                url.origin().ascii_serialization(),
+                "{url}"
+            );
+        }
+        let plain: Url = "http://example.com/x".parse().unwrap();
+        assert!(
+            matches!(origin_key(&plain), Cow::Borrowed(_)),
+            "no allocation"
+        );
+    }
+
+    #[test]
     fn one_value_per_origin() {
         let store = HostStore::<u8>::new(16);
-        let key = |url: &str| origin_key(&url.parse().unwrap());
+        let key = |url: &str| origin_key(&url.parse().unwrap()).into_owned();
         let a = store.get(&key("http://127.0.0.1:1/x"), || 1);
         let again = store.get(&key("http://127.0.0.1:1/y?q"), || 2);
         let b = store.get(&key("http://127.0.0.1:2/x"), || 3);
