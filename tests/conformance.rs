@@ -84,8 +84,10 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         classify: s.classify.map(classifier),
         classify_body_bytes: s.classify_body_bytes,
         replay_limit: s.replay_limit,
-        // Stateful across calls: not drawn in the model (tests/circuit_breaker.rs covers it).
+        // Stateful across calls: not drawn in the model (tests/circuit_breaker.rs and
+        // tests/throttling.rs cover them).
         circuit_breaker: None,
+        throttling: None,
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use api_toolkit::{CircuitBreaker, RetrySettings, Session};
+use api_toolkit::{CircuitBreaker, RetrySettings, Session, Throttling};
 use futures_util::stream::{self, StreamExt};
 use testkit::heap;
 
@@ -38,6 +38,7 @@ async fn per_host_state_for_100_000_hosts_stays_bounded() {
     let session = Session::new(RetrySettings {
         max_retries: 0,
         circuit_breaker: Some(CircuitBreaker::default()),
+        throttling: Some(Throttling::default()),
         ..RetrySettings::default()
     })
     .unwrap();

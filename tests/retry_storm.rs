@@ -1,13 +1,14 @@
 //! The retry-storm bound: 200 clients call a server of fixed capacity that answers `503` when
 //! it is full. Without a retry budget every rejected call comes back up to `max_retries` times,
 //! multiplying the load on a server that is already overloaded; with the budget, retries add at
-//! most its ratio (plus its small floor).
+//! most its ratio (plus its small floor). With adaptive throttling instead, the clients shed
+//! what the server keeps refusing, retries and first attempts alike.
 //!
 //! The amplification is what the server received per logical call.
 
 use std::time::{Duration, Instant};
 
-use api_toolkit::{Method, RetryBudget, RetrySettings, Session};
+use api_toolkit::{Method, RetryBudget, RetrySettings, Session, Throttling};
 use testkit::chaos::{Chaos, ChaosServer, CALL_ID};
 
 const CLIENTS: usize = 200;
@@ -32,7 +33,7 @@ impl Storm {
     }
 }
 
-async fn storm(budget: Option<RetryBudget>) -> Storm {
+async fn storm(budget: Option<RetryBudget>, throttling: Option<Throttling>) -> Storm {
     let server = ChaosServer::start(Chaos::new().capacity(CAPACITY, SERVICE_TIME)).await;
     let settings = RetrySettings {
         max_retries: 3,
@@ -40,6 +41,7 @@ async fn storm(budget: Option<RetryBudget>) -> Storm {
         backoff_jitter: Duration::from_millis(10),
         allowed_methods: vec![Method::GET],
         retry_budget: budget,
+        throttling,
         ..RetrySettings::default()
     };
     let session = Session::new(settings).unwrap();
@@ -55,13 +57,13 @@ async fn storm(budget: Option<RetryBudget>) -> Storm {
                 for call in 0..CALLS_PER_CLIENT {
                     tokio::time::sleep_until(next).await;
                     next += PERIOD;
-                    let response = session
+                    let result = session
                         .get(&url)
                         .header(CALL_ID, format!("{client}-{call}"))
                         .send()
-                        .await
-                        .unwrap();
-                    succeeded += usize::from(response.status() == 200);
+                        .await;
+                    // Throttling fails a call it sheds, nothing sent.
+                    succeeded += usize::from(result.is_ok_and(|r| r.status() == 200));
                 }
                 succeeded
             })
@@ -97,13 +99,13 @@ fn report(name: &str, storm: &Storm) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_budget_bounds_the_load_of_a_retry_storm() {
-    let unbounded = storm(None).await;
+    let unbounded = storm(None, None).await;
     let budget = RetryBudget {
         ratio: 0.1,
         min_per_second: 1,
         window: Duration::from_secs(10),
     };
-    let bounded = storm(Some(budget)).await;
+    let bounded = storm(Some(budget), None).await;
     println!(
         "retry storm: {CLIENTS} clients x {CALLS_PER_CLIENT} calls, one every {PERIOD:?}, \
          max_retries 3, against a server serving {CAPACITY} requests at once ({SERVICE_TIME:?} \
@@ -122,4 +124,17 @@ async fn retry_budget_bounds_the_load_of_a_retry_storm() {
         "the storm is real without the budget: {:.2}",
         unbounded.amplification()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_throttling_bounds_the_load_of_a_retry_storm() {
+    let throttled = storm(None, Some(Throttling::default())).await;
+    println!("retry storm as above, with adaptive throttling (k = 2, no retry budget):");
+    report("with throttling", &throttled);
+    assert!(
+        throttled.amplification() <= 1.05,
+        "with throttling, the server receives at most 5% more than the calls: {:.2}",
+        throttled.amplification()
+    );
+    assert!(throttled.succeeded > 0);
 }

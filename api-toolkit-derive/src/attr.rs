@@ -47,11 +47,12 @@ pub(crate) enum Key {
     ClassifyBodyBytes,
     ReplayLimit,
     CircuitBreaker,
+    Throttling,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 23] = [
+    pub(crate) const ALL: [Key; 24] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -75,6 +76,7 @@ impl Key {
         Key::ClassifyBodyBytes,
         Key::ReplayLimit,
         Key::CircuitBreaker,
+        Key::Throttling,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -103,6 +105,7 @@ impl Key {
             Key::ClassifyBodyBytes => "classify_body_bytes",
             Key::ReplayLimit => "replay_limit",
             Key::CircuitBreaker => "circuit_breaker",
+            Key::Throttling => "throttling",
         }
     }
 
@@ -136,6 +139,11 @@ impl Key {
             Key::CircuitBreaker => {
                 return "expected `circuit_breaker(<key> = <value>, ...)`, or \
                         `circuit_breaker()` for the defaults"
+                    .to_owned()
+            }
+            Key::Throttling => {
+                return "expected `throttling(<key> = <value>, ...)`, or `throttling()` for \
+                        the defaults"
                     .to_owned()
             }
         };
@@ -267,16 +275,74 @@ impl Named for BreakerKey {
     }
 }
 
-/// One `key = value` of `circuit_breaker(...)`.
-pub(crate) struct BreakerEntry {
-    pub(crate) key: BreakerKey,
-    pub(crate) value: BreakerValue,
+/// A key of `throttling(...)`: one per field of `Throttling`, with the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ThrottleKey {
+    K,
+    Window,
+    CountStatuses,
+    CountConnectionFailures,
+    CountTimeouts,
 }
 
-/// A value of `circuit_breaker(...)`: its shape follows from the key.
-pub(crate) enum BreakerValue {
-    /// `failure_ratio`.
-    Ratio(Number),
+impl ThrottleKey {
+    /// Every key, in the order of the fields of `Throttling`.
+    pub(crate) const ALL: [ThrottleKey; 5] = [
+        ThrottleKey::K,
+        ThrottleKey::Window,
+        ThrottleKey::CountStatuses,
+        ThrottleKey::CountConnectionFailures,
+        ThrottleKey::CountTimeouts,
+    ];
+}
+
+impl Named for ThrottleKey {
+    fn all() -> &'static [Self] {
+        &ThrottleKey::ALL
+    }
+    const ATTRIBUTE: &'static str = "throttling(...)";
+    fn name(self) -> &'static str {
+        match self {
+            ThrottleKey::K => "k",
+            ThrottleKey::Window => "window",
+            ThrottleKey::CountStatuses => "count_statuses",
+            ThrottleKey::CountConnectionFailures => "count_connection_failures",
+            ThrottleKey::CountTimeouts => "count_timeouts",
+        }
+    }
+    fn expected(self) -> String {
+        let value = match self {
+            ThrottleKey::K => "<number>",
+            ThrottleKey::Window => "<seconds>",
+            _ => "<bool>",
+        };
+        format!("expected `{} = {value}` in `throttling(...)`", self.name())
+    }
+    fn want(self) -> Option<Want> {
+        Some(match self {
+            ThrottleKey::K => Want::Number,
+            ThrottleKey::Window => Want::Seconds,
+            _ => Want::Bool,
+        })
+    }
+}
+
+/// One `key = value` of a nested key whose values are numbers and flags.
+pub(crate) struct NestedEntry<K> {
+    pub(crate) key: K,
+    pub(crate) value: NestedValue,
+}
+
+/// One `key = value` of `circuit_breaker(...)`.
+pub(crate) type BreakerEntry = NestedEntry<BreakerKey>;
+
+/// One `key = value` of `throttling(...)`.
+pub(crate) type ThrottleEntry = NestedEntry<ThrottleKey>;
+
+/// A value of `circuit_breaker(...)` or `throttling(...)`: its shape follows from the key.
+pub(crate) enum NestedValue {
+    /// `failure_ratio`, `k`.
+    Number(Number),
     /// `min_attempts`, `half_open_probes`.
     Count(Int),
     /// `window`, `break_duration`.
@@ -334,8 +400,8 @@ impl Named for Key {
             | Key::RespectRetryAfterMs
             | Key::KeyedRetries => Want::Bool,
             Key::ShouldRetryHeader | Key::RateLimitReset => Want::Header,
-            // `parse_path` has its own hint; `circuit_breaker(...)` has keys of its own.
-            Key::Classify | Key::CircuitBreaker => return None,
+            // `parse_path` has its own hint; the nested keys have keys of their own.
+            Key::Classify | Key::CircuitBreaker | Key::Throttling => return None,
         })
     }
 }
@@ -480,6 +546,8 @@ pub(crate) enum Value {
     Bytes(Int),
     /// `circuit_breaker`: the keys of `circuit_breaker(...)`.
     Breaker(Vec<BreakerEntry>),
+    /// `throttling`: the keys of `throttling(...)`.
+    Throttling(Vec<ThrottleEntry>),
 }
 
 /// One `key = value` of `rate_limit_reset(...)`.
@@ -660,16 +728,17 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             value: Value::Reset(entries),
         });
     }
-    if key == Key::CircuitBreaker {
+    if matches!(key, Key::CircuitBreaker | Key::Throttling) {
         if !meta.input.peek(Paren) {
             errors.push(Error::new_spanned(&meta.path, key.expected()));
             return None;
         }
-        let entries = parse_breaker(meta, errors)?;
-        return Some(Entry {
-            key,
-            value: Value::Breaker(entries),
-        });
+        let value = if key == Key::CircuitBreaker {
+            Value::Breaker(parse_breaker(meta, errors)?)
+        } else {
+            Value::Throttling(parse_throttle(meta, errors)?)
+        };
+        return Some(Entry { key, value });
     }
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
@@ -707,8 +776,8 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         Key::ClassifyBodyBytes | Key::ReplayLimit => {
             parse_int(input, key, "usize").map(Value::Bytes)
         }
-        // Parsed above, with its parentheses.
-        Key::CircuitBreaker => return None,
+        // Parsed above, with their parentheses.
+        Key::CircuitBreaker | Key::Throttling => return None,
     };
     errors
         .ok(with_hint(value, key, &tokens))
@@ -808,18 +877,43 @@ fn parse_breaker_entry(
     errors: &mut Errors,
 ) -> Option<BreakerEntry> {
     let (key, value) = parse_nested_value(meta, seen, errors, |input, key| match key {
-        BreakerKey::FailureRatio => parse_number(input, key).map(BreakerValue::Ratio),
+        BreakerKey::FailureRatio => parse_number(input, key).map(NestedValue::Number),
         BreakerKey::MinAttempts | BreakerKey::HalfOpenProbes => {
-            parse_int(input, key, "u32").map(BreakerValue::Count)
+            parse_int(input, key, "u32").map(NestedValue::Count)
         }
         BreakerKey::Window | BreakerKey::BreakDuration => {
-            parse_number(input, key).map(BreakerValue::Seconds)
+            parse_number(input, key).map(NestedValue::Seconds)
         }
         BreakerKey::CountStatuses
         | BreakerKey::CountConnectionFailures
-        | BreakerKey::CountTimeouts => parse_flag(input, key).map(BreakerValue::Flag),
+        | BreakerKey::CountTimeouts => parse_flag(input, key).map(NestedValue::Flag),
     })?;
     Some(BreakerEntry { key, value })
+}
+
+fn parse_throttle(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<ThrottleEntry>> {
+    parse_nested(
+        meta,
+        errors,
+        Key::Throttling,
+        parse_throttle_entry,
+        |e: &ThrottleEntry| e.key,
+    )
+}
+
+fn parse_throttle_entry(
+    meta: &ParseNestedMeta,
+    seen: &mut Vec<ThrottleKey>,
+    errors: &mut Errors,
+) -> Option<ThrottleEntry> {
+    let (key, value) = parse_nested_value(meta, seen, errors, |input, key| match key {
+        ThrottleKey::K => parse_number(input, key).map(NestedValue::Number),
+        ThrottleKey::Window => parse_number(input, key).map(NestedValue::Seconds),
+        ThrottleKey::CountStatuses
+        | ThrottleKey::CountConnectionFailures
+        | ThrottleKey::CountTimeouts => parse_flag(input, key).map(NestedValue::Flag),
+    })?;
+    Some(ThrottleEntry { key, value })
 }
 
 /// Parses one `key = value` inside a nested key, the value with `parse_value`; a mistake is
@@ -1264,7 +1358,8 @@ mod tests {
         assert_eq!(closest_keys::<Key>("x"), []);
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message.ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`"));
+        assert!(message
+            .ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `throttling`"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use syn::{DeriveInput, Path};
 use crate::ast::Input;
 use crate::attr::Key;
 use crate::fallback;
-use crate::valid::{Breaker, Checked, Method, Reset, Seconds, Setting};
+use crate::valid::{Breaker, Checked, Method, Reset, Seconds, Setting, Throttle};
 
 /// The impl, or the errors and a [`fallback`] impl.
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
@@ -107,6 +107,61 @@ fn value_tokens(value: &Checked, private: &TokenStream) -> TokenStream {
             let breaker = breaker_tokens(breaker, private);
             quote!(::core::option::Option::Some(#breaker))
         }
+        Checked::Throttling(throttle) => {
+            let throttle = throttle_tokens(throttle, private);
+            quote!(::core::option::Option::Some(#throttle))
+        }
+    }
+}
+
+/// `Throttling::default()` with the given fields overridden, like the settings.
+fn throttle_tokens(throttle: &Throttle, private: &TokenStream) -> TokenStream {
+    let Throttle {
+        k,
+        window,
+        count_statuses,
+        count_connection_failures,
+        count_timeouts,
+    } = throttle;
+    let mut fields = Vec::new();
+    if let Some(k) = k {
+        let k = Literal::f64_unsuffixed(*k);
+        fields.push(quote!(k: #k));
+    }
+    if let Some(secs) = window {
+        let window = duration_tokens(secs, private);
+        fields.push(quote!(window: #window));
+    }
+    count_fields(
+        &mut fields,
+        [count_statuses, count_connection_failures, count_timeouts],
+    );
+    struct_tokens(quote!(#private::Throttling), fields, 5)
+}
+
+/// The `count_*` fields given, which the breaker and throttling share.
+fn count_fields(fields: &mut Vec<TokenStream>, flags: [&Option<bool>; 3]) {
+    let names = [
+        "count_statuses",
+        "count_connection_failures",
+        "count_timeouts",
+    ];
+    for (name, flag) in names.into_iter().zip(flags) {
+        if let Some(flag) = flag {
+            let name = Ident::new(name, Span::call_site());
+            fields.push(quote!(#name: #flag));
+        }
+    }
+}
+
+/// `ty::default()` with `fields` overridden; `ty` has `all` fields.
+fn struct_tokens(ty: TokenStream, fields: Vec<TokenStream>, all: usize) -> TokenStream {
+    let default = quote!(#ty::default());
+    match fields.len() {
+        0 => default,
+        // With every field given, `..default()` would be a needless update.
+        n if n == all => quote!(#ty { #(#fields),* }),
+        _ => quote!(#ty { #(#fields,)* ..#default }),
     }
 }
 
@@ -143,23 +198,11 @@ fn breaker_tokens(breaker: &Breaker, private: &TokenStream) -> TokenStream {
         let count = Literal::u32_unsuffixed(*count);
         fields.push(quote!(half_open_probes: #count));
     }
-    for (name, flag) in [
-        ("count_statuses", count_statuses),
-        ("count_connection_failures", count_connection_failures),
-        ("count_timeouts", count_timeouts),
-    ] {
-        if let Some(flag) = flag {
-            let name = Ident::new(name, Span::call_site());
-            fields.push(quote!(#name: #flag));
-        }
-    }
-    let default = quote!(#private::CircuitBreaker::default());
-    match fields.len() {
-        0 => default,
-        // With every field given, `..default()` would be a needless update.
-        8 => quote!(#private::CircuitBreaker { #(#fields),* }),
-        _ => quote!(#private::CircuitBreaker { #(#fields,)* ..#default }),
-    }
+    count_fields(
+        &mut fields,
+        [count_statuses, count_connection_failures, count_timeouts],
+    );
+    struct_tokens(quote!(#private::CircuitBreaker), fields, 8)
 }
 
 fn statuses_tokens(statuses: &[u16], private: &TokenStream) -> TokenStream {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use syn::{Error, LitStr, Path, Result};
 
 use crate::attr::{
-    BreakerEntry, BreakerKey, BreakerValue, Entry, Int, Key, Limits, List, Number, ResetEntry,
-    ResetValue, Status, Value,
+    BreakerEntry, BreakerKey, Entry, Int, Key, Limits, List, Named, NestedValue, Number,
+    ResetEntry, ResetValue, Status, ThrottleEntry, ThrottleKey, Value,
 };
 use crate::errors::Errors;
 
@@ -46,6 +46,21 @@ pub(crate) enum Checked {
     Bytes(usize),
     /// Set as `Some`.
     Breaker(Breaker),
+    /// Set as `Some`.
+    Throttling(Throttle),
+}
+
+/// The fields given in `throttling(...)`, each by the rule of `Throttling::validate`; the
+/// others keep `Throttling::default()`.
+#[derive(Default)]
+pub(crate) struct Throttle {
+    /// Finite, in `1.0..=100.0`.
+    pub(crate) k: Option<f64>,
+    /// Between 10 ms and 1 hour.
+    pub(crate) window: Option<Seconds>,
+    pub(crate) count_statuses: Option<bool>,
+    pub(crate) count_connection_failures: Option<bool>,
+    pub(crate) count_timeouts: Option<bool>,
 }
 
 /// The fields given in `circuit_breaker(...)`, each by the rule of `CircuitBreaker::validate`;
@@ -139,6 +154,7 @@ pub(crate) fn check(entries: Vec<Entry>, errors: &mut Errors) -> Vec<Setting> {
                 Value::Classify(path) => Ok(Checked::Classify(path)),
                 Value::Bytes(int) => body_bytes(&int, key).map(Checked::Bytes),
                 Value::Breaker(entries) => Ok(Checked::Breaker(breaker(entries, errors))),
+                Value::Throttling(entries) => Ok(Checked::Throttling(throttle(entries, errors))),
             };
             errors.ok(value).map(|value| Setting { key, value })
         })
@@ -483,24 +499,24 @@ fn breaker(entries: Vec<BreakerEntry>, errors: &mut Errors) -> Breaker {
     let mut breaker = Breaker::default();
     for BreakerEntry { key, value } in entries {
         match value {
-            BreakerValue::Ratio(number) => {
+            NestedValue::Number(number) => {
                 breaker.failure_ratio = errors.ok(failure_ratio(&number))
             }
-            BreakerValue::Count(int) => {
+            NestedValue::Count(int) => {
                 let count = errors.ok(breaker_count(&int, key));
                 match key {
                     BreakerKey::MinAttempts => breaker.min_attempts = count,
                     _ => breaker.half_open_probes = count,
                 }
             }
-            BreakerValue::Seconds(number) => {
+            NestedValue::Seconds(number) => {
                 let secs = errors.ok(breaker_duration(&number, key));
                 match key {
                     BreakerKey::Window => breaker.window = secs,
                     _ => breaker.break_duration = secs,
                 }
             }
-            BreakerValue::Flag(lit) => {
+            NestedValue::Flag(lit) => {
                 let flag = Some(lit.value);
                 match key {
                     BreakerKey::CountStatuses => breaker.count_statuses = flag,
@@ -513,6 +529,43 @@ fn breaker(entries: Vec<BreakerEntry>, errors: &mut Errors) -> Breaker {
         }
     }
     breaker
+}
+
+/// The checked fields of `throttling(...)`; each mistake is recorded.
+fn throttle(entries: Vec<ThrottleEntry>, errors: &mut Errors) -> Throttle {
+    let mut throttle = Throttle::default();
+    for ThrottleEntry { key, value } in entries {
+        match value {
+            NestedValue::Number(number) => throttle.k = errors.ok(throttle_k(&number)),
+            NestedValue::Seconds(number) => {
+                throttle.window = errors.ok(window(&number, key, "throttling"));
+            }
+            NestedValue::Flag(lit) => {
+                let flag = Some(lit.value);
+                match key {
+                    ThrottleKey::CountStatuses => throttle.count_statuses = flag,
+                    ThrottleKey::CountConnectionFailures => {
+                        throttle.count_connection_failures = flag;
+                    }
+                    _ => throttle.count_timeouts = flag,
+                }
+            }
+            // `throttling(...)` has no integer key.
+            NestedValue::Count(_) => {}
+        }
+    }
+    throttle
+}
+
+fn throttle_k(number: &Number) -> Result<f64> {
+    let value = float_value(number);
+    if value.is_finite() && (1.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        let message = "`k` of `throttling` must be a number in 1.0..=100.0 (`2.0` sends up to \
+                       twice what the host accepts)";
+        Err(Error::new_spanned(number, message))
+    }
 }
 
 fn failure_ratio(number: &Number) -> Result<f64> {
@@ -548,14 +601,33 @@ fn breaker_count(int: &Int, key: BreakerKey) -> Result<u32> {
 
 /// `window` (10 ms to 1 hour) or `break_duration` (more than 0, at most 1 hour).
 fn breaker_duration(number: &Number, key: BreakerKey) -> Result<Seconds> {
-    let (least, rule) = if key == BreakerKey::Window {
-        (Duration::from_millis(10), "between 0.01 and 3600 seconds")
-    } else {
-        (
-            Duration::from_nanos(1),
-            "more than 0 and at most 3600 seconds",
-        )
-    };
+    if key == BreakerKey::Window {
+        return window(number, key, "circuit_breaker");
+    }
+    let rule = "more than 0 and at most 3600 seconds";
+    bounded_seconds(
+        number,
+        Duration::from_nanos(1),
+        rule,
+        key,
+        "circuit_breaker",
+    )
+}
+
+/// A `window` of `attribute`: 10 ms to 1 hour.
+fn window<K: Named>(number: &Number, key: K, attribute: &str) -> Result<Seconds> {
+    let rule = "between 0.01 and 3600 seconds";
+    bounded_seconds(number, Duration::from_millis(10), rule, key, attribute)
+}
+
+/// Seconds from `least` to 1 hour.
+fn bounded_seconds<K: Named>(
+    number: &Number,
+    least: Duration,
+    rule: &str,
+    key: K,
+    attribute: &str,
+) -> Result<Seconds> {
     let as_duration = |secs: &Seconds| match secs {
         Seconds::Whole(secs) => Duration::from_secs(*secs),
         Seconds::Fraction(secs) => Duration::from_secs_f64(*secs),
@@ -564,7 +636,7 @@ fn breaker_duration(number: &Number, key: BreakerKey) -> Result<Seconds> {
         .ok()
         .filter(|secs| (least..=Duration::from_secs(3600)).contains(&as_duration(secs)))
         .ok_or_else(|| {
-            let message = format!("`{}` of `circuit_breaker` must be {rule}", key.name());
+            let message = format!("`{}` of `{attribute}` must be {rule}", key.name());
             Error::new_spanned(number, message)
         })
 }

@@ -22,12 +22,13 @@ use crate::record::{
 };
 use crate::replay::Kept;
 use crate::session::Shared;
-use crate::state::breaker::{HostBreaker, Signal, Ticket, Transition};
-use crate::state::origin_key;
+use crate::state::breaker::{HostBreaker, Ticket, Transition};
+use crate::state::throttle::{HostThrottle, Shedding};
+use crate::state::{origin_key, Signal};
 use crate::transport::{Attempted, Failure, Transport};
 use crate::{
     idempotency, telemetry, wait, CircuitBreaker, Classifier, Error, Result, RetrySettings,
-    Session, Verdict,
+    Session, Throttling, Verdict,
 };
 
 /// Where a call's request came from, which decides how it is copied for a retry.
@@ -58,14 +59,42 @@ pub(crate) enum CallSettings {
     /// Its own ([`retry_settings`](crate::RequestBuilder::retry_settings)), checked then.
     Own(Box<RetrySettings>),
     /// The session's, adjusted for this call: its own classifier
-    /// ([`classify`](crate::RequestBuilder::classify)) if any, a single attempt if `once`, no
-    /// circuit breaker if `no_breaker`
-    /// ([`no_circuit_breaker`](crate::RequestBuilder::no_circuit_breaker)).
+    /// ([`classify`](crate::RequestBuilder::classify)) if any, a single attempt if `once`,
+    /// without the per-host features it `skip`s.
     Adjusted {
         classifier: Option<Box<Classifier>>,
         once: bool,
-        no_breaker: bool,
+        skip: Skip,
     },
+}
+
+/// The per-host features a call leaves out, whatever the settings say
+/// ([`no_circuit_breaker`](crate::RequestBuilder::no_circuit_breaker),
+/// [`no_throttling`](crate::RequestBuilder::no_throttling)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Skip {
+    pub(crate) breaker: bool,
+    pub(crate) throttling: bool,
+}
+
+impl Skip {
+    /// What either leaves out.
+    pub(crate) fn and(self, other: Skip) -> Skip {
+        Skip {
+            breaker: self.breaker || other.breaker,
+            throttling: self.throttling || other.throttling,
+        }
+    }
+
+    /// Takes what is left out out of a call's own settings.
+    pub(crate) fn apply(self, settings: &mut RetrySettings) {
+        if self.breaker {
+            settings.circuit_breaker = None;
+        }
+        if self.throttling {
+            settings.throttling = None;
+        }
+    }
 }
 
 /// Runs one call of `request` (or reports why it could not be built) on `session`, sending
@@ -97,26 +126,26 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                 break 'call Err(Error::not_sent(error));
             }
             let session = session.borrow();
-            let (active, retry, breaker) = match which {
+            let (active, retry, skip) = match which {
                 CallSettings::Own(settings) => match own_settings(*settings) {
-                    Ok(active) => (active, true, true),
+                    Ok(active) => (active, true, Skip::default()),
                     Err(error) => break 'call Err(error),
                 },
                 CallSettings::Adjusted {
                     classifier,
                     once,
-                    no_breaker,
+                    skip,
                 } => {
                     let active = match classifier {
                         Some(classifier) => classified(session, *classifier),
                         None => session.current_settings(),
                     };
-                    (active, !once, !no_breaker)
+                    (active, !once, skip)
                 }
                 which => (
                     session.current_settings(),
                     matches!(which, CallSettings::Session),
-                    true,
+                    Skip::default(),
                 ),
             };
             let settings: &RetrySettings = &active.settings;
@@ -153,8 +182,12 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     // The one lookup per call: its attempts all go to this origin.
                     breaker: settings
                         .circuit_breaker
-                        .filter(|_| breaker)
+                        .filter(|_| !skip.breaker)
                         .map(|_| host_breaker(shared, given.url())),
+                    throttle: settings
+                        .throttling
+                        .filter(|_| !skip.throttling)
+                        .map(|_| host_throttle(shared, given.url())),
                     keyed,
                     view,
                 }
@@ -181,6 +214,14 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     },
                     _ => None,
                 };
+                // A retry was admitted when it was decided; the first attempt is, here.
+                if let (Some(host), Some(throttling), 0) =
+                    (&plan.throttle, &settings.throttling, retries_done)
+                {
+                    if !throttle_admits(shared, host, throttling) {
+                        break 'call Err(throttled(shared, &plan.span, host));
+                    }
+                }
                 // The attempt and its decision in a block whose locals (the response) end before
                 // the pause: the future need not keep room for both.
                 let (pause, wait, retried) = {
@@ -254,6 +295,14 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     if let (Some(pass), Some(breaker)) = (pass, &settings.circuit_breaker) {
                         pass.settle(shared, Signal::of(recorded, settings, breaker), breaker);
                     }
+                    if let (Some(host), Some(throttling)) = (&plan.throttle, &settings.throttling) {
+                        settle_throttle(
+                            shared,
+                            host,
+                            Signal::of(recorded, settings, throttling),
+                            throttling,
+                        );
+                    }
                     let policy = Policy {
                         settings,
                         method: &plan.method,
@@ -278,6 +327,20 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             by,
                             hint,
                         },
+                        // So does a retry that throttling refuses (counted as a request).
+                        Decision::Retry {
+                            raise_if_refused,
+                            by,
+                            hint,
+                            ..
+                        } if !retry_throttle_admits(shared, plan.throttle.as_deref(), settings) => {
+                            Decision::Stop {
+                                raise: raise_if_refused,
+                                give_up: Some(GiveUp::Throttled),
+                                by,
+                                hint,
+                            }
+                        }
                         Decision::Retry {
                             raise_if_refused,
                             by,
@@ -381,6 +444,8 @@ struct Plan {
     host: Option<String>,
     /// The circuit breaker of the call's origin, when the call has one.
     breaker: Option<Arc<HostBreaker>>,
+    /// The throttle of the call's origin, when the call has one.
+    throttle: Option<Arc<HostThrottle>>,
     /// The request carries an `Idempotency-Key`; read only for settings that ask.
     keyed: bool,
     /// What the classifier sees of the request, with a classifier.
@@ -645,6 +710,63 @@ fn refused(shared: &Shared, span: &Span, host: &HostBreaker, mut record: CallRec
         }
     }
     Error::circuit_open(host.origin(), record)
+}
+
+/// The throttle of `url`'s origin, made on first use.
+#[inline(never)]
+fn host_throttle(shared: &Shared, url: &reqwest::Url) -> Arc<HostThrottle> {
+    let origin = origin_key(url);
+    shared
+        .throttles
+        .get(&origin, || HostThrottle::new(&origin, Instant::now()))
+}
+
+/// Asks the throttle to let a request through now (counting it either way).
+#[inline(never)]
+fn throttle_admits(shared: &Shared, host: &HostThrottle, throttling: &Throttling) -> bool {
+    let (admitted, change) = host.with(|t| t.admit(throttling, Instant::now(), jitter_unit));
+    if let Some(change) = change {
+        shed(shared, host, change);
+    }
+    admitted
+}
+
+/// [`throttle_admits`] for a retry, when the call has a throttle.
+fn retry_throttle_admits(
+    shared: &Shared,
+    host: Option<&HostThrottle>,
+    settings: &RetrySettings,
+) -> bool {
+    match (host, &settings.throttling) {
+        (Some(host), Some(throttling)) => throttle_admits(shared, host, throttling),
+        _ => true,
+    }
+}
+
+/// Counts a sent attempt's outcome: an accept unless the host refused it.
+#[inline(never)]
+fn settle_throttle(shared: &Shared, host: &HostThrottle, signal: Signal, throttling: &Throttling) {
+    if signal != Signal::Failure {
+        if let Some(change) = host.with(|t| t.accepted(throttling, Instant::now())) {
+            shed(shared, host, change);
+        }
+    }
+}
+
+#[cold]
+fn shed(shared: &Shared, host: &HostThrottle, change: Shedding) {
+    shared.stats.shedding(change);
+    telemetry::throttling(host.origin(), change);
+}
+
+/// Ends a call that throttling refused before its first attempt: an error without attempts.
+#[cold]
+fn throttled(shared: &Shared, span: &Span, host: &HostThrottle) -> Error {
+    let mut record = CallRecord::default();
+    record.set_give_up(GiveUp::Throttled);
+    shared.stats.throttled_call();
+    telemetry::throttle_refused(span, host.origin());
+    Error::throttled(host.origin(), record)
 }
 
 fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {

@@ -74,6 +74,8 @@ enum Repr {
     Scripted(crate::AttemptOutcome),
     /// The circuit breaker of this origin refused the attempt: nothing was sent.
     CircuitOpen(Box<str>),
+    /// Adaptive throttling of this origin refused the attempt: nothing was sent.
+    Throttled(Box<str>),
 }
 
 /// The broad class of an [`Error`], from [`Error::kind`].
@@ -119,6 +121,11 @@ pub enum ErrorKind {
     /// was not sent. When it was a retry, the earlier attempts are in the record, whose
     /// [`give_up`](CallRecord::give_up) is [`GiveUp::CircuitOpen`].
     CircuitOpen,
+    /// Adaptive throttling ([`RetrySettings::throttling`](crate::RetrySettings::throttling))
+    /// refused the call before its first attempt, as the host kept refusing: nothing was sent.
+    /// A retry it refuses ends the call as exhaustion would, with [`GiveUp::Throttled`] in the
+    /// record.
+    Throttled,
 }
 
 impl Error {
@@ -160,6 +167,11 @@ impl Error {
         Self::new(Repr::CircuitOpen(origin.into()), record)
     }
 
+    /// A call that the throttle of `origin` refused before its first attempt.
+    pub(crate) fn throttled(origin: &str, record: CallRecord) -> Self {
+        Self::new(Repr::Throttled(origin.into()), record)
+    }
+
     pub(crate) fn classifier_panicked(message: String, record: CallRecord) -> Self {
         Self::new(Repr::Classifier(message), record)
     }
@@ -192,6 +204,7 @@ impl Error {
             #[cfg(feature = "test-util")]
             Repr::Scripted(_) => ErrorKind::Request,
             Repr::CircuitOpen(_) => ErrorKind::CircuitOpen,
+            Repr::Throttled(_) => ErrorKind::Throttled,
         }
     }
 
@@ -443,6 +456,37 @@ impl Error {
             || self.inner.record.give_up() == Some(GiveUp::CircuitOpen)
     }
 
+    /// Whether adaptive throttling refused the call, or its retry, as the host kept refusing:
+    /// nothing more was sent. The kind is [`ErrorKind::Throttled`] for a call refused before
+    /// its first attempt; a retry refused ends the call as exhaustion would, with the last
+    /// outcome's kind and [`GiveUp::Throttled`] in the record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_toolkit::{GiveUp, RetrySettings, Session, Throttling};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A port nobody listens on: every connect is refused, and soon most calls are not sent.
+    /// let url = format!("http://{}/orders", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    /// let throttling = Throttling { k: 1.0, ..Throttling::default() };
+    /// let session = Session::new(RetrySettings { throttling: Some(throttling), ..RetrySettings::default() })?;
+    /// let mut throttled = 0;
+    /// for _ in 0..50 {
+    ///     let error = session.get(&url).send().await.unwrap_err();
+    ///     if error.is_throttled() {
+    ///         assert_eq!(error.attempt_count(), 0);
+    ///         throttled += 1;
+    ///     }
+    /// }
+    /// assert!(throttled > 30, "{throttled}");
+    /// # Ok(()) }
+    /// ```
+    pub fn is_throttled(&self) -> bool {
+        self.kind() == ErrorKind::Throttled
+            || self.inner.record.give_up() == Some(GiveUp::Throttled)
+    }
+
     /// Whether the last attempt timed out (connect, read, or the request's own timeout).
     ///
     /// # Examples
@@ -623,6 +667,10 @@ impl fmt::Display for Error {
                 f,
                 "circuit breaker open for {origin}: retry not sent after {attempts} attempt{plural}"
             ),
+            Repr::Throttled(origin) => write!(
+                f,
+                "throttled: {origin} kept refusing requests, so this one was not sent"
+            ),
             Repr::Request(_) if attempts == 0 => f.write_str("request not sent"),
             // reqwest says "error sending request" and leaves "timed out" to its source: say it.
             Repr::Request(error) if error.is_timeout() => {
@@ -655,6 +703,7 @@ impl fmt::Debug for Error {
             #[cfg(feature = "test-util")]
             Repr::Scripted(outcome) => out.field("simulated", outcome),
             Repr::CircuitOpen(origin) => out.field("circuit_open", origin),
+            Repr::Throttled(origin) => out.field("throttled", origin),
         };
         out.finish()
     }

@@ -376,8 +376,8 @@ pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
     CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch,
-    SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS,
-    MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
+    SettingsError, Throttling, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
+    IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
 };
 pub use stats::Stats;
 
@@ -387,7 +387,7 @@ pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
         ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession,
-        RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Verdict,
+        RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Throttling, Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;

@@ -544,6 +544,10 @@ pub enum GiveUp {
     /// ([`RetrySettings::circuit_breaker`](crate::RetrySettings::circuit_breaker)): the retry
     /// was not sent. A call refused before its first attempt has this reason and no attempts.
     CircuitOpen,
+    /// Adaptive throttling ([`RetrySettings::throttling`](crate::RetrySettings::throttling))
+    /// refused the retry, as the host kept refusing: it was not sent. A call refused before its
+    /// first attempt has this reason and no attempts.
+    Throttled,
 }
 
 impl fmt::Display for GiveUp {
@@ -556,6 +560,7 @@ impl fmt::Display for GiveUp {
             GiveUp::BodyNotReplayable => "streaming body cannot be resent",
             GiveUp::BodyTooLarge => "streaming body longer than replay_limit",
             GiveUp::CircuitOpen => "circuit breaker open",
+            GiveUp::Throttled => "throttled: the host kept refusing",
         })
     }
 }

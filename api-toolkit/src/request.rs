@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Body, Request, Response, Version};
 use serde::Serialize;
 
-use crate::call::{self, CallSettings};
+use crate::call::{self, CallSettings, Skip};
 use crate::{Classifier, Error, Result, RetrySettings, Session};
 
 /// A request being built, from [`Session::get`], [`Session::request`] and friends.
@@ -104,17 +104,13 @@ impl RequestBuilder {
     /// ```
     pub fn retry_settings(mut self, mut settings: RetrySettings) -> Self {
         if let CallSettings::Adjusted {
-            classifier,
-            no_breaker,
-            ..
+            classifier, skip, ..
         } = self.retry
         {
             if let Some(classifier) = classifier {
                 settings.classify = Some(*classifier);
             }
-            if no_breaker {
-                settings.circuit_breaker = None;
-            }
+            skip.apply(&mut settings);
         }
         self.retry = CallSettings::Own(Box::new(settings));
         self
@@ -133,13 +129,11 @@ impl RequestBuilder {
     pub fn no_retry(mut self) -> Self {
         self.retry = match self.retry {
             CallSettings::Adjusted {
-                classifier,
-                no_breaker,
-                ..
+                classifier, skip, ..
             } => CallSettings::Adjusted {
                 classifier,
                 once: true,
-                no_breaker,
+                skip,
             },
             _ => CallSettings::Once,
         };
@@ -158,23 +152,52 @@ impl RequestBuilder {
     /// let health = session.get("http://127.0.0.1:8080/health").no_circuit_breaker().send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn no_circuit_breaker(mut self) -> Self {
+    pub fn no_circuit_breaker(self) -> Self {
+        self.skipping(Skip {
+            breaker: true,
+            ..Skip::default()
+        })
+    }
+
+    /// Sends this call whatever adaptive throttling of its host says, and leaves it out of the
+    /// throttle's counts: for a call that must be tried even while the host keeps refusing.
+    /// The other settings stay in force (the session's, or this call's own).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// // A refund must reach the API even while its other calls are shed.
+    /// let refund = session.post("http://127.0.0.1:8080/refunds").body("{\"cents\": 500}").no_throttling().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn no_throttling(self) -> Self {
+        self.skipping(Skip {
+            throttling: true,
+            ..Skip::default()
+        })
+    }
+
+    /// Leaves `more` out of this call, besides what it already leaves out.
+    fn skipping(mut self, more: Skip) -> Self {
         self.retry = match self.retry {
             CallSettings::Own(mut settings) => {
-                settings.circuit_breaker = None;
+                more.apply(&mut settings);
                 CallSettings::Own(settings)
             }
             CallSettings::Adjusted {
-                classifier, once, ..
+                classifier,
+                once,
+                skip,
             } => CallSettings::Adjusted {
                 classifier,
                 once,
-                no_breaker: true,
+                skip: skip.and(more),
             },
             which => CallSettings::Adjusted {
                 classifier: None,
                 once: matches!(which, CallSettings::Once),
-                no_breaker: true,
+                skip: more,
             },
         };
         self
@@ -208,19 +231,17 @@ impl RequestBuilder {
             CallSettings::Once => CallSettings::Adjusted {
                 classifier,
                 once: true,
-                no_breaker: false,
+                skip: Skip::default(),
             },
             CallSettings::Session => CallSettings::Adjusted {
                 classifier,
                 once: false,
-                no_breaker: false,
+                skip: Skip::default(),
             },
-            CallSettings::Adjusted {
-                once, no_breaker, ..
-            } => CallSettings::Adjusted {
+            CallSettings::Adjusted { once, skip, .. } => CallSettings::Adjusted {
                 classifier,
                 once,
-                no_breaker,
+                skip,
             },
         };
         self

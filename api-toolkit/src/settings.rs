@@ -9,6 +9,7 @@ mod budget;
 mod hints;
 mod patch;
 mod statuses;
+mod throttling;
 mod validate;
 mod wire;
 
@@ -25,6 +26,7 @@ pub use hints::{RateLimitReset, ResetForm};
 pub use patch::RetrySettingsPatch;
 #[doc(hidden)]
 pub use statuses::StatusItem;
+pub use throttling::Throttling;
 pub use validate::SettingsError;
 
 /// How a [`Session`](crate::Session) retries: the port of the Python connector's retry settings.
@@ -57,6 +59,7 @@ pub use validate::SettingsError;
 /// | `classify_body_bytes` | `0` |
 /// | `replay_limit` | `0` |
 /// | `circuit_breaker` | none |
+/// | `throttling` | none |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -177,6 +180,10 @@ pub struct RetrySettings {
     /// while, across all clones of the session: see [`CircuitBreaker`]. A call it refuses
     /// fails at once with [`ErrorKind::CircuitOpen`](crate::ErrorKind::CircuitOpen).
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Sheds load locally when a host (an origin) keeps refusing, across all clones of the
+    /// session: see [`Throttling`]. A call it refuses fails at once with
+    /// [`ErrorKind::Throttled`](crate::ErrorKind::Throttled).
+    pub throttling: Option<Throttling>,
 }
 
 /// The most of a response's body a classifier may see.
@@ -281,6 +288,7 @@ impl Default for RetrySettings {
             classify_body_bytes: 0,
             replay_limit: 0,
             circuit_breaker: None,
+            throttling: None,
         }
     }
 }

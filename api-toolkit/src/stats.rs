@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::record::{AttemptOutcome, GiveUp};
 use crate::state::breaker::Transition;
+use crate::state::throttle::Shedding;
 
 /// A snapshot of a session's counters, shared by its clones, from [`Session::stats`](crate::Session::stats).
 ///
@@ -65,6 +66,12 @@ pub struct Stats {
     pub circuit_half_opened: u64,
     /// Times a host's circuit breaker closed after its probes succeeded.
     pub circuit_closed: u64,
+    /// Attempts adaptive throttling refused, nothing sent: calls refused at once (not counted
+    /// in `calls`) and retries (each also counts as a give-up).
+    pub throttle_refusals: u64,
+    /// Times throttling of a host started: it refused enough that some attempts to it are
+    /// refused.
+    pub throttling_started: u64,
 }
 
 impl Stats {
@@ -102,6 +109,8 @@ pub(crate) struct Counters {
     circuit_opened: AtomicU64,
     circuit_half_opened: AtomicU64,
     circuit_closed: AtomicU64,
+    throttle_refusals: AtomicU64,
+    throttling_started: AtomicU64,
 }
 
 impl Counters {
@@ -118,6 +127,8 @@ impl Counters {
             circuit_opened: AtomicU64::new(0),
             circuit_half_opened: AtomicU64::new(0),
             circuit_closed: AtomicU64::new(0),
+            throttle_refusals: AtomicU64::new(0),
+            throttling_started: AtomicU64::new(0),
         }
     }
 
@@ -165,6 +176,7 @@ impl Counters {
         match reason {
             GiveUp::Budget => self.budget_refusals.fetch_add(1, Relaxed),
             GiveUp::CircuitOpen => self.circuit_refusals.fetch_add(1, Relaxed),
+            GiveUp::Throttled => self.throttle_refusals.fetch_add(1, Relaxed),
             _ => 0,
         };
     }
@@ -174,6 +186,20 @@ impl Counters {
     pub(crate) fn refused_call(&self) {
         self.unsent();
         self.circuit_refusals.fetch_add(1, Relaxed);
+    }
+
+    /// A call the throttle refused before its first attempt: no call, one refusal.
+    #[cold]
+    pub(crate) fn throttled_call(&self) {
+        self.unsent();
+        self.throttle_refusals.fetch_add(1, Relaxed);
+    }
+
+    #[cold]
+    pub(crate) fn shedding(&self, change: Shedding) {
+        if change == Shedding::Started {
+            self.throttling_started.fetch_add(1, Relaxed);
+        }
     }
 
     #[cold]
@@ -205,6 +231,8 @@ impl Counters {
             circuit_opened: self.circuit_opened.load(Relaxed),
             circuit_half_opened: self.circuit_half_opened.load(Relaxed),
             circuit_closed: self.circuit_closed.load(Relaxed),
+            throttle_refusals: self.throttle_refusals.load(Relaxed),
+            throttling_started: self.throttling_started.load(Relaxed),
         };
         stats.attempts = stats.calls + stats.retries();
         stats

@@ -10,6 +10,7 @@ use crate::policy::Wait;
 use crate::record::{AttemptOutcome, Decider, GiveUp};
 use crate::redact::redacted;
 use crate::state::breaker::Transition;
+use crate::state::throttle::Shedding;
 
 /// The call's span, disabled when no subscriber wants it.
 ///
@@ -123,6 +124,26 @@ pub(crate) fn circuit(origin: &str, change: Transition) {
             tracing::info!(target: "api_toolkit", origin, state = "closed", "circuit breaker closed")
         }
     }
+}
+
+/// A host's throttling started (WARN: some calls to it now fail at once) or stopped (INFO).
+/// Not tied to a call's span: the state is the session's.
+#[cold]
+pub(crate) fn throttling(origin: &str, change: Shedding) {
+    match change {
+        Shedding::Started => {
+            tracing::warn!(target: "api_toolkit", origin, throttling = true, "throttling started: the host keeps refusing")
+        }
+        Shedding::Stopped => {
+            tracing::info!(target: "api_toolkit", origin, throttling = false, "throttling stopped")
+        }
+    }
+}
+
+/// A call refused at once by throttling: DEBUG, as many are while it lasts.
+#[cold]
+pub(crate) fn throttle_refused(span: &Span, origin: &str) {
+    tracing::debug!(target: "api_toolkit", parent: span, origin, "throttled: not sent");
 }
 
 /// A call refused at once by an open breaker: DEBUG, since every call to the host does so

@@ -88,6 +88,12 @@ impl RequestBuilder {
         self.map(crate::RequestBuilder::no_circuit_breaker)
     }
 
+    /// Sends this call whatever adaptive throttling of its host says: see
+    /// [`crate::RequestBuilder::no_throttling`].
+    pub fn no_throttling(self) -> Self {
+        self.map(crate::RequestBuilder::no_throttling)
+    }
+
     /// Decides this call's retries with this classifier: see
     /// [`crate::RequestBuilder::classify`].
     pub fn classify(self, classifier: Classifier) -> Self {

@@ -14,6 +14,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use super::wire::{self, WireStatus};
 use super::{
     validate, CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError,
+    Throttling,
 };
 
 /// Declares a patch: a struct of optional fields and the map reader that fills it, prefixing
@@ -131,6 +132,18 @@ patch! {
         classify_body_bytes: usize,
         replay_limit: usize,
         circuit_breaker: Option<BreakerPatch>,
+        throttling: Option<ThrottlingPatch>,
+    }
+}
+
+patch! {
+    /// A `throttling` table: laid over the base's throttling.
+    pub(super) struct ThrottlingPatch in "throttling." {
+        k: f64,
+        window: WireDuration,
+        count_statuses: bool,
+        count_connection_failures: bool,
+        count_timeouts: bool,
     }
 }
 
@@ -248,6 +261,10 @@ impl RetrySettingsPatch {
             let base = s.circuit_breaker.unwrap_or_default();
             s.circuit_breaker = breaker.map(|b| b.apply_to(base)).transpose()?;
         }
+        if let Some(throttling) = p.throttling {
+            let base = s.throttling.unwrap_or_default();
+            s.throttling = throttling.map(|t| t.apply_to(base)).transpose()?;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -282,6 +299,22 @@ impl BreakerPatch {
         );
         set(&mut breaker.count_timeouts, self.count_timeouts);
         Ok(breaker)
+    }
+}
+
+impl ThrottlingPatch {
+    fn apply_to(self, mut throttling: Throttling) -> Result<Throttling, SettingsError> {
+        set(&mut throttling.k, self.k);
+        if let Some(window) = self.window {
+            throttling.window = window.into_duration("throttling.window")?;
+        }
+        set(&mut throttling.count_statuses, self.count_statuses);
+        set(
+            &mut throttling.count_connection_failures,
+            self.count_connection_failures,
+        );
+        set(&mut throttling.count_timeouts, self.count_timeouts);
+        Ok(throttling)
     }
 }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError};
+use super::{
+    validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError, Throttling,
+};
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
 #[derive(Serialize)]
@@ -46,6 +48,8 @@ pub(super) struct WireSettings {
     // Issue 18: written only when set, as the fields of issue 14.
     #[serde(skip_serializing_if = "Option::is_none")]
     circuit_breaker: Option<WireBreaker>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throttling: Option<WireThrottling>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -162,6 +166,27 @@ impl From<CircuitBreaker> for WireBreaker {
     }
 }
 
+#[derive(Serialize)]
+struct WireThrottling {
+    k: f64,
+    window: f64,
+    count_statuses: bool,
+    count_connection_failures: bool,
+    count_timeouts: bool,
+}
+
+impl From<Throttling> for WireThrottling {
+    fn from(t: Throttling) -> Self {
+        WireThrottling {
+            k: t.k,
+            window: t.window.as_secs_f64(),
+            count_statuses: t.count_statuses,
+            count_connection_failures: t.count_connection_failures,
+            count_timeouts: t.count_timeouts,
+        }
+    }
+}
+
 impl From<RetrySettings> for WireSettings {
     fn from(s: RetrySettings) -> Self {
         WireSettings {
@@ -195,6 +220,7 @@ impl From<RetrySettings> for WireSettings {
             classify_body_bytes: s.classify_body_bytes,
             replay_limit: s.replay_limit,
             circuit_breaker: s.circuit_breaker.map(WireBreaker::from),
+            throttling: s.throttling.map(WireThrottling::from),
         }
     }
 }
@@ -284,6 +310,15 @@ mod tests {
                 r#"{"circuit_breaker": {"half_open_probes": -1}}"#,
                 "`circuit_breaker.half_open_probes`: invalid value",
             ),
+            (r#"{"throttling": {"k": 0.5}}"#, "`throttling.k` = 0.5"),
+            (
+                r#"{"throttling": {"window": 0}}"#,
+                "`throttling.window` = 0",
+            ),
+            (
+                r#"{"throttling": {"count_timeouts": 1}}"#,
+                "`throttling.count_timeouts`: invalid type",
+            ),
         ];
         for (json, needle) in cases {
             let err = from_json(json).unwrap_err();
@@ -339,6 +374,32 @@ mod tests {
                 .unwrap()
                 .circuit_breaker,
             Some(CircuitBreaker::default())
+        );
+    }
+
+    #[test]
+    fn throttling_is_written_only_when_set_and_round_trips() {
+        let json = serde_json::to_string(&RetrySettings::default()).unwrap();
+        assert!(!json.contains("throttling"), "{json}");
+        let settings = RetrySettings {
+            throttling: Some(Throttling {
+                k: 1.5,
+                count_statuses: false,
+                ..Throttling::default()
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert!(
+            json.contains(
+                r#""throttling":{"k":1.5,"window":30.0,"count_statuses":false,"count_connection_failures":true,"count_timeouts":true}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(from_json(&json).unwrap(), settings);
+        assert_eq!(
+            from_json(r#"{"throttling": {}}"#).unwrap().throttling,
+            Some(Throttling::default())
         );
     }
 

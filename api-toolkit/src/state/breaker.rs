@@ -4,8 +4,7 @@
 //! [`Breaker`] is the pure state machine: every method takes the time, so that tests drive it
 //! without sleeping. [`HostBreaker`] puts it behind a lock for the calls of a session.
 //!
-//! Outcomes are counted in ten buckets over `window` (as the retry budget counts calls), so a
-//! bucket's worth of old outcomes leaves the window at once. Each state change starts a new
+//! Outcomes are counted over `window` in a [`Window`]. Each state change starts a new
 //! *generation*: an attempt admitted in an earlier one reports into nothing, so that an
 //! attempt sent while the breaker was closed cannot decide a half-open breaker's probes.
 
@@ -15,10 +14,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::record::AttemptOutcome;
-use crate::{CircuitBreaker, RetrySettings};
-
-const BUCKETS: usize = 10;
+use super::window::{Counts, Window};
+pub(crate) use super::Signal;
+use crate::CircuitBreaker;
 
 /// The state of a breaker, as the field names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,43 +38,6 @@ pub(crate) enum Transition {
     Closed,
 }
 
-/// What an attempt's outcome says about its host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Signal {
-    Success,
-    Failure,
-    /// Says nothing (the user's own service failed): a probe's place is given back.
-    Neutral,
-}
-
-impl Signal {
-    /// What `outcome` says, by `breaker`'s rules: a status of `settings`' `status_forcelist`,
-    /// a connection failure, a timeout, each if counted.
-    pub(crate) fn of(
-        outcome: AttemptOutcome,
-        settings: &RetrySettings,
-        breaker: &CircuitBreaker,
-    ) -> Signal {
-        let failed = match outcome {
-            AttemptOutcome::Status(status) => {
-                breaker.count_statuses && settings.forces(status.as_u16())
-            }
-            AttemptOutcome::Connect
-            | AttemptOutcome::ConnectAfterRedirect
-            | AttemptOutcome::Closed => breaker.count_connection_failures,
-            AttemptOutcome::Timeout => breaker.count_timeouts,
-            // A request reqwest refused, or the user's own code failing, says nothing of
-            // the host.
-            AttemptOutcome::Other | AttemptOutcome::Service => return Signal::Neutral,
-        };
-        if failed {
-            Signal::Failure
-        } else {
-            Signal::Success
-        }
-    }
-}
-
 /// An admitted attempt: the generation it was admitted in, and whether it is a probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Ticket {
@@ -96,34 +57,21 @@ pub(crate) struct Refused {
     pub(crate) until: Option<Instant>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Bucket {
-    /// The bucket's number since `epoch`; a bucket whose number is stale is empty.
-    number: u64,
-    attempts: u32,
-    failures: u32,
-}
-
 /// The breaker of one host.
 #[derive(Clone, Debug)]
 pub(crate) struct Breaker {
-    epoch: Instant,
     state: State,
     generation: u64,
-    buckets: [Bucket; BUCKETS],
-    /// The counts of the window that ends with the bucket last written: summed again only when
-    /// that bucket changes, not on every attempt.
-    totals: Bucket,
+    /// Attempts, and failures among them.
+    window: Window,
 }
 
 impl Breaker {
     pub(crate) fn new(now: Instant) -> Self {
         Breaker {
-            epoch: now,
             state: State::Closed,
             generation: 0,
-            buckets: [Bucket::default(); BUCKETS],
-            totals: Bucket::default(),
+            window: Window::new(now),
         }
     }
 
@@ -183,23 +131,14 @@ impl Breaker {
         match (self.state, signal) {
             (State::Closed, Signal::Neutral) | (State::Open { .. }, _) => None,
             (State::Closed, signal) => {
-                let number = self.bucket_number(settings, now);
-                if self.totals.number != number {
-                    let (attempts, failures) = self.counts(number);
-                    self.totals = Bucket {
-                        number,
-                        attempts,
-                        failures,
-                    };
-                }
-                let failed = u32::from(signal == Signal::Failure);
-                let bucket = self.bucket(number);
-                bucket.attempts = bucket.attempts.saturating_add(1);
-                bucket.failures = bucket.failures.saturating_add(failed);
-                let totals = &mut self.totals;
-                totals.attempts = totals.attempts.saturating_add(1);
-                totals.failures = totals.failures.saturating_add(failed);
-                let (attempts, failures) = (totals.attempts, totals.failures);
+                let failed = Counts {
+                    all: 1,
+                    marked: u32::from(signal == Signal::Failure),
+                };
+                let Counts {
+                    all: attempts,
+                    marked: failures,
+                } = self.window.add(settings.window, now, failed);
                 let ratio = f64::from(failures) / f64::from(attempts);
                 (attempts >= settings.min_attempts
                     && failures > 0
@@ -279,37 +218,7 @@ impl Breaker {
     fn enter(&mut self, state: State) {
         self.state = state;
         self.generation += 1;
-        self.buckets = [Bucket::default(); BUCKETS];
-        self.totals = Bucket::default();
-    }
-
-    fn bucket_number(&self, settings: &CircuitBreaker, now: Instant) -> u64 {
-        let width = (settings.window / BUCKETS as u32).max(Duration::from_millis(1));
-        // In u64 nanoseconds (584 years), whose division is a fraction of u128's.
-        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        // +BUCKETS so that no live bucket is numbered below the empty buckets' 0.
-        nanos(now.saturating_duration_since(self.epoch)) / nanos(width) + BUCKETS as u64
-    }
-
-    fn bucket(&mut self, number: u64) -> &mut Bucket {
-        let bucket = &mut self.buckets[(number % BUCKETS as u64) as usize];
-        if bucket.number != number {
-            *bucket = Bucket {
-                number,
-                ..Bucket::default()
-            };
-        }
-        bucket
-    }
-
-    /// Attempts and failures in the window that ends with bucket `number`.
-    fn counts(&self, number: u64) -> (u32, u32) {
-        self.buckets
-            .iter()
-            .filter(|b| b.number + BUCKETS as u64 > number && b.number <= number)
-            .fold((0u32, 0u32), |(a, f), b| {
-                (a.saturating_add(b.attempts), f.saturating_add(b.failures))
-            })
+        self.window.clear();
     }
 }
 

@@ -6,6 +6,8 @@
 //! `Retry-After`, pacing and a remote store are meant to follow the same shape.
 
 pub(crate) mod breaker;
+pub(crate) mod throttle;
+mod window;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -13,6 +15,73 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::Url;
 use url::Position;
+
+use crate::record::AttemptOutcome;
+use crate::{CircuitBreaker, RetrySettings, Throttling};
+
+/// What an attempt's outcome says about its host, to the breaker and the throttle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Success,
+    Failure,
+    /// Says nothing (the user's own service failed): a probe's place is given back.
+    Neutral,
+}
+
+/// Which outcomes are failures: the `count_*` fields that the breaker and the throttle share.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Failures {
+    statuses: bool,
+    connection_failures: bool,
+    timeouts: bool,
+}
+
+impl From<&CircuitBreaker> for Failures {
+    fn from(b: &CircuitBreaker) -> Self {
+        Failures {
+            statuses: b.count_statuses,
+            connection_failures: b.count_connection_failures,
+            timeouts: b.count_timeouts,
+        }
+    }
+}
+
+impl From<&Throttling> for Failures {
+    fn from(t: &Throttling) -> Self {
+        Failures {
+            statuses: t.count_statuses,
+            connection_failures: t.count_connection_failures,
+            timeouts: t.count_timeouts,
+        }
+    }
+}
+
+impl Signal {
+    /// What `outcome` says by `failures`' rules: a status of `settings`' `status_forcelist`,
+    /// a connection failure, a timeout, each if counted.
+    pub(crate) fn of(
+        outcome: AttemptOutcome,
+        settings: &RetrySettings,
+        failures: impl Into<Failures>,
+    ) -> Signal {
+        let counted = failures.into();
+        let failed = match outcome {
+            AttemptOutcome::Status(status) => counted.statuses && settings.forces(status.as_u16()),
+            AttemptOutcome::Connect
+            | AttemptOutcome::ConnectAfterRedirect
+            | AttemptOutcome::Closed => counted.connection_failures,
+            AttemptOutcome::Timeout => counted.timeouts,
+            // A request reqwest refused, or the user's own code failing, says nothing of
+            // the host.
+            AttemptOutcome::Other | AttemptOutcome::Service => return Signal::Neutral,
+        };
+        if failed {
+            Signal::Failure
+        } else {
+            Signal::Success
+        }
+    }
+}
 
 /// The key of the origin of `url`: `http://127.0.0.1:8080`.
 ///

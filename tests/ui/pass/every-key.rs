@@ -4,7 +4,7 @@ use std::time::Duration;
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
     ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, RateLimitReset,
-    ResetForm, RetryBudget, RetrySettings, Session, Verdict,
+    ResetForm, RetryBudget, RetrySettings, Session, Throttling, Verdict,
 };
 
 fn rules(_: &Attempt<'_>) -> Verdict {
@@ -45,6 +45,13 @@ fn rules(_: &Attempt<'_>) -> Verdict {
         count_connection_failures = false,
         count_timeouts = false,
     ),
+    throttling(
+        k = 3,
+        window = 60,
+        count_statuses = false,
+        count_connection_failures = true,
+        count_timeouts = false,
+    ),
 )]
 struct Integers {
     session: Session,
@@ -75,6 +82,7 @@ struct Integers {
     statuses = [429]
 ))]
 #[retry(circuit_breaker(failure_ratio = 0.25, window = 0.01, break_duration = 1e-9))]
+#[retry(throttling(k = 1.5, window = 0.5))]
 struct Floats {
     session: Session,
 }
@@ -90,7 +98,8 @@ struct Floats {
     attempt_timeout = 1e-9,
     backoff_jitter = 0,
     retry_budget = 0.0,
-    circuit_breaker()
+    circuit_breaker(),
+    throttling()
 )]
 struct Odd {
     session: Session,
@@ -143,6 +152,13 @@ fn main() {
                 count_connection_failures: false,
                 count_timeouts: false,
             }),
+            throttling: Some(Throttling {
+                k: 3.0,
+                window: Duration::from_secs(60),
+                count_statuses: false,
+                count_connection_failures: true,
+                count_timeouts: false,
+            }),
         }
     );
     assert_eq!(
@@ -192,6 +208,11 @@ fn main() {
                 break_duration: Duration::from_nanos(1),
                 ..CircuitBreaker::default()
             }),
+            throttling: Some(Throttling {
+                k: 1.5,
+                window: Duration::from_millis(500),
+                ..Throttling::default()
+            }),
         }
     );
     assert_eq!(
@@ -210,6 +231,7 @@ fn main() {
                 ..RetryBudget::default()
             }),
             circuit_breaker: Some(CircuitBreaker::default()),
+            throttling: Some(Throttling::default()),
             ..RetrySettings::default()
         }
     );
