@@ -90,6 +90,12 @@ impl Adjusted {
         Adjusted::with(|settings| settings.circuit_breaker = Some(Default::default()))
     }
 
+    /// Default adaptive throttling: an admission and an accept per attempt, each under the
+    /// host's lock.
+    pub(crate) fn throttled() -> api_toolkit::Result<Adjusted> {
+        Adjusted::with(|settings| settings.throttling = Some(Default::default()))
+    }
+
     fn with(change: impl FnOnce(&mut api_toolkit::RetrySettings)) -> api_toolkit::Result<Adjusted> {
         let toolkit = Toolkit::new()?;
         let mut settings = toolkit.get_retry_settings();

@@ -61,6 +61,8 @@ pub(crate) enum DriverId {
     ToolkitClassified,
     /// api-toolkit with the default circuit breaker (instruction counts only).
     ToolkitBreaker,
+    /// api-toolkit with default adaptive throttling (instruction counts only).
+    ToolkitThrottled,
     /// `Session::from_service` over reqwest's client (instruction counts only).
     #[cfg(feature = "front-ends")]
     ToolkitService,
@@ -82,6 +84,7 @@ impl DriverId {
             DriverId::ToolkitChurn => "api-toolkit + settings churn",
             DriverId::ToolkitClassified => "api-toolkit + deferring classifier",
             DriverId::ToolkitBreaker => "api-toolkit + circuit breaker",
+            DriverId::ToolkitThrottled => "api-toolkit + throttling",
             #[cfg(feature = "front-ends")]
             DriverId::ToolkitService => "api-toolkit over a service",
             #[cfg(feature = "front-ends")]
@@ -236,7 +239,7 @@ fn parse_args() -> Result<Plan, String> {
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
                     [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]] [--blocking]; drivers: raw, toolkit, \
-                    middleware, python, churn; counted only when named: classified, breaker, service, layer, \
+                    middleware, python, churn; counted only when named: classified, breaker, throttled, service, layer, \
                     toolkit-middleware"
                         .into(),
                 )
@@ -265,6 +268,7 @@ fn driver(name: &str) -> Result<DriverId, String> {
         "churn" => DriverId::ToolkitChurn,
         "classified" => DriverId::ToolkitClassified,
         "breaker" => DriverId::ToolkitBreaker,
+        "throttled" => DriverId::ToolkitThrottled,
         #[cfg(feature = "front-ends")]
         "service" => DriverId::ToolkitService,
         #[cfg(feature = "front-ends")]
@@ -294,6 +298,7 @@ struct Clients {
     middleware: LazyCell<Arc<Middleware>, fn() -> Arc<Middleware>>,
     classified: LazyCell<Arc<Adjusted>, fn() -> Arc<Adjusted>>,
     breaker: LazyCell<Arc<Adjusted>, fn() -> Arc<Adjusted>>,
+    throttled: LazyCell<Arc<Adjusted>, fn() -> Arc<Adjusted>>,
     #[cfg(feature = "front-ends")]
     service: LazyCell<Arc<Service>, fn() -> Arc<Service>>,
     #[cfg(feature = "front-ends")]
@@ -348,6 +353,9 @@ fn main() {
         }),
         breaker: LazyCell::new(|| {
             Arc::new(Adjusted::breaker().expect("the connector's session builds"))
+        }),
+        throttled: LazyCell::new(|| {
+            Arc::new(Adjusted::throttled().expect("the connector's session builds"))
         }),
         #[cfg(feature = "front-ends")]
         service: LazyCell::new(|| Arc::new(Service::new().expect("the session builds"))),
@@ -428,6 +436,9 @@ fn main() {
             }
             if only == Some(DriverId::ToolkitBreaker) {
                 count!(DriverId::ToolkitBreaker, &*clients.breaker);
+            }
+            if only == Some(DriverId::ToolkitThrottled) {
+                count!(DriverId::ToolkitThrottled, &*clients.throttled);
             }
             #[cfg(feature = "front-ends")]
             if only == Some(DriverId::ToolkitService) {
@@ -549,6 +560,9 @@ fn segment(
                 }
                 DriverId::ToolkitBreaker => {
                     measure(&*clients.breaker, server, url, c, warmup, duration).await
+                }
+                DriverId::ToolkitThrottled => {
+                    measure(&*clients.throttled, server, url, c, warmup, duration).await
                 }
                 #[cfg(feature = "front-ends")]
                 DriverId::ToolkitService => {
