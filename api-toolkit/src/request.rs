@@ -106,6 +106,7 @@ impl RequestBuilder {
         if let CallSettings::Adjusted {
             classifier,
             no_breaker,
+            no_pacing,
             ..
         } = self.retry
         {
@@ -114,6 +115,9 @@ impl RequestBuilder {
             }
             if no_breaker {
                 settings.circuit_breaker = None;
+            }
+            if no_pacing {
+                settings.pacing = None;
             }
         }
         self.retry = CallSettings::Own(Box::new(settings));
@@ -135,11 +139,13 @@ impl RequestBuilder {
             CallSettings::Adjusted {
                 classifier,
                 no_breaker,
+                no_pacing,
                 ..
             } => CallSettings::Adjusted {
                 classifier,
                 once: true,
                 no_breaker,
+                no_pacing,
             },
             _ => CallSettings::Once,
         };
@@ -165,16 +171,61 @@ impl RequestBuilder {
                 CallSettings::Own(settings)
             }
             CallSettings::Adjusted {
-                classifier, once, ..
+                classifier,
+                once,
+                no_pacing,
+                ..
             } => CallSettings::Adjusted {
                 classifier,
                 once,
                 no_breaker: true,
+                no_pacing,
             },
             which => CallSettings::Adjusted {
                 classifier: None,
                 once: matches!(which, CallSettings::Once),
                 no_breaker: true,
+                no_pacing: false,
+            },
+        };
+        self
+    }
+
+    /// Sends this call whatever pacing says of the host's quota: it is neither held nor
+    /// refused, and its responses are not read for pacing. For a call that must be tried
+    /// (a health check, a call whose quota is another's). The other settings stay in force
+    /// (the session's, or this call's own).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// // The rate-limit status endpoint does not count against the quota: ask it now.
+    /// let status = session.get("http://127.0.0.1:8080/rate_limit").no_pacing().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn no_pacing(mut self) -> Self {
+        self.retry = match self.retry {
+            CallSettings::Own(mut settings) => {
+                settings.pacing = None;
+                CallSettings::Own(settings)
+            }
+            CallSettings::Adjusted {
+                classifier,
+                once,
+                no_breaker,
+                ..
+            } => CallSettings::Adjusted {
+                classifier,
+                once,
+                no_breaker,
+                no_pacing: true,
+            },
+            which => CallSettings::Adjusted {
+                classifier: None,
+                once: matches!(which, CallSettings::Once),
+                no_breaker: false,
+                no_pacing: true,
             },
         };
         self
@@ -209,18 +260,24 @@ impl RequestBuilder {
                 classifier,
                 once: true,
                 no_breaker: false,
+                no_pacing: false,
             },
             CallSettings::Session => CallSettings::Adjusted {
                 classifier,
                 once: false,
                 no_breaker: false,
+                no_pacing: false,
             },
             CallSettings::Adjusted {
-                once, no_breaker, ..
+                once,
+                no_breaker,
+                no_pacing,
+                ..
             } => CallSettings::Adjusted {
                 classifier,
                 once,
                 no_breaker,
+                no_pacing,
             },
         };
         self

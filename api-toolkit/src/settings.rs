@@ -7,6 +7,7 @@
 mod breaker;
 mod budget;
 mod hints;
+mod pacing;
 mod patch;
 mod statuses;
 mod validate;
@@ -22,6 +23,7 @@ use crate::Classifier;
 pub use breaker::CircuitBreaker;
 pub use budget::RetryBudget;
 pub use hints::{RateLimitReset, ResetForm};
+pub use pacing::Pacing;
 pub use patch::RetrySettingsPatch;
 #[doc(hidden)]
 pub use statuses::StatusItem;
@@ -57,6 +59,7 @@ pub use validate::SettingsError;
 /// | `classify_body_bytes` | `0` |
 /// | `replay_limit` | `0` |
 /// | `circuit_breaker` | none |
+/// | `pacing` | none |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -177,6 +180,11 @@ pub struct RetrySettings {
     /// while, across all clones of the session: see [`CircuitBreaker`]. A call it refuses
     /// fails at once with [`ErrorKind::CircuitOpen`](crate::ErrorKind::CircuitOpen).
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Holds the session's calls to a host whose rate-limit headers say that nothing remains,
+    /// until the quota resets, instead of sending into a known 429: see [`Pacing`]. A hold
+    /// past `retry_after_max` or the call's deadline ends the call at once with
+    /// [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited).
+    pub pacing: Option<Pacing>,
 }
 
 /// The most of a response's body a classifier may see.
@@ -281,6 +289,7 @@ impl Default for RetrySettings {
             classify_body_bytes: 0,
             replay_limit: 0,
             circuit_breaker: None,
+            pacing: None,
         }
     }
 }

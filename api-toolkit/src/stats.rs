@@ -65,6 +65,15 @@ pub struct Stats {
     pub circuit_half_opened: u64,
     /// Times a host's circuit breaker closed after its probes succeeded.
     pub circuit_closed: u64,
+    /// Attempts pacing held back before sending them, because the host's quota was spent
+    /// (or, with `spread`, until their slot).
+    pub paced_attempts: u64,
+    /// The time those attempts were held, added up.
+    pub paced_time: std::time::Duration,
+    /// Attempts pacing refused, nothing sent, because the quota resets later than the call
+    /// may wait: calls refused at once (not counted in `calls`) and retries (each also counts
+    /// as a give-up).
+    pub pacing_refusals: u64,
 }
 
 impl Stats {
@@ -102,6 +111,9 @@ pub(crate) struct Counters {
     circuit_opened: AtomicU64,
     circuit_half_opened: AtomicU64,
     circuit_closed: AtomicU64,
+    paced_attempts: AtomicU64,
+    paced_nanos: AtomicU64,
+    pacing_refusals: AtomicU64,
 }
 
 impl Counters {
@@ -118,6 +130,9 @@ impl Counters {
             circuit_opened: AtomicU64::new(0),
             circuit_half_opened: AtomicU64::new(0),
             circuit_closed: AtomicU64::new(0),
+            paced_attempts: AtomicU64::new(0),
+            paced_nanos: AtomicU64::new(0),
+            pacing_refusals: AtomicU64::new(0),
         }
     }
 
@@ -165,6 +180,7 @@ impl Counters {
         match reason {
             GiveUp::Budget => self.budget_refusals.fetch_add(1, Relaxed),
             GiveUp::CircuitOpen => self.circuit_refusals.fetch_add(1, Relaxed),
+            GiveUp::RateLimited => self.pacing_refusals.fetch_add(1, Relaxed),
             _ => 0,
         };
     }
@@ -174,6 +190,21 @@ impl Counters {
     pub(crate) fn refused_call(&self) {
         self.unsent();
         self.circuit_refusals.fetch_add(1, Relaxed);
+    }
+
+    /// A call pacing refused before its first attempt: no call, one refusal.
+    #[cold]
+    pub(crate) fn pacing_refused_call(&self) {
+        self.unsent();
+        self.pacing_refusals.fetch_add(1, Relaxed);
+    }
+
+    /// An attempt pacing held for `held`.
+    #[cold]
+    pub(crate) fn paced(&self, held: std::time::Duration) {
+        self.paced_attempts.fetch_add(1, Relaxed);
+        let nanos = u64::try_from(held.as_nanos()).unwrap_or(u64::MAX);
+        self.paced_nanos.fetch_add(nanos, Relaxed);
     }
 
     #[cold]
@@ -205,6 +236,9 @@ impl Counters {
             circuit_opened: self.circuit_opened.load(Relaxed),
             circuit_half_opened: self.circuit_half_opened.load(Relaxed),
             circuit_closed: self.circuit_closed.load(Relaxed),
+            paced_attempts: self.paced_attempts.load(Relaxed),
+            paced_time: std::time::Duration::from_nanos(self.paced_nanos.load(Relaxed)),
+            pacing_refusals: self.pacing_refusals.load(Relaxed),
         };
         stats.attempts = stats.calls + stats.retries();
         stats

@@ -131,6 +131,14 @@ patch! {
         classify_body_bytes: usize,
         replay_limit: usize,
         circuit_breaker: Option<BreakerPatch>,
+        pacing: Option<PacingPatch>,
+    }
+}
+
+patch! {
+    /// A `pacing` table: laid over the base's pacing.
+    pub(super) struct PacingPatch in "pacing." {
+        spread: bool,
     }
 }
 
@@ -247,6 +255,13 @@ impl RetrySettingsPatch {
         if let Some(breaker) = p.circuit_breaker {
             let base = s.circuit_breaker.unwrap_or_default();
             s.circuit_breaker = breaker.map(|b| b.apply_to(base)).transpose()?;
+        }
+        if let Some(pacing) = p.pacing {
+            let mut base = s.pacing.unwrap_or_default();
+            s.pacing = pacing.map(|p| {
+                set(&mut base.spread, p.spread);
+                base
+            });
         }
         s.validate()?;
         Ok(s)
@@ -561,6 +576,24 @@ mod tests {
             err.contains("unknown retry setting `circuit_breaker.ratio`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_pacing_table_from_toml() {
+        use crate::Pacing;
+        let patch: RetrySettingsPatch = toml::from_str("[pacing]\nspread = true\n").unwrap();
+        let pacing = patch.apply_to(base()).unwrap().pacing;
+        assert_eq!(pacing, Some(Pacing { spread: true }));
+        let patch: RetrySettingsPatch = toml::from_str("[pacing]\n").unwrap();
+        assert_eq!(patch.apply_to(base()).unwrap().pacing, Some(Pacing::default()));
+        let err = toml::from_str::<RetrySettingsPatch>("[pacing]\nspreads = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown retry setting `pacing.spreads`"), "{err}");
+        let err = toml::from_str::<RetrySettingsPatch>("[pacing]\nspread = \"yes\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid retry setting `pacing.spread`"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError};
+use super::{
+    validate, CircuitBreaker, Pacing, RateLimitReset, RetryBudget, RetrySettings, SettingsError,
+};
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
 #[derive(Serialize)]
@@ -46,6 +48,8 @@ pub(super) struct WireSettings {
     // Issue 18: written only when set, as the fields of issue 14.
     #[serde(skip_serializing_if = "Option::is_none")]
     circuit_breaker: Option<WireBreaker>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pacing: Option<WirePacing>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -162,6 +166,17 @@ impl From<CircuitBreaker> for WireBreaker {
     }
 }
 
+#[derive(Serialize)]
+struct WirePacing {
+    spread: bool,
+}
+
+impl From<Pacing> for WirePacing {
+    fn from(p: Pacing) -> Self {
+        WirePacing { spread: p.spread }
+    }
+}
+
 impl From<RetrySettings> for WireSettings {
     fn from(s: RetrySettings) -> Self {
         WireSettings {
@@ -195,6 +210,7 @@ impl From<RetrySettings> for WireSettings {
             classify_body_bytes: s.classify_body_bytes,
             replay_limit: s.replay_limit,
             circuit_breaker: s.circuit_breaker.map(WireBreaker::from),
+            pacing: s.pacing.map(WirePacing::from),
         }
     }
 }
@@ -340,6 +356,32 @@ mod tests {
                 .circuit_breaker,
             Some(CircuitBreaker::default())
         );
+    }
+
+    #[test]
+    fn pacing_is_written_only_when_set_and_round_trips() {
+        let json = serde_json::to_string(&RetrySettings::default()).unwrap();
+        assert!(!json.contains("pacing"), "{json}");
+        let settings = RetrySettings {
+            pacing: Some(Pacing { spread: true }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert!(json.contains(r#""pacing":{"spread":true}"#), "{json}");
+        assert_eq!(from_json(&json).unwrap(), settings);
+        assert_eq!(
+            from_json(r#"{"pacing": {}}"#).unwrap().pacing,
+            Some(Pacing::default())
+        );
+        assert_eq!(from_json(r#"{"pacing": null}"#).unwrap().pacing, None);
+        for (json, needle) in [
+            (r#"{"pacing": {"spread": 1}}"#, "`pacing.spread`: invalid type"),
+            (r#"{"pacing": {"even": true}}"#, "unknown retry setting `pacing.even`"),
+            (r#"{"pacing": true}"#, "`pacing`: invalid type"),
+        ] {
+            let err = from_json(json).unwrap_err();
+            assert!(err.contains(needle), "{json}: {err}");
+        }
     }
 
     #[test]
