@@ -47,11 +47,12 @@ pub(crate) enum Key {
     ClassifyBodyBytes,
     ReplayLimit,
     CircuitBreaker,
+    Pacing,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 23] = [
+    pub(crate) const ALL: [Key; 24] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -75,6 +76,7 @@ impl Key {
         Key::ClassifyBodyBytes,
         Key::ReplayLimit,
         Key::CircuitBreaker,
+        Key::Pacing,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -103,6 +105,7 @@ impl Key {
             Key::ClassifyBodyBytes => "classify_body_bytes",
             Key::ReplayLimit => "replay_limit",
             Key::CircuitBreaker => "circuit_breaker",
+            Key::Pacing => "pacing",
         }
     }
 
@@ -137,6 +140,9 @@ impl Key {
                 return "expected `circuit_breaker(<key> = <value>, ...)`, or \
                         `circuit_breaker()` for the defaults"
                     .to_owned()
+            }
+            Key::Pacing => {
+                return "expected `pacing`, or `pacing(spread = <bool>)`".to_owned();
             }
         };
         format!("expected `{} = {value}`", self.name())
@@ -267,6 +273,36 @@ impl Named for BreakerKey {
     }
 }
 
+/// A key of `pacing(...)`: one per field of `Pacing`, with the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PacingKey {
+    Spread,
+}
+
+impl Named for PacingKey {
+    fn all() -> &'static [Self] {
+        &[PacingKey::Spread]
+    }
+    const ATTRIBUTE: &'static str = "pacing(...)";
+    fn name(self) -> &'static str {
+        match self {
+            PacingKey::Spread => "spread",
+        }
+    }
+    fn expected(self) -> String {
+        format!("expected `{} = <bool>` in `pacing(...)`", self.name())
+    }
+    fn want(self) -> Option<Want> {
+        Some(Want::Bool)
+    }
+}
+
+/// One `key = value` of `pacing(...)`.
+pub(crate) struct PacingEntry {
+    pub(crate) key: PacingKey,
+    pub(crate) value: LitBool,
+}
+
 /// One `key = value` of `circuit_breaker(...)`.
 pub(crate) struct BreakerEntry {
     pub(crate) key: BreakerKey,
@@ -334,8 +370,9 @@ impl Named for Key {
             | Key::RespectRetryAfterMs
             | Key::KeyedRetries => Want::Bool,
             Key::ShouldRetryHeader | Key::RateLimitReset => Want::Header,
-            // `parse_path` has its own hint; `circuit_breaker(...)` has keys of its own.
-            Key::Classify | Key::CircuitBreaker => return None,
+            // `parse_path` has its own hint; `circuit_breaker(...)` and `pacing(...)` have
+            // keys of their own.
+            Key::Classify | Key::CircuitBreaker | Key::Pacing => return None,
         })
     }
 }
@@ -480,6 +517,8 @@ pub(crate) enum Value {
     Bytes(Int),
     /// `circuit_breaker`: the keys of `circuit_breaker(...)`.
     Breaker(Vec<BreakerEntry>),
+    /// `pacing`: the keys of `pacing(...)`; `pacing` alone has none.
+    Pacing(Vec<PacingEntry>),
 }
 
 /// One `key = value` of `rate_limit_reset(...)`.
@@ -671,6 +710,23 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             value: Value::Breaker(entries),
         });
     }
+    if key == Key::Pacing {
+        if meta.input.peek(Paren) {
+            let entries = parse_pacing(meta, errors)?;
+            return Some(Entry {
+                key,
+                value: Value::Pacing(entries),
+            });
+        }
+        if meta.input.peek(Token![=]) {
+            errors.push(Error::new_spanned(&meta.path, key.expected()));
+            return None;
+        }
+        return Some(Entry {
+            key,
+            value: Value::Pacing(Vec::new()),
+        });
+    }
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
         return None;
@@ -707,8 +763,8 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         Key::ClassifyBodyBytes | Key::ReplayLimit => {
             parse_int(input, key, "usize").map(Value::Bytes)
         }
-        // Parsed above, with its parentheses.
-        Key::CircuitBreaker => return None,
+        // Parsed above, with their parentheses.
+        Key::CircuitBreaker | Key::Pacing => return None,
     };
     errors
         .ok(with_hint(value, key, &tokens))
@@ -799,6 +855,20 @@ fn parse_breaker(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<Brea
         Key::CircuitBreaker,
         parse_breaker_entry,
         |e: &BreakerEntry| e.key,
+    )
+}
+
+fn parse_pacing(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<PacingEntry>> {
+    parse_nested(
+        meta,
+        errors,
+        Key::Pacing,
+        |meta, seen, errors| {
+            let (key, value) =
+                parse_nested_value(meta, seen, errors, |input, key| parse_flag(input, key))?;
+            Some(PacingEntry { key, value })
+        },
+        |e: &PacingEntry| e.key,
     )
 }
 
@@ -1264,7 +1334,7 @@ mod tests {
         assert_eq!(closest_keys::<Key>("x"), []);
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message.ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`"));
+        assert!(message.ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `pacing`"));
     }
 
     #[test]

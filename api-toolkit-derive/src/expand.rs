@@ -107,6 +107,13 @@ fn value_tokens(value: &Checked, private: &TokenStream) -> TokenStream {
             let breaker = breaker_tokens(breaker, private);
             quote!(::core::option::Option::Some(#breaker))
         }
+        Checked::Pacing(spread) => {
+            let pacing = match spread {
+                Some(spread) => quote!(#private::Pacing { spread: #spread }),
+                None => quote!(#private::Pacing::default()),
+            };
+            quote!(::core::option::Option::Some(#pacing))
+        }
     }
 }
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, RateLimitReset,
+    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, Pacing, RateLimitReset,
     ResetForm, RetryBudget, RetrySettings, Session, Verdict,
 };
 
@@ -45,6 +45,7 @@ fn rules(_: &Attempt<'_>) -> Verdict {
         count_connection_failures = false,
         count_timeouts = false,
     ),
+    pacing(spread = true),
 )]
 struct Integers {
     session: Session,
@@ -75,6 +76,7 @@ struct Integers {
     statuses = [429]
 ))]
 #[retry(circuit_breaker(failure_ratio = 0.25, window = 0.01, break_duration = 1e-9))]
+#[retry(pacing)]
 struct Floats {
     session: Session,
 }
@@ -90,7 +92,8 @@ struct Floats {
     attempt_timeout = 1e-9,
     backoff_jitter = 0,
     retry_budget = 0.0,
-    circuit_breaker()
+    circuit_breaker(),
+    pacing()
 )]
 struct Odd {
     session: Session,
@@ -143,6 +146,7 @@ fn main() {
                 count_connection_failures: false,
                 count_timeouts: false,
             }),
+            pacing: Some(Pacing { spread: true }),
         }
     );
     assert_eq!(
@@ -192,6 +196,7 @@ fn main() {
                 break_duration: Duration::from_nanos(1),
                 ..CircuitBreaker::default()
             }),
+            pacing: Some(Pacing::default()),
         }
     );
     assert_eq!(
@@ -210,6 +215,7 @@ fn main() {
                 ..RetryBudget::default()
             }),
             circuit_breaker: Some(CircuitBreaker::default()),
+            pacing: Some(Pacing::default()),
             ..RetrySettings::default()
         }
     );
