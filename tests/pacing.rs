@@ -120,7 +120,10 @@ async fn four_tasks_stay_within_the_quota_without_a_429() {
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
     assert!(ok * 10 >= possible * 9, "{ok} of {possible}: below 90%");
     if secs > 5 {
-        assert!(session.stats().paced_attempts > 0, "held at each window's end");
+        assert!(
+            session.stats().paced_attempts > 0,
+            "held at each window's end"
+        );
     }
 }
 
@@ -151,6 +154,13 @@ fn epoch_in(secs: u64) -> String {
     (now.as_secs() + secs).to_string()
 }
 
+/// A family's name, the fields of a response that spends the quota, and `rate_limit_reset`.
+type Family = (
+    &'static str,
+    Vec<(&'static str, String)>,
+    Option<RateLimitReset>,
+);
+
 /// Each family of fields, saying that nothing remains for about 1 s: the next call is held,
 /// then sent; its record says pacing held it.
 #[tokio::test]
@@ -159,7 +169,7 @@ async fn each_header_family_is_parsed_and_honoured() {
         form: ResetForm::DeltaSeconds,
         ..RateLimitReset::github()
     };
-    let families: [(&str, Vec<(&str, String)>, Option<RateLimitReset>); 5] = [
+    let families: [Family; 5] = [
         (
             "RateLimit",
             vec![
@@ -207,7 +217,11 @@ async fn each_header_family_is_parsed_and_honoured() {
         let mut spent = Reply::status(200);
         for (name, value) in &headers {
             // An instant in epoch seconds, 1 to 2 s from now.
-            let value = if value == "epoch+2" { epoch_in(2) } else { value.clone() };
+            let value = if value == "epoch+2" {
+                epoch_in(2)
+            } else {
+                value.clone()
+            };
             spent = spent.header(name, &value);
         }
         let server = TestServer::start(vec![spent, Reply::status(200)]).await;
@@ -226,7 +240,10 @@ async fn each_header_family_is_parsed_and_honoured() {
         );
         let attempt = CallRecord::of(&response).attempts()[0];
         assert_eq!(attempt.wait_source(), WaitSource::Pacing, "{family}");
-        assert!(attempt.wait_before() >= Duration::from_millis(500), "{family}");
+        assert!(
+            attempt.wait_before() >= Duration::from_millis(500),
+            "{family}"
+        );
         assert_eq!(server.count(), 2, "{family}");
         let stats = session.stats();
         assert_eq!(stats.paced_attempts, 1, "{family}");
@@ -258,7 +275,11 @@ async fn a_limit_on_one_host_never_stalls_another() {
     for _ in 0..20 {
         session.get(free.url("/")).send().await.unwrap();
     }
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(free.count(), 20);
     assert_eq!(limited.count(), 1, "the limited host's call is still held");
     let held = held.await.unwrap();
@@ -271,7 +292,10 @@ async fn a_limit_on_one_host_never_stalls_another() {
 #[tokio::test]
 async fn a_hold_past_retry_after_max_ends_the_call_unsent() {
     let (captured, _guard) = testkit::capture_tracing();
-    let server = TestServer::start(vec![Reply::status(200).header("ratelimit", "\"d\";r=0;t=60")]).await;
+    let server = TestServer::start(vec![
+        Reply::status(200).header("ratelimit", "\"d\";r=0;t=60")
+    ])
+    .await;
     let session = Session::new(RetrySettings {
         retry_after_max: Duration::from_secs(10),
         ..paced(false)
@@ -287,20 +311,30 @@ async fn a_hold_past_retry_after_max_ends_the_call_unsent() {
     assert_eq!(error.attempt_count(), 0);
     assert_eq!(error.record().give_up(), Some(GiveUp::RateLimited));
     assert!(
-        error.to_string().starts_with("rate limit of http://127.0.0.1:"),
+        error
+            .to_string()
+            .starts_with("rate limit of http://127.0.0.1:"),
         "{error}"
     );
     let stats = session.stats();
-    assert_eq!((stats.calls, stats.pacing_refusals), (1, 1), "a refused call is no call");
+    assert_eq!(
+        (stats.calls, stats.pacing_refusals),
+        (1, 1),
+        "a refused call is no call"
+    );
     let log = captured.text();
-    assert!(log.contains("rate limit spent: calls held until the reset"), "{log}");
+    assert!(
+        log.contains("rate limit spent: calls held until the reset"),
+        "{log}"
+    );
     assert!(log.contains("rate limit spent: not sent"), "{log}");
 }
 
 /// A reset at or after the call's deadline: the call ends at once, nothing sent.
 #[tokio::test]
 async fn a_hold_past_the_deadline_ends_the_call_unsent() {
-    let server = TestServer::start(vec![Reply::status(200).header("ratelimit", "\"d\";r=0;t=5")]).await;
+    let server =
+        TestServer::start(vec![Reply::status(200).header("ratelimit", "\"d\";r=0;t=5")]).await;
     let session = Session::new(paced(false)).unwrap();
     session.get(server.url("/")).send().await.unwrap();
     let started = Instant::now();
@@ -372,7 +406,12 @@ async fn no_pacing_sends_at_once() {
     .unwrap();
     session.get(server.url("/")).send().await.unwrap();
     let started = Instant::now();
-    session.get(server.url("/")).no_pacing().send().await.unwrap();
+    session
+        .get(server.url("/"))
+        .no_pacing()
+        .send()
+        .await
+        .unwrap();
     session
         .get(server.url("/"))
         .no_retry()
@@ -382,7 +421,12 @@ async fn no_pacing_sends_at_once() {
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(server.count(), 3);
-    assert!(session.get(server.url("/")).send().await.unwrap_err().is_rate_limited());
+    assert!(session
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap_err()
+        .is_rate_limited());
 }
 
 /// Malformed fields are ignored: every call is sent at once.
@@ -400,7 +444,11 @@ async fn malformed_headers_are_ignored() {
     ];
     let script: Vec<Reply> = bad
         .iter()
-        .map(|(name, value)| Reply::status(200).header(name, value).header("ratelimit-reset", "30"))
+        .map(|(name, value)| {
+            Reply::status(200)
+                .header(name, value)
+                .header("ratelimit-reset", "30")
+        })
         .chain([
             // Nothing remains, but no reset to wait for, or one that is not plausible.
             Reply::status(200).header("ratelimit-remaining", "0"),
@@ -420,7 +468,11 @@ async fn malformed_headers_are_ignored() {
     for _ in 0..calls {
         session.get(server.url("/")).send().await.unwrap();
     }
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(server.count(), calls);
     assert_eq!(session.stats().paced_attempts, 0);
 }
@@ -428,7 +480,8 @@ async fn malformed_headers_are_ignored() {
 /// Without pacing (the default), the fields change nothing: calls are sent at once.
 #[tokio::test]
 async fn without_pacing_nothing_changes() {
-    let server = TestServer::handle(|_, _| Reply::status(200).header("ratelimit", "\"d\";r=0;t=60")).await;
+    let server =
+        TestServer::handle(|_, _| Reply::status(200).header("ratelimit", "\"d\";r=0;t=60")).await;
     let session = Session::new(RetrySettings::default()).unwrap();
     let started = Instant::now();
     for _ in 0..5 {
@@ -466,13 +519,23 @@ async fn spread_spaces_calls_over_the_window() {
 #[test]
 fn settings_errors_name_the_field() {
     for (json, needle) in [
-        (r#"{"pacing": {"spread": "yes"}}"#, "invalid retry setting `pacing.spread`"),
-        (r#"{"pacing": {"spred": true}}"#, "unknown retry setting `pacing.spred`"),
+        (
+            r#"{"pacing": {"spread": "yes"}}"#,
+            "invalid retry setting `pacing.spread`",
+        ),
+        (
+            r#"{"pacing": {"spred": true}}"#,
+            "unknown retry setting `pacing.spred`",
+        ),
         (r#"{"pacing": 1}"#, "invalid retry setting `pacing`"),
     ] {
-        let error = serde_json::from_str::<RetrySettings>(json).unwrap_err().to_string();
+        let error = serde_json::from_str::<RetrySettings>(json)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains(needle), "{json}: {error}");
-        let error = serde_json::from_str::<RetrySettingsPatch>(json).unwrap_err().to_string();
+        let error = serde_json::from_str::<RetrySettingsPatch>(json)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains(needle), "{json}: {error}");
     }
     let settings: RetrySettings = serde_json::from_str(r#"{"pacing": {"spread": true}}"#).unwrap();

@@ -864,8 +864,7 @@ fn parse_pacing(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<Pacin
         errors,
         Key::Pacing,
         |meta, seen, errors| {
-            let (key, value) =
-                parse_nested_value(meta, seen, errors, |input, key| parse_flag(input, key))?;
+            let (key, value) = parse_nested_value(meta, seen, errors, parse_flag)?;
             Some(PacingEntry { key, value })
         },
         |e: &PacingEntry| e.key,
@@ -1334,7 +1333,8 @@ mod tests {
         assert_eq!(closest_keys::<Key>("x"), []);
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message.ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `pacing`"));
+        assert!(message
+            .ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `pacing`"));
     }
 
     #[test]

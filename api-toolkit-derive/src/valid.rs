@@ -141,9 +141,9 @@ pub(crate) fn check(entries: Vec<Entry>, errors: &mut Errors) -> Vec<Setting> {
                 Value::Classify(path) => Ok(Checked::Classify(path)),
                 Value::Bytes(int) => body_bytes(&int, key).map(Checked::Bytes),
                 Value::Breaker(entries) => Ok(Checked::Breaker(breaker(entries, errors))),
-                Value::Pacing(entries) => {
-                    Ok(Checked::Pacing(entries.last().map(|entry| entry.value.value)))
-                }
+                Value::Pacing(entries) => Ok(Checked::Pacing(
+                    entries.last().map(|entry| entry.value.value),
+                )),
             };
             errors.ok(value).map(|value| Setting { key, value })
         })

@@ -23,8 +23,8 @@ use crate::record::{
 use crate::replay::Kept;
 use crate::session::Shared;
 use crate::state::breaker::{HostBreaker, Signal, Ticket, Transition};
-use crate::state::pacing::{HostQuota, Observed};
 use crate::state::origin_key;
+use crate::state::pacing::{HostQuota, Observed};
 use crate::transport::{Attempted, Failure, Transport};
 use crate::{
     idempotency, telemetry, wait, CircuitBreaker, Classifier, Error, Result, RetrySettings,
@@ -187,7 +187,15 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     Some(host) => {
                         let spread = settings.pacing.is_some_and(|p| p.spread);
                         if let Err(until) = host.reserve(spread, Instant::now()) {
-                            let held = hold(shared, host, until, settings, plan.deadline, &mut waited, &plan.span);
+                            let held = hold(
+                                shared,
+                                host,
+                                until,
+                                settings,
+                                plan.deadline,
+                                &mut waited,
+                                &plan.span,
+                            );
                             if !held.await {
                                 break 'call Err(rate_limited(shared, &plan.span, host, record));
                             }
@@ -311,7 +319,13 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             by,
                             hint,
                             wait,
-                        } if pacing_refuses(plan.pacing.as_deref(), wait, settings, plan.deadline) => {
+                        } if pacing_refuses(
+                            plan.pacing.as_deref(),
+                            wait,
+                            settings,
+                            plan.deadline,
+                        ) =>
+                        {
                             Decision::Stop {
                                 raise: raise_if_refused,
                                 give_up: Some(GiveUp::RateLimited),
@@ -795,7 +809,9 @@ fn rate_limited(shared: &Shared, span: &Span, host: &HostQuota, mut record: Call
     record.set_give_up(GiveUp::RateLimited);
     let resets_in = host
         .held_at(Instant::now())
-        .map_or(Duration::ZERO, |until| until.saturating_duration_since(Instant::now()));
+        .map_or(Duration::ZERO, |until| {
+            until.saturating_duration_since(Instant::now())
+        });
     telemetry::paced(span, host.origin(), resets_in, true);
     match record.attempts().last() {
         None => shared.stats.pacing_refused_call(),

@@ -375,9 +375,9 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    CircuitBreaker, Pacing, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch,
-    SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS,
-    MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
+    CircuitBreaker, Pacing, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
+    RetrySettingsPatch, SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
+    IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
 };
 pub use stats::Stats;
 
@@ -505,7 +505,8 @@ pub mod __private {
             },
             ..RateLimitReset::github()
         };
-        let quota = crate::hints::quota::read(&headers, crate::hints::quota::x_names(Some(&reset)), now)?;
+        let quota =
+            crate::hints::quota::read(&headers, crate::hints::quota::x_names(Some(&reset)), now)?;
         Some((quota.remaining, quota.reset))
     }
 

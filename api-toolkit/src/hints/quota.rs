@@ -89,9 +89,8 @@ pub(crate) fn read(headers: &HeaderMap, x: XNames<'_>, now: SystemTime) -> Optio
         .and_then(first_number)?;
     let reset = headers.get(x.reset).and_then(|v| {
         // A reset that is past (or now) has happened: nothing to wait for.
-        super::rate_limit::parse_reset(v.as_bytes(), x.form, now).or_else(|| {
-            super::decimal(v.as_bytes()).map(|_| Duration::ZERO)
-        })
+        super::rate_limit::parse_reset(v.as_bytes(), x.form, now)
+            .or_else(|| super::decimal(v.as_bytes()).map(|_| Duration::ZERO))
     });
     Some(Quota {
         remaining,
@@ -260,7 +259,10 @@ mod tests {
         let q = quota(
             &[
                 ("ratelimit", r#""default";r=0;t=30"#),
-                ("ratelimit-policy", r#""burst";q=10;w=1, "default";q=100;w=60"#),
+                (
+                    "ratelimit-policy",
+                    r#""burst";q=10;w=1, "default";q=100;w=60"#,
+                ),
             ],
             ResetForm::EpochSeconds,
         )
@@ -280,9 +282,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!((two.remaining, two.reset), (3, secs(20)), "the tightest");
-        let token = quota(&[("ratelimit", "day;r=7;t=100;pk=:YWJj:")], ResetForm::EpochSeconds);
+        let token = quota(
+            &[("ratelimit", "day;r=7;t=100;pk=:YWJj:")],
+            ResetForm::EpochSeconds,
+        );
         assert_eq!(token.unwrap().remaining, 7);
-        let quoted = quota(&[("ratelimit", r#""a,b;c";r=2;t=5"#)], ResetForm::EpochSeconds);
+        let quoted = quota(
+            &[("ratelimit", r#""a,b;c";r=2;t=5"#)],
+            ResetForm::EpochSeconds,
+        );
         assert_eq!(quoted.unwrap().reset, secs(5), "separators inside quotes");
         let old = quota(
             &[("ratelimit", "limit=100, remaining=0, reset=12")],
@@ -330,8 +338,14 @@ mod tests {
         let q = quota(&github, ResetForm::EpochSeconds).unwrap();
         assert_eq!((q.remaining, q.reset, q.limit), (0, secs(60), Some(5000)));
         let delta = [("x-ratelimit-remaining", "3"), ("x-ratelimit-reset", "9")];
-        assert_eq!(quota(&delta, ResetForm::DeltaSeconds).unwrap().reset, secs(9));
-        let past = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1600000000")];
+        assert_eq!(
+            quota(&delta, ResetForm::DeltaSeconds).unwrap().reset,
+            secs(9)
+        );
+        let past = [
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1600000000"),
+        ];
         assert_eq!(
             quota(&past, ResetForm::EpochSeconds).unwrap().reset,
             Some(Duration::ZERO),
@@ -372,9 +386,16 @@ mod tests {
             &[("ratelimit-remaining", "0"), ("ratelimit-reset", "soon")],
             ResetForm::DeltaSeconds,
         );
-        assert_eq!(bad_reset.unwrap().reset, None, "remaining kept, reset unknown");
+        assert_eq!(
+            bad_reset.unwrap().reset,
+            None,
+            "remaining kept, reset unknown"
+        );
         let huge = quota(
-            &[("ratelimit-remaining", "0"), ("ratelimit-reset", "99999999999999999999999")],
+            &[
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", "99999999999999999999999"),
+            ],
             ResetForm::DeltaSeconds,
         );
         assert_eq!(huge.unwrap().reset, Some(Duration::MAX));

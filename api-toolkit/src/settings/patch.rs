@@ -585,15 +585,24 @@ mod tests {
         let pacing = patch.apply_to(base()).unwrap().pacing;
         assert_eq!(pacing, Some(Pacing { spread: true }));
         let patch: RetrySettingsPatch = toml::from_str("[pacing]\n").unwrap();
-        assert_eq!(patch.apply_to(base()).unwrap().pacing, Some(Pacing::default()));
+        assert_eq!(
+            patch.apply_to(base()).unwrap().pacing,
+            Some(Pacing::default())
+        );
         let err = toml::from_str::<RetrySettingsPatch>("[pacing]\nspreads = true\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown retry setting `pacing.spreads`"), "{err}");
+        assert!(
+            err.contains("unknown retry setting `pacing.spreads`"),
+            "{err}"
+        );
         let err = toml::from_str::<RetrySettingsPatch>("[pacing]\nspread = \"yes\"\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("invalid retry setting `pacing.spread`"), "{err}");
+        assert!(
+            err.contains("invalid retry setting `pacing.spread`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -375,8 +375,14 @@ mod tests {
         );
         assert_eq!(from_json(r#"{"pacing": null}"#).unwrap().pacing, None);
         for (json, needle) in [
-            (r#"{"pacing": {"spread": 1}}"#, "`pacing.spread`: invalid type"),
-            (r#"{"pacing": {"even": true}}"#, "unknown retry setting `pacing.even`"),
+            (
+                r#"{"pacing": {"spread": 1}}"#,
+                "`pacing.spread`: invalid type",
+            ),
+            (
+                r#"{"pacing": {"even": true}}"#,
+                "unknown retry setting `pacing.even`",
+            ),
             (r#"{"pacing": true}"#, "`pacing`: invalid type"),
         ] {
             let err = from_json(json).unwrap_err();

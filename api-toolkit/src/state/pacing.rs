@@ -88,7 +88,8 @@ impl HostQuota {
                         return Err(slot);
                     }
                     // What remains, spread evenly over the time left.
-                    let gap = reset.saturating_duration_since(now) / remaining.min(u32::MAX.into()) as u32;
+                    let gap = reset.saturating_duration_since(now)
+                        / remaining.min(u32::MAX.into()) as u32;
                     s.next_slot = Some(slot + gap);
                 }
                 s.remaining = Some(remaining - 1);
@@ -217,7 +218,10 @@ mod tests {
         assert_eq!(sent, 2);
         // A response that does not count the other call in flight yet: still one in flight.
         host.observe(said(1, 5), now);
-        assert!(host.reserve(false, now).is_err(), "the lower estimate is kept");
+        assert!(
+            host.reserve(false, now).is_err(),
+            "the lower estimate is kept"
+        );
     }
 
     #[test]
@@ -259,6 +263,10 @@ mod tests {
             window: None,
         };
         host.observe(Some(no_reset), now);
-        assert_eq!(host.reserve(false, now), Ok(()), "no reset: nothing to wait for");
+        assert_eq!(
+            host.reserve(false, now),
+            Ok(()),
+            "no reset: nothing to wait for"
+        );
     }
 }
