@@ -542,3 +542,31 @@ fn settings_errors_name_the_field() {
     assert_eq!(settings.pacing, Some(Pacing { spread: true }));
     assert!(Session::new(settings).is_ok());
 }
+
+/// The blocking front end: the same engine, so the same hold and refusal; `no_pacing` too.
+#[test]
+fn blocking_calls_are_paced_and_can_opt_out() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(TestServer::start(vec![
+        Reply::status(200)
+            .header("ratelimit-remaining", "0")
+            .header("ratelimit-reset", "60"),
+        Reply::status(200),
+    ]));
+    let session = api_toolkit::blocking::Session::new(RetrySettings {
+        retry_after_max: Duration::from_secs(10),
+        ..paced(false)
+    })
+    .unwrap();
+    session.get(server.url("/")).send().unwrap();
+    let error = session.get(server.url("/")).send().unwrap_err();
+    assert!(error.is_rate_limited());
+    assert_eq!(server.count(), 1, "nothing sent");
+    session.get(server.url("/")).no_pacing().send().unwrap();
+    assert_eq!(server.count(), 2);
+    drop(server);
+}
