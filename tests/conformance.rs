@@ -88,6 +88,8 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         // tests/throttling.rs cover them).
         circuit_breaker: None,
         throttling: None,
+        // The model has no quota: pacing stays off.
+        pacing: None,
     }
 }
 

@@ -48,11 +48,12 @@ pub(crate) enum Key {
     ReplayLimit,
     CircuitBreaker,
     Throttling,
+    Pacing,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 24] = [
+    pub(crate) const ALL: [Key; 25] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -77,6 +78,7 @@ impl Key {
         Key::ReplayLimit,
         Key::CircuitBreaker,
         Key::Throttling,
+        Key::Pacing,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -106,6 +108,7 @@ impl Key {
             Key::ReplayLimit => "replay_limit",
             Key::CircuitBreaker => "circuit_breaker",
             Key::Throttling => "throttling",
+            Key::Pacing => "pacing",
         }
     }
 
@@ -145,6 +148,9 @@ impl Key {
                 return "expected `throttling(<key> = <value>, ...)`, or `throttling()` for \
                         the defaults"
                     .to_owned()
+            }
+            Key::Pacing => {
+                return "expected `pacing`, or `pacing(spread = <bool>)`".to_owned();
             }
         };
         format!("expected `{} = {value}`", self.name())
@@ -275,6 +281,36 @@ impl Named for BreakerKey {
     }
 }
 
+/// A key of `pacing(...)`: one per field of `Pacing`, with the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PacingKey {
+    Spread,
+}
+
+impl Named for PacingKey {
+    fn all() -> &'static [Self] {
+        &[PacingKey::Spread]
+    }
+    const ATTRIBUTE: &'static str = "pacing(...)";
+    fn name(self) -> &'static str {
+        match self {
+            PacingKey::Spread => "spread",
+        }
+    }
+    fn expected(self) -> String {
+        format!("expected `{} = <bool>` in `pacing(...)`", self.name())
+    }
+    fn want(self) -> Option<Want> {
+        Some(Want::Bool)
+    }
+}
+
+/// One `key = value` of `pacing(...)`.
+pub(crate) struct PacingEntry {
+    pub(crate) key: PacingKey,
+    pub(crate) value: LitBool,
+}
+
 /// A key of `throttling(...)`: one per field of `Throttling`, with the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ThrottleKey {
@@ -401,7 +437,7 @@ impl Named for Key {
             | Key::KeyedRetries => Want::Bool,
             Key::ShouldRetryHeader | Key::RateLimitReset => Want::Header,
             // `parse_path` has its own hint; the nested keys have keys of their own.
-            Key::Classify | Key::CircuitBreaker | Key::Throttling => return None,
+            Key::Classify | Key::CircuitBreaker | Key::Throttling | Key::Pacing => return None,
         })
     }
 }
@@ -548,6 +584,8 @@ pub(crate) enum Value {
     Breaker(Vec<BreakerEntry>),
     /// `throttling`: the keys of `throttling(...)`.
     Throttling(Vec<ThrottleEntry>),
+    /// `pacing`: the keys of `pacing(...)`; `pacing` alone has none.
+    Pacing(Vec<PacingEntry>),
 }
 
 /// One `key = value` of `rate_limit_reset(...)`.
@@ -740,6 +778,23 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         };
         return Some(Entry { key, value });
     }
+    if key == Key::Pacing {
+        if meta.input.peek(Paren) {
+            let entries = parse_pacing(meta, errors)?;
+            return Some(Entry {
+                key,
+                value: Value::Pacing(entries),
+            });
+        }
+        if meta.input.peek(Token![=]) {
+            errors.push(Error::new_spanned(&meta.path, key.expected()));
+            return None;
+        }
+        return Some(Entry {
+            key,
+            value: Value::Pacing(Vec::new()),
+        });
+    }
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
         return None;
@@ -777,7 +832,7 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             parse_int(input, key, "usize").map(Value::Bytes)
         }
         // Parsed above, with their parentheses.
-        Key::CircuitBreaker | Key::Throttling => return None,
+        Key::CircuitBreaker | Key::Throttling | Key::Pacing => return None,
     };
     errors
         .ok(with_hint(value, key, &tokens))
@@ -868,6 +923,19 @@ fn parse_breaker(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<Brea
         Key::CircuitBreaker,
         parse_breaker_entry,
         |e: &BreakerEntry| e.key,
+    )
+}
+
+fn parse_pacing(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<PacingEntry>> {
+    parse_nested(
+        meta,
+        errors,
+        Key::Pacing,
+        |meta, seen, errors| {
+            let (key, value) = parse_nested_value(meta, seen, errors, parse_flag)?;
+            Some(PacingEntry { key, value })
+        },
+        |e: &PacingEntry| e.key,
     )
 }
 
@@ -1358,8 +1426,9 @@ mod tests {
         assert_eq!(closest_keys::<Key>("x"), []);
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message
-            .ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `throttling`"));
+        assert!(message.ends_with(
+            ", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `throttling`, `pacing`"
+        ));
     }
 
     #[test]

@@ -111,6 +111,13 @@ fn value_tokens(value: &Checked, private: &TokenStream) -> TokenStream {
             let throttle = throttle_tokens(throttle, private);
             quote!(::core::option::Option::Some(#throttle))
         }
+        Checked::Pacing(spread) => {
+            let pacing = match spread {
+                Some(spread) => quote!(#private::Pacing { spread: #spread }),
+                None => quote!(#private::Pacing::default()),
+            };
+            quote!(::core::option::Option::Some(#pacing))
+        }
     }
 }
 

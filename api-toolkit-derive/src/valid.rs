@@ -48,6 +48,8 @@ pub(crate) enum Checked {
     Breaker(Breaker),
     /// Set as `Some`.
     Throttling(Throttle),
+    /// `spread`, if given; set as `Some`.
+    Pacing(Option<bool>),
 }
 
 /// The fields given in `throttling(...)`, each by the rule of `Throttling::validate`; the
@@ -155,6 +157,9 @@ pub(crate) fn check(entries: Vec<Entry>, errors: &mut Errors) -> Vec<Setting> {
                 Value::Bytes(int) => body_bytes(&int, key).map(Checked::Bytes),
                 Value::Breaker(entries) => Ok(Checked::Breaker(breaker(entries, errors))),
                 Value::Throttling(entries) => Ok(Checked::Throttling(throttle(entries, errors))),
+                Value::Pacing(entries) => Ok(Checked::Pacing(
+                    entries.last().map(|entry| entry.value.value),
+                )),
             };
             errors.ok(value).map(|value| Setting { key, value })
         })

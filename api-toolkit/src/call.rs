@@ -23,6 +23,7 @@ use crate::record::{
 use crate::replay::Kept;
 use crate::session::Shared;
 use crate::state::breaker::{HostBreaker, Ticket, Transition};
+use crate::state::pacing::{HostQuota, Observed};
 use crate::state::throttle::{HostThrottle, Shedding};
 use crate::state::{origin_key, Signal};
 use crate::transport::{Attempted, Failure, Transport};
@@ -70,11 +71,13 @@ pub(crate) enum CallSettings {
 
 /// The per-host features a call leaves out, whatever the settings say
 /// ([`no_circuit_breaker`](crate::RequestBuilder::no_circuit_breaker),
-/// [`no_throttling`](crate::RequestBuilder::no_throttling)).
+/// [`no_throttling`](crate::RequestBuilder::no_throttling),
+/// [`no_pacing`](crate::RequestBuilder::no_pacing)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Skip {
     pub(crate) breaker: bool,
     pub(crate) throttling: bool,
+    pub(crate) pacing: bool,
 }
 
 impl Skip {
@@ -83,6 +86,7 @@ impl Skip {
         Skip {
             breaker: self.breaker || other.breaker,
             throttling: self.throttling || other.throttling,
+            pacing: self.pacing || other.pacing,
         }
     }
 
@@ -93,6 +97,9 @@ impl Skip {
         }
         if self.throttling {
             settings.throttling = None;
+        }
+        if self.pacing {
+            settings.pacing = None;
         }
     }
 }
@@ -188,6 +195,10 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         .throttling
                         .filter(|_| !skip.throttling)
                         .map(|_| host_throttle(shared, given.url())),
+                    pacing: settings
+                        .pacing
+                        .filter(|_| !skip.pacing)
+                        .map(|_| host_quota(shared, given.url())),
                     keyed,
                     view,
                 }
@@ -205,6 +216,29 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     wait_for_host(gate, host, settings, plan.deadline, &mut waited, &plan.span)
                         .await;
                 }
+                // Held while the host's quota is spent (or until the attempt's slot): each
+                // attempt sent spends a unit of it.
+                let spent = match &plan.pacing {
+                    Some(host) => {
+                        let spread = settings.pacing.is_some_and(|p| p.spread);
+                        if let Err(until) = host.reserve(spread, Instant::now()) {
+                            let held = hold(
+                                shared,
+                                host,
+                                until,
+                                settings,
+                                plan.deadline,
+                                &mut waited,
+                                &plan.span,
+                            );
+                            if !held.await {
+                                break 'call Err(rate_limited(shared, &plan.span, host, record));
+                            }
+                        }
+                        Some(Spent { host })
+                    }
+                    None => None,
+                };
                 // Checked as the attempt is about to be sent, after any wait: an attempt is
                 // never sent into an open breaker.
                 let pass = match (&plan.breaker, &settings.circuit_breaker) {
@@ -292,6 +326,9 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                     if let Some(host) = &plan.host {
                         close_host(shared, host, settings, &result, outcome, wall_now());
                     }
+                    if let Some(spent) = spent {
+                        spent.settle(&result, settings);
+                    }
                     if let (Some(pass), Some(breaker)) = (pass, &settings.circuit_breaker) {
                         pass.settle(shared, Signal::of(recorded, settings, breaker), breaker);
                     }
@@ -327,6 +364,26 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             by,
                             hint,
                         },
+                        // A retry that pacing would hold too long ends the call now, too.
+                        Decision::Retry {
+                            raise_if_refused,
+                            by,
+                            hint,
+                            wait,
+                        } if pacing_refuses(
+                            plan.pacing.as_deref(),
+                            wait,
+                            settings,
+                            plan.deadline,
+                        ) =>
+                        {
+                            Decision::Stop {
+                                raise: raise_if_refused,
+                                give_up: Some(GiveUp::RateLimited),
+                                by,
+                                hint,
+                            }
+                        }
                         // So does a retry that throttling refuses (counted as a request).
                         Decision::Retry {
                             raise_if_refused,
@@ -446,6 +503,8 @@ struct Plan {
     breaker: Option<Arc<HostBreaker>>,
     /// The throttle of the call's origin, when the call has one.
     throttle: Option<Arc<HostThrottle>>,
+    /// The quota of the call's origin, when the call is paced.
+    pacing: Option<Arc<HostQuota>>,
     /// The request carries an `Idempotency-Key`; read only for settings that ask.
     keyed: bool,
     /// What the classifier sees of the request, with a classifier.
@@ -769,6 +828,128 @@ fn throttled(shared: &Shared, span: &Span, host: &HostThrottle) -> Error {
     Error::throttled(host.origin(), record)
 }
 
+/// The quota of `url`'s origin, made on first use.
+#[inline(never)]
+fn host_quota(shared: &Shared, url: &reqwest::Url) -> Arc<HostQuota> {
+    let origin = origin_key(url);
+    shared.pacing.get(&origin, || HostQuota::new(&origin))
+}
+
+/// A unit of a host's quota spent on an attempt, until its response says what remains. An
+/// attempt that ends without a response, or whose call is dropped, leaves its unit spent and
+/// stops counting as in flight.
+struct Spent<'a> {
+    host: &'a HostQuota,
+}
+
+impl Spent<'_> {
+    /// Reads the quota the response states (if any) into the host's.
+    #[inline(never)]
+    fn settle(self, result: &Attempted, settings: &RetrySettings) {
+        let quota = result.as_ref().ok().and_then(|response| {
+            let names = hints::quota::x_names(settings.rate_limit_reset.as_ref());
+            hints::quota::read(response.headers(), names, wall_now())
+        });
+        let now = Instant::now();
+        if let Observed::RanOut(reset) = self.host.observe(quota, now) {
+            telemetry::quota_spent(self.host.origin(), reset.saturating_duration_since(now));
+        }
+        // Settled: nothing to give back.
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Spent<'_> {
+    fn drop(&mut self) {
+        self.host.release();
+    }
+}
+
+/// Holds an attempt until `until` (when the host's quota resets, or its slot), then spends a
+/// unit of the quota for it; `false`, nothing spent, when the hold would end at or past the
+/// deadline or last longer than `retry_after_max`: the call then ends without sending.
+///
+/// Boxed as a trait object, like the pause: only paced calls that are held pay for the room it
+/// takes in the future.
+#[inline(never)]
+fn hold<'a>(
+    shared: &'a Shared,
+    host: &'a HostQuota,
+    mut until: Instant,
+    settings: &'a RetrySettings,
+    deadline: Option<Instant>,
+    waited: &'a mut (Duration, WaitSource),
+    span: &'a Span,
+) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+    let spread = settings.pacing.is_some_and(|p| p.spread);
+    Box::pin(async move {
+        let started = Instant::now();
+        let mut first = true;
+        loop {
+            let now = Instant::now();
+            let hold = until.saturating_duration_since(now);
+            if deadline.is_some_and(|deadline| until >= deadline) || hold > settings.retry_after_max
+            {
+                return false;
+            }
+            if std::mem::take(&mut first) {
+                telemetry::paced(span, host.origin(), hold, false);
+            }
+            tokio::time::sleep_until(until).await;
+            match host.reserve(spread, Instant::now()) {
+                Ok(()) => break,
+                Err(next) => until = next,
+            }
+        }
+        let held = started.elapsed();
+        shared.stats.paced(held);
+        *waited = (waited.0.saturating_add(held), WaitSource::Pacing);
+        true
+    })
+}
+
+/// Whether pacing would hold a retry sent after `wait` longer than the call may wait.
+#[inline]
+fn pacing_refuses(
+    host: Option<&HostQuota>,
+    wait: Wait,
+    settings: &RetrySettings,
+    deadline: Option<Instant>,
+) -> bool {
+    host.is_some_and(|host| {
+        let at = wait::later(Instant::now(), wait.duration);
+        host.held_at(at).is_some_and(|until| {
+            deadline.is_some_and(|deadline| until >= deadline)
+                || until - at > settings.retry_after_max
+        })
+    })
+}
+
+/// Ends a call whose next attempt pacing refused: before its first attempt, an error without
+/// attempts; before a retry (the quota ran out during its wait), an error with the attempts
+/// made, whose last response was drained during the wait and cannot be returned.
+#[cold]
+fn rate_limited(shared: &Shared, span: &Span, host: &HostQuota, mut record: CallRecord) -> Error {
+    record.set_give_up(GiveUp::RateLimited);
+    let resets_in = host
+        .held_at(Instant::now())
+        .map_or(Duration::ZERO, |until| {
+            until.saturating_duration_since(Instant::now())
+        });
+    telemetry::paced(span, host.origin(), resets_in, true);
+    match record.attempts().last() {
+        None => shared.stats.pacing_refused_call(),
+        Some(last) => {
+            // Counted after its wait, as if sent: it was not.
+            shared.stats.retry_refused(last.outcome());
+            shared.stats.give_up(GiveUp::RateLimited);
+            let attempts = record.attempt_count() as usize;
+            telemetry::gave_up(span, attempts, last.outcome(), GiveUp::RateLimited);
+        }
+    }
+    Error::rate_limited(host.origin(), record)
+}
+
 fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {
     match &settings.retry_budget {
         Some(budget) => shared.budget.withdraw(budget, Instant::now()),
@@ -796,8 +977,8 @@ fn close_host(
     else {
         return;
     };
-    // A rate-limit reset holds back the host's calls only with pacing (not yet built): here, the
-    // server's answer to this response.
+    // A rate-limit reset holds back the host's calls only with pacing (`state::pacing`, from
+    // every response's quota): here, the server's answer to this response.
     let hint =
         hints::wait(&hints, settings, now).filter(|h| h.header() != HintHeader::RateLimitReset);
     if let Some(asked) = hint.map(|h| h.wait()) {

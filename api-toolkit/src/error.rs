@@ -76,6 +76,8 @@ enum Repr {
     CircuitOpen(Box<str>),
     /// Adaptive throttling of this origin refused the attempt: nothing was sent.
     Throttled(Box<str>),
+    /// Pacing held the attempt longer than the call may wait: nothing was sent.
+    RateLimited(Box<str>),
 }
 
 /// The broad class of an [`Error`], from [`Error::kind`].
@@ -126,6 +128,11 @@ pub enum ErrorKind {
     /// A retry it refuses ends the call as exhaustion would, with [`GiveUp::Throttled`] in the
     /// record.
     Throttled,
+    /// The host's rate limit is spent until a reset later than the call may wait for
+    /// ([`RetrySettings::pacing`](crate::RetrySettings::pacing): past `retry_after_max` or the
+    /// call's deadline): the attempt was not sent. When it was a retry, the earlier attempts
+    /// are in the record, whose [`give_up`](CallRecord::give_up) is [`GiveUp::RateLimited`].
+    RateLimited,
 }
 
 impl Error {
@@ -172,6 +179,11 @@ impl Error {
         Self::new(Repr::Throttled(origin.into()), record)
     }
 
+    /// A call (or its retry) that pacing would have held too long for `origin`'s quota.
+    pub(crate) fn rate_limited(origin: &str, record: CallRecord) -> Self {
+        Self::new(Repr::RateLimited(origin.into()), record)
+    }
+
     pub(crate) fn classifier_panicked(message: String, record: CallRecord) -> Self {
         Self::new(Repr::Classifier(message), record)
     }
@@ -205,6 +217,7 @@ impl Error {
             Repr::Scripted(_) => ErrorKind::Request,
             Repr::CircuitOpen(_) => ErrorKind::CircuitOpen,
             Repr::Throttled(_) => ErrorKind::Throttled,
+            Repr::RateLimited(_) => ErrorKind::RateLimited,
         }
     }
 
@@ -487,6 +500,48 @@ impl Error {
             || self.inner.record.give_up() == Some(GiveUp::Throttled)
     }
 
+    /// Whether pacing ended the call without sending its next attempt: the host's rate-limit
+    /// headers said that nothing remains until a reset later than `retry_after_max` from now,
+    /// or at or after the call's deadline ([`RetrySettings::pacing`](crate::RetrySettings::pacing)).
+    /// The kind is [`ErrorKind::RateLimited`] when the refused attempt left nothing to return
+    /// (a call refused at once, or a retry refused after its wait); a retry refused when it
+    /// was decided ends the call as exhaustion would, with the last outcome's kind and
+    /// [`GiveUp::RateLimited`] in the record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use api_toolkit::{GiveUp, Pacing, RetrySettings, Session};
+    /// # use std::io::{Read, Write};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("http://{}/orders", listener.local_addr()?);
+    /// # std::thread::spawn(move || {
+    /// #     let (mut stream, _) = listener.accept().unwrap();
+    /// #     let _ = stream.read(&mut [0; 4096]);
+    /// #     let head = "HTTP/1.1 200 OK\r\nratelimit: \"default\";r=0;t=600\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    /// #     stream.write_all(head.as_bytes()).unwrap();
+    /// # });
+    /// let settings = RetrySettings {
+    ///     pacing: Some(Pacing::default()),
+    ///     retry_after_max: Duration::from_secs(60),
+    ///     ..RetrySettings::default()
+    /// };
+    /// let session = Session::new(settings)?;
+    /// // The answer says: nothing remains for 10 minutes.
+    /// session.get(&url).send().await?;
+    /// let error = session.get(&url).send().await.unwrap_err();
+    /// assert!(error.is_rate_limited());
+    /// assert_eq!((error.attempt_count(), error.record().give_up()), (0, Some(GiveUp::RateLimited)));
+    /// # Ok(()) }
+    /// ```
+    pub fn is_rate_limited(&self) -> bool {
+        self.kind() == ErrorKind::RateLimited
+            || self.inner.record.give_up() == Some(GiveUp::RateLimited)
+    }
+
     /// Whether the last attempt timed out (connect, read, or the request's own timeout).
     ///
     /// # Examples
@@ -671,6 +726,13 @@ impl fmt::Display for Error {
                 f,
                 "throttled: {origin} kept refusing requests, so this one was not sent"
             ),
+            Repr::RateLimited(origin) if attempts == 0 => {
+                write!(f, "rate limit of {origin} spent until a reset too far away: request not sent")
+            }
+            Repr::RateLimited(origin) => write!(
+                f,
+                "rate limit of {origin} spent until a reset too far away: retry not sent after {attempts} attempt{plural}"
+            ),
             Repr::Request(_) if attempts == 0 => f.write_str("request not sent"),
             // reqwest says "error sending request" and leaves "timed out" to its source: say it.
             Repr::Request(error) if error.is_timeout() => {
@@ -704,6 +766,7 @@ impl fmt::Debug for Error {
             Repr::Scripted(outcome) => out.field("simulated", outcome),
             Repr::CircuitOpen(origin) => out.field("circuit_open", origin),
             Repr::Throttled(origin) => out.field("throttled", origin),
+            Repr::RateLimited(origin) => out.field("rate_limited", origin),
         };
         out.finish()
     }

@@ -375,9 +375,9 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch,
-    SettingsError, Throttling, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
-    IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
+    CircuitBreaker, Pacing, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
+    RetrySettingsPatch, SettingsError, Throttling, DEFAULT_ALLOWED_METHODS,
+    DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
 };
 pub use stats::Stats;
 
@@ -386,7 +386,7 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession,
+        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession, Pacing,
         RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Throttling, Verdict,
     };
     pub use reqwest::header::HeaderName;
@@ -466,6 +466,48 @@ pub mod __private {
             Decision::Retry { wait, .. } => Some(wait.duration),
             Decision::Stop { .. } => None,
         }
+    }
+
+    /// The rate-limit parser of pacing, for the fuzz target `quota`: what remains and the time
+    /// to the reset that these values of `ratelimit`, `ratelimit-policy`, `ratelimit-limit`,
+    /// `ratelimit-remaining`, `ratelimit-reset`, `x-ratelimit-limit`, `x-ratelimit-remaining`
+    /// and `x-ratelimit-reset` (epoch or delta seconds) state at `now` (a value that is no
+    /// valid header value is left out); `None` when they state nothing readable.
+    #[must_use]
+    pub fn pacing_quota(
+        values: [&[u8]; 8],
+        epoch: bool,
+        now: std::time::SystemTime,
+    ) -> Option<(u64, Option<Duration>)> {
+        let names = [
+            "ratelimit",
+            "ratelimit-policy",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ];
+        let headers: reqwest::header::HeaderMap = names
+            .iter()
+            .zip(values)
+            .filter_map(|(name, value)| {
+                let value = reqwest::header::HeaderValue::from_bytes(value).ok()?;
+                Some((reqwest::header::HeaderName::from_static(name), value))
+            })
+            .collect();
+        let reset = RateLimitReset {
+            form: if epoch {
+                ResetForm::EpochSeconds
+            } else {
+                ResetForm::DeltaSeconds
+            },
+            ..RateLimitReset::github()
+        };
+        let quota =
+            crate::hints::quota::read(&headers, crate::hints::quota::x_names(Some(&reset)), now)?;
+        Some((quota.remaining, quota.reset))
     }
 
     /// A method name the derive has already checked to be a valid token.

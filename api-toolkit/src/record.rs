@@ -462,6 +462,10 @@ pub enum WaitSource {
     RateLimitReset,
     /// The classifier's [`Verdict::RetryAfter`](crate::Verdict::RetryAfter).
     Classifier,
+    /// Pacing ([`RetrySettings::pacing`](crate::RetrySettings::pacing)): the host's quota was
+    /// spent until its reset, or, with `spread`, the attempt waited for its slot. When a retry
+    /// was held too, its wait is the backoff (or the server's) plus the hold.
+    Pacing,
 }
 
 impl fmt::Display for WaitSource {
@@ -474,6 +478,7 @@ impl fmt::Display for WaitSource {
             WaitSource::RetryAfterMs => "retry-after-ms",
             WaitSource::RateLimitReset => "rate-limit reset",
             WaitSource::Classifier => "classifier",
+            WaitSource::Pacing => "pacing",
         })
     }
 }
@@ -548,6 +553,10 @@ pub enum GiveUp {
     /// refused the retry, as the host kept refusing: it was not sent. A call refused before its
     /// first attempt has this reason and no attempts.
     Throttled,
+    /// The host's rate limit is spent until a reset later than the call may wait for
+    /// ([`RetrySettings::pacing`](crate::RetrySettings::pacing)): the next attempt was not
+    /// sent. A call refused before its first attempt has this reason and no attempts.
+    RateLimited,
 }
 
 impl fmt::Display for GiveUp {
@@ -561,6 +570,7 @@ impl fmt::Display for GiveUp {
             GiveUp::BodyTooLarge => "streaming body longer than replay_limit",
             GiveUp::CircuitOpen => "circuit breaker open",
             GiveUp::Throttled => "throttled: the host kept refusing",
+            GiveUp::RateLimited => "rate limit spent until a reset too far away",
         })
     }
 }

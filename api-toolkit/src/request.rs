@@ -178,6 +178,26 @@ impl RequestBuilder {
         })
     }
 
+    /// Sends this call whatever pacing says of the host's quota: it is neither held nor
+    /// refused, and its responses are not read for pacing. For a call that must be tried
+    /// (a health check, a call whose quota is another's). The other settings stay in force
+    /// (the session's, or this call's own).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// // The rate-limit status endpoint does not count against the quota: ask it now.
+    /// let status = session.get("http://127.0.0.1:8080/rate_limit").no_pacing().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn no_pacing(self) -> Self {
+        self.skipping(Skip {
+            pacing: true,
+            ..Skip::default()
+        })
+    }
+
     /// Leaves `more` out of this call, besides what it already leaves out.
     fn skipping(mut self, more: Skip) -> Self {
         self.retry = match self.retry {

@@ -7,6 +7,7 @@
 mod breaker;
 mod budget;
 mod hints;
+mod pacing;
 mod patch;
 mod statuses;
 mod throttling;
@@ -23,6 +24,7 @@ use crate::Classifier;
 pub use breaker::CircuitBreaker;
 pub use budget::RetryBudget;
 pub use hints::{RateLimitReset, ResetForm};
+pub use pacing::Pacing;
 pub use patch::RetrySettingsPatch;
 #[doc(hidden)]
 pub use statuses::StatusItem;
@@ -60,6 +62,7 @@ pub use validate::SettingsError;
 /// | `replay_limit` | `0` |
 /// | `circuit_breaker` | none |
 /// | `throttling` | none |
+/// | `pacing` | none |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -184,6 +187,11 @@ pub struct RetrySettings {
     /// session: see [`Throttling`]. A call it refuses fails at once with
     /// [`ErrorKind::Throttled`](crate::ErrorKind::Throttled).
     pub throttling: Option<Throttling>,
+    /// Holds the session's calls to a host whose rate-limit headers say that nothing remains,
+    /// until the quota resets, instead of sending into a known 429: see [`Pacing`]. A hold
+    /// past `retry_after_max` or the call's deadline ends the call at once with
+    /// [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited).
+    pub pacing: Option<Pacing>,
 }
 
 /// The most of a response's body a classifier may see.
@@ -289,6 +297,7 @@ impl Default for RetrySettings {
             replay_limit: 0,
             circuit_breaker: None,
             throttling: None,
+            pacing: None,
         }
     }
 }

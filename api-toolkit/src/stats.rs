@@ -72,6 +72,15 @@ pub struct Stats {
     /// Times throttling of a host started: it refused enough that some attempts to it are
     /// refused.
     pub throttling_started: u64,
+    /// Attempts pacing held back before sending them, because the host's quota was spent
+    /// (or, with `spread`, until their slot).
+    pub paced_attempts: u64,
+    /// The time those attempts were held, added up.
+    pub paced_time: std::time::Duration,
+    /// Attempts pacing refused, nothing sent, because the quota resets later than the call
+    /// may wait: calls refused at once (not counted in `calls`) and retries (each also counts
+    /// as a give-up).
+    pub pacing_refusals: u64,
 }
 
 impl Stats {
@@ -111,6 +120,9 @@ pub(crate) struct Counters {
     circuit_closed: AtomicU64,
     throttle_refusals: AtomicU64,
     throttling_started: AtomicU64,
+    paced_attempts: AtomicU64,
+    paced_nanos: AtomicU64,
+    pacing_refusals: AtomicU64,
 }
 
 impl Counters {
@@ -129,6 +141,9 @@ impl Counters {
             circuit_closed: AtomicU64::new(0),
             throttle_refusals: AtomicU64::new(0),
             throttling_started: AtomicU64::new(0),
+            paced_attempts: AtomicU64::new(0),
+            paced_nanos: AtomicU64::new(0),
+            pacing_refusals: AtomicU64::new(0),
         }
     }
 
@@ -177,6 +192,7 @@ impl Counters {
             GiveUp::Budget => self.budget_refusals.fetch_add(1, Relaxed),
             GiveUp::CircuitOpen => self.circuit_refusals.fetch_add(1, Relaxed),
             GiveUp::Throttled => self.throttle_refusals.fetch_add(1, Relaxed),
+            GiveUp::RateLimited => self.pacing_refusals.fetch_add(1, Relaxed),
             _ => 0,
         };
     }
@@ -200,6 +216,21 @@ impl Counters {
         if change == Shedding::Started {
             self.throttling_started.fetch_add(1, Relaxed);
         }
+    }
+
+    /// A call pacing refused before its first attempt: no call, one refusal.
+    #[cold]
+    pub(crate) fn pacing_refused_call(&self) {
+        self.unsent();
+        self.pacing_refusals.fetch_add(1, Relaxed);
+    }
+
+    /// An attempt pacing held for `held`.
+    #[cold]
+    pub(crate) fn paced(&self, held: std::time::Duration) {
+        self.paced_attempts.fetch_add(1, Relaxed);
+        let nanos = u64::try_from(held.as_nanos()).unwrap_or(u64::MAX);
+        self.paced_nanos.fetch_add(nanos, Relaxed);
     }
 
     #[cold]
@@ -233,6 +264,9 @@ impl Counters {
             circuit_closed: self.circuit_closed.load(Relaxed),
             throttle_refusals: self.throttle_refusals.load(Relaxed),
             throttling_started: self.throttling_started.load(Relaxed),
+            paced_attempts: self.paced_attempts.load(Relaxed),
+            paced_time: std::time::Duration::from_nanos(self.paced_nanos.load(Relaxed)),
+            pacing_refusals: self.pacing_refusals.load(Relaxed),
         };
         stats.attempts = stats.calls + stats.retries();
         stats

@@ -146,6 +146,23 @@ pub(crate) fn throttle_refused(span: &Span, origin: &str) {
     tracing::debug!(target: "api_toolkit", parent: span, origin, "throttled: not sent");
 }
 
+/// A host's rate-limit headers said that nothing remains: the session's calls to it are held
+/// until the reset. INFO, once per window that runs out; not tied to a call's span.
+#[cold]
+pub(crate) fn quota_spent(origin: &str, resets_in: std::time::Duration) {
+    tracing::info!(target: "api_toolkit", origin, resets_in = ?resets_in, "rate limit spent: calls held until the reset");
+}
+
+/// A call held by pacing before an attempt (`refused`: longer than it may wait, so it ends).
+#[cold]
+pub(crate) fn paced(span: &Span, origin: &str, hold: std::time::Duration, refused: bool) {
+    if refused {
+        tracing::debug!(target: "api_toolkit", parent: span, origin, hold = ?hold, "rate limit spent: not sent");
+    } else {
+        tracing::debug!(target: "api_toolkit", parent: span, origin, hold = ?hold, "rate limit: held");
+    }
+}
+
 /// A call refused at once by an open breaker: DEBUG, since every call to the host does so
 /// while it is open (the WARN was its opening).
 #[cold]

@@ -94,6 +94,12 @@ impl RequestBuilder {
         self.map(crate::RequestBuilder::no_throttling)
     }
 
+    /// Sends this call whatever pacing says of the host's quota: see
+    /// [`crate::RequestBuilder::no_pacing`].
+    pub fn no_pacing(self) -> Self {
+        self.map(crate::RequestBuilder::no_pacing)
+    }
+
     /// Decides this call's retries with this classifier: see
     /// [`crate::RequestBuilder::classify`].
     pub fn classify(self, classifier: Classifier) -> Self {

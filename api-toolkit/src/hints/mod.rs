@@ -4,6 +4,7 @@
 //! Headers are picked out when an attempt ends ([`Raw::read`]), and parsed against the clock
 //! only when a retry is wanted ([`wait`]).
 
+pub(crate) mod quota;
 pub(crate) mod rate_limit;
 pub(crate) mod retry_after;
 

@@ -133,6 +133,7 @@ patch! {
         replay_limit: usize,
         circuit_breaker: Option<BreakerPatch>,
         throttling: Option<ThrottlingPatch>,
+        pacing: Option<PacingPatch>,
     }
 }
 
@@ -144,6 +145,13 @@ patch! {
         count_statuses: bool,
         count_connection_failures: bool,
         count_timeouts: bool,
+    }
+}
+
+patch! {
+    /// A `pacing` table: laid over the base's pacing.
+    pub(super) struct PacingPatch in "pacing." {
+        spread: bool,
     }
 }
 
@@ -264,6 +272,13 @@ impl RetrySettingsPatch {
         if let Some(throttling) = p.throttling {
             let base = s.throttling.unwrap_or_default();
             s.throttling = throttling.map(|t| t.apply_to(base)).transpose()?;
+        }
+        if let Some(pacing) = p.pacing {
+            let mut base = s.pacing.unwrap_or_default();
+            s.pacing = pacing.map(|p| {
+                set(&mut base.spread, p.spread);
+                base
+            });
         }
         s.validate()?;
         Ok(s)
@@ -592,6 +607,33 @@ mod tests {
             .to_string();
         assert!(
             err.contains("unknown retry setting `circuit_breaker.ratio`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_pacing_table_from_toml() {
+        use crate::Pacing;
+        let patch: RetrySettingsPatch = toml::from_str("[pacing]\nspread = true\n").unwrap();
+        let pacing = patch.apply_to(base()).unwrap().pacing;
+        assert_eq!(pacing, Some(Pacing { spread: true }));
+        let patch: RetrySettingsPatch = toml::from_str("[pacing]\n").unwrap();
+        assert_eq!(
+            patch.apply_to(base()).unwrap().pacing,
+            Some(Pacing::default())
+        );
+        let err = toml::from_str::<RetrySettingsPatch>("[pacing]\nspreads = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown retry setting `pacing.spreads`"),
+            "{err}"
+        );
+        let err = toml::from_str::<RetrySettingsPatch>("[pacing]\nspread = \"yes\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("invalid retry setting `pacing.spread`"),
             "{err}"
         );
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError, Throttling,
+    validate, CircuitBreaker, Pacing, RateLimitReset, RetryBudget, RetrySettings, SettingsError,
+    Throttling,
 };
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
@@ -50,6 +51,8 @@ pub(super) struct WireSettings {
     circuit_breaker: Option<WireBreaker>,
     #[serde(skip_serializing_if = "Option::is_none")]
     throttling: Option<WireThrottling>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pacing: Option<WirePacing>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -187,6 +190,17 @@ impl From<Throttling> for WireThrottling {
     }
 }
 
+#[derive(Serialize)]
+struct WirePacing {
+    spread: bool,
+}
+
+impl From<Pacing> for WirePacing {
+    fn from(p: Pacing) -> Self {
+        WirePacing { spread: p.spread }
+    }
+}
+
 impl From<RetrySettings> for WireSettings {
     fn from(s: RetrySettings) -> Self {
         WireSettings {
@@ -221,6 +235,7 @@ impl From<RetrySettings> for WireSettings {
             replay_limit: s.replay_limit,
             circuit_breaker: s.circuit_breaker.map(WireBreaker::from),
             throttling: s.throttling.map(WireThrottling::from),
+            pacing: s.pacing.map(WirePacing::from),
         }
     }
 }
@@ -401,6 +416,38 @@ mod tests {
             from_json(r#"{"throttling": {}}"#).unwrap().throttling,
             Some(Throttling::default())
         );
+    }
+
+    #[test]
+    fn pacing_is_written_only_when_set_and_round_trips() {
+        let json = serde_json::to_string(&RetrySettings::default()).unwrap();
+        assert!(!json.contains("pacing"), "{json}");
+        let settings = RetrySettings {
+            pacing: Some(Pacing { spread: true }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert!(json.contains(r#""pacing":{"spread":true}"#), "{json}");
+        assert_eq!(from_json(&json).unwrap(), settings);
+        assert_eq!(
+            from_json(r#"{"pacing": {}}"#).unwrap().pacing,
+            Some(Pacing::default())
+        );
+        assert_eq!(from_json(r#"{"pacing": null}"#).unwrap().pacing, None);
+        for (json, needle) in [
+            (
+                r#"{"pacing": {"spread": 1}}"#,
+                "`pacing.spread`: invalid type",
+            ),
+            (
+                r#"{"pacing": {"even": true}}"#,
+                "unknown retry setting `pacing.even`",
+            ),
+            (r#"{"pacing": true}"#, "`pacing`: invalid type"),
+        ] {
+            let err = from_json(json).unwrap_err();
+            assert!(err.contains(needle), "{json}: {err}");
+        }
     }
 
     #[test]

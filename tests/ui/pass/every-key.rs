@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, RateLimitReset,
+    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, Pacing, RateLimitReset,
     ResetForm, RetryBudget, RetrySettings, Session, Throttling, Verdict,
 };
 
@@ -52,6 +52,7 @@ fn rules(_: &Attempt<'_>) -> Verdict {
         count_connection_failures = true,
         count_timeouts = false,
     ),
+    pacing(spread = true),
 )]
 struct Integers {
     session: Session,
@@ -83,6 +84,7 @@ struct Integers {
 ))]
 #[retry(circuit_breaker(failure_ratio = 0.25, window = 0.01, break_duration = 1e-9))]
 #[retry(throttling(k = 1.5, window = 0.5))]
+#[retry(pacing)]
 struct Floats {
     session: Session,
 }
@@ -99,7 +101,8 @@ struct Floats {
     backoff_jitter = 0,
     retry_budget = 0.0,
     circuit_breaker(),
-    throttling()
+    throttling(),
+    pacing()
 )]
 struct Odd {
     session: Session,
@@ -159,6 +162,7 @@ fn main() {
                 count_connection_failures: true,
                 count_timeouts: false,
             }),
+            pacing: Some(Pacing { spread: true }),
         }
     );
     assert_eq!(
@@ -213,6 +217,7 @@ fn main() {
                 window: Duration::from_millis(500),
                 ..Throttling::default()
             }),
+            pacing: Some(Pacing::default()),
         }
     );
     assert_eq!(
@@ -232,6 +237,7 @@ fn main() {
             }),
             circuit_breaker: Some(CircuitBreaker::default()),
             throttling: Some(Throttling::default()),
+            pacing: Some(Pacing::default()),
             ..RetrySettings::default()
         }
     );

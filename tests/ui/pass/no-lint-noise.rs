@@ -29,6 +29,7 @@ pub fn rules(attempt: &Attempt<'_>) -> Verdict {
 )]
 #[retry(classify = rules, classify_body_bytes = 65536, replay_limit = 268435456)]
 #[retry(circuit_breaker(failure_ratio = 0.5, window = 3600, break_duration = 0.25))]
+#[retry(pacing(spread = true))]
 pub struct Documented {
     session: Session,
 }
