@@ -14,6 +14,7 @@ use tracing::{Instrument, Span};
 
 use crate::attempt::Watched;
 use crate::consult::{Panicked, Question, RequestView, Sending};
+use crate::hedge::{self, Ended, Launch, Race};
 use crate::hints::{self, HintHeader, Raw};
 use crate::host_gate::HostGate;
 use crate::policy::{Active, Decision, Now, Outcome, Policy, Wait};
@@ -60,11 +61,13 @@ pub(crate) enum CallSettings {
     /// The session's, adjusted for this call: its own classifier
     /// ([`classify`](crate::RequestBuilder::classify)) if any, a single attempt if `once`, no
     /// circuit breaker if `no_breaker`
-    /// ([`no_circuit_breaker`](crate::RequestBuilder::no_circuit_breaker)).
+    /// ([`no_circuit_breaker`](crate::RequestBuilder::no_circuit_breaker)), no hedged copies
+    /// if `no_hedging` ([`no_hedging`](crate::RequestBuilder::no_hedging)).
     Adjusted {
         classifier: Option<Box<Classifier>>,
         once: bool,
         no_breaker: bool,
+        no_hedging: bool,
     },
 }
 
@@ -97,25 +100,27 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                 break 'call Err(Error::not_sent(error));
             }
             let session = session.borrow();
-            let (active, retry, breaker) = match which {
+            let (active, retry, breaker, hedge) = match which {
                 CallSettings::Own(settings) => match own_settings(*settings) {
-                    Ok(active) => (active, true, true),
+                    Ok(active) => (active, true, true, true),
                     Err(error) => break 'call Err(error),
                 },
                 CallSettings::Adjusted {
                     classifier,
                     once,
                     no_breaker,
+                    no_hedging,
                 } => {
                     let active = match classifier {
                         Some(classifier) => classified(session, *classifier),
                         None => session.current_settings(),
                     };
-                    (active, !once, !no_breaker)
+                    (active, !once, !no_breaker, !no_hedging)
                 }
                 which => (
                     session.current_settings(),
                     matches!(which, CallSettings::Session),
+                    true,
                     true,
                 ),
             };
@@ -157,25 +162,33 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         .map(|_| host_breaker(shared, given.url())),
                     keyed,
                     view,
+                    hedges: settings.hedging.is_some()
+                        && hedge
+                        && hedges::<T>(settings, given, max_retries),
                 }
             };
             let mut record = CallRecord::default();
             let mut waited = (Duration::ZERO, WaitSource::None);
             let mut retries_done = 0u32;
+            // The round of a hedged call: its attempts in flight.
+            let mut race: Option<Box<Race<'_, Option<Pass<'_>>>>> = None;
             // The call's span is entered around what runs inside the call (each attempt, the pause
             // with its drain, the `on_retry` hook) rather than around the whole block: wrapping
             // the block would move its whole future once more per call. This module's own events
             // name the span as their parent.
             loop {
-                if let Some(host) = &plan.host {
+                // While a round's attempts are in flight, the next one to end is taken from
+                // it: nothing is sent, so nothing is waited for or admitted here.
+                let racing = race.as_deref().is_some_and(Race::in_flight);
+                if let (Some(host), false) = (&plan.host, racing) {
                     let gate = &shared.host_gate;
                     wait_for_host(gate, host, settings, plan.deadline, &mut waited, &plan.span)
                         .await;
                 }
                 // Checked as the attempt is about to be sent, after any wait: an attempt is
                 // never sent into an open breaker.
-                let pass = match (&plan.breaker, &settings.circuit_breaker) {
-                    (Some(host), Some(breaker)) => match admit(shared, host, breaker) {
+                let mut pass = match (&plan.breaker, &settings.circuit_breaker, racing) {
+                    (Some(host), Some(breaker), false) => match admit(shared, host, breaker) {
                         Some(pass) => Some(pass),
                         None => break 'call Err(refused(shared, &plan.span, host, record)),
                     },
@@ -184,41 +197,65 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                 // The attempt and its decision in a block whose locals (the response) end before
                 // the pause: the future need not keep room for both.
                 let (pause, wait, retried) = {
-                    let limit = attempt_limit(
-                        plan.own_timeout,
-                        shared.timeout,
-                        settings.attempt_timeout,
-                        plan.deadline,
-                    );
-                    // reqwest keeps the timeout in an extension map: writing one that is already
-                    // in force (the request's own, else the client's) would cost three allocations
-                    // per attempt for nothing. A client built elsewhere has none the session knows.
-                    if limit != plan.own_timeout.or(shared.client_timeout()) {
-                        *kept.next_mut().timeout_mut() = limit;
-                    }
-                    let transport = &mut transport;
-                    let sent = kept.send_next(
-                        retries_done < plan.max_retries,
-                        origin,
-                        settings.replay_limit,
-                        move |request| {
-                            let cut_connect_at = limit.filter(|_| shared.cuts_connects);
-                            let peek = if settings.classify.is_some() {
-                                settings.classify_body_bytes
-                            } else {
-                                0
+                    let (result, answered) =
+                        if racing || (plan.hedges && retries_done < plan.max_retries) {
+                            if !racing {
+                                race = Some(start_race::<T>(
+                                    &mut kept,
+                                    shared,
+                                    settings,
+                                    &plan,
+                                    origin,
+                                    pass.take(),
+                                    waited,
+                                    retries_done,
+                                ));
+                            }
+                            let Some(round) = race.as_deref_mut() else {
+                                unreachable!("a round was started")
                             };
-                            let sending =
-                                Sending::new(transport.send(shared, request, limit), peek);
-                            Watched::new(sending, cut_connect_at, shared.own_client)
-                        },
-                    );
-                    // Without a subscriber that wants the span, entering it on every poll is waste.
-                    let (result, answered) = if plan.span.is_disabled() {
-                        sent.await
-                    } else {
-                        sent.instrument(plan.span.clone()).await
-                    };
+                            let ended = next_ended(round, shared, settings, &plan).await;
+                            retries_done = retries_done.saturating_add(round.take_sent());
+                            pass = ended.pass;
+                            waited = ended.waited;
+                            (ended.result, ended.answered)
+                        } else {
+                            let limit = attempt_limit(
+                                plan.own_timeout,
+                                shared.timeout,
+                                settings.attempt_timeout,
+                                plan.deadline,
+                            );
+                            // reqwest keeps the timeout in an extension map: writing one that is already
+                            // in force (the request's own, else the client's) would cost three allocations
+                            // per attempt for nothing. A client built elsewhere has none the session knows.
+                            if limit != plan.own_timeout.or(shared.client_timeout()) {
+                                *kept.next_mut().timeout_mut() = limit;
+                            }
+                            let transport = &mut transport;
+                            let sent = kept.send_next(
+                                retries_done < plan.max_retries,
+                                origin,
+                                settings.replay_limit,
+                                move |request| {
+                                    let cut_connect_at = limit.filter(|_| shared.cuts_connects);
+                                    let peek = if settings.classify.is_some() {
+                                        settings.classify_body_bytes
+                                    } else {
+                                        0
+                                    };
+                                    let sending =
+                                        Sending::new(transport.send(shared, request, limit), peek);
+                                    Watched::new(sending, cut_connect_at, shared.own_client)
+                                },
+                            );
+                            // Without a subscriber that wants the span, entering it on every poll is waste.
+                            if plan.span.is_disabled() {
+                                sent.await
+                            } else {
+                                sent.instrument(plan.span.clone()).await
+                            }
+                        };
                     let mut result = match result {
                         // A request reqwest refused to send (a scheme it does not speak) is no
                         // attempt.
@@ -262,9 +299,16 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         resend: kept.resend(),
                         keyed: plan.keyed,
                     };
-                    let decision = match policy.decide(retries_done, outcome, verdict, || {
+                    let decision = policy.decide(retries_done, outcome, verdict, || {
                         now(settings, plan.deadline)
-                    }) {
+                    });
+                    // An attempt of a round whose outcome would not end the call leaves it to
+                    // the attempts still in flight.
+                    if racing_on(race.as_deref(), decision) {
+                        record_pending(&mut record, attempt, decision);
+                        continue;
+                    }
+                    let decision = match decision {
                         // A retry the breaker would refuse when it is sent ends the call now,
                         // as exhaustion would, with the outcome in hand.
                         Decision::Retry {
@@ -314,6 +358,9 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                                 || (settings.error_for_status
                                     && matches!(&result, Ok(r) if r.status().as_u16() >= 400));
                             telemetry::finished(&plan.span, recorded, retries_done as usize);
+                            if let Some(round) = race.take() {
+                                round.finish(&mut record, give_up.is_none());
+                            }
                             break 'call match result {
                                 Ok(response)
                                     if !raise && record.told_by_status(&attempt, give_up) =>
@@ -385,6 +432,9 @@ struct Plan {
     keyed: bool,
     /// What the classifier sees of the request, with a classifier.
     view: Option<Box<RequestView>>,
+    /// The call sends hedged copies of its attempts (`hedging`, and the request may be sent
+    /// twice).
+    hedges: bool,
 }
 
 /// Whether a call with `settings` holds back, and is held back by, a host's `Retry-After`:
@@ -548,6 +598,114 @@ fn prepare_retry(
         });
     }
     Box::pin(pause(result.ok(), wait.duration, plan.deadline).instrument(plan.span.clone()))
+}
+
+/// Whether a call with `settings` sends hedged copies of `request`: the transport can send
+/// them, and the request may be sent twice ([`hedge::applies`]).
+#[inline(never)]
+fn hedges<T: Transport>(settings: &RetrySettings, request: &Request, max_retries: u32) -> bool {
+    T::COPIES.is_some()
+        && hedge::applies(
+            settings,
+            request.method(),
+            request.headers(),
+            crate::replay::replayable(request),
+            max_retries,
+        )
+}
+
+/// Starts a hedged round: sends the next request as its first attempt, within the same limits
+/// as any attempt, and keeps a copy of it for the copies the round may send.
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn start_race<'a, T: Transport>(
+    kept: &mut Kept,
+    shared: &'a Shared,
+    settings: &'a RetrySettings,
+    plan: &Plan,
+    origin: Origin,
+    pass: Option<Pass<'a>>,
+    waited: (Duration, WaitSource),
+    retries_done: u32,
+) -> Box<Race<'a, Option<Pass<'a>>>> {
+    let (Some(hedging), Some(send)) = (settings.hedging, T::COPIES) else {
+        unreachable!("only calls with hedging, through a transport that sends copies, hedge")
+    };
+    let (own_timeout, deadline, span) = (plan.own_timeout, plan.deadline, plan.span.clone());
+    let launch: Launch<'a> = Box::new(move |mut request| {
+        let limit = attempt_limit(
+            own_timeout,
+            shared.timeout,
+            settings.attempt_timeout,
+            deadline,
+        );
+        if request.timeout() != limit.as_ref() {
+            *request.timeout_mut() = limit;
+        }
+        let cut_connect_at = limit.filter(|_| shared.cuts_connects);
+        let peek = if settings.classify.is_some() {
+            settings.classify_body_bytes
+        } else {
+            0
+        };
+        let sending = Sending::new(send(shared, request, limit), peek);
+        let watched = Watched::new(sending, cut_connect_at, shared.own_client);
+        if span.is_disabled() {
+            Box::pin(watched)
+        } else {
+            Box::pin(watched.instrument(span.clone()))
+        }
+    });
+    let copies = plan.max_retries.saturating_sub(retries_done);
+    kept.send_next(true, origin, settings.replay_limit, |request| {
+        Race::start(
+            shared,
+            plan.span.clone(),
+            hedging,
+            request,
+            launch,
+            pass,
+            waited,
+            copies,
+            retries_done.saturating_add(1),
+        )
+    })
+}
+
+/// The next attempt of a hedged round to end. Copies are sent meanwhile, each through the
+/// circuit breaker and the retry budget as a retry would be.
+fn next_ended<'r, 'a: 'r>(
+    round: &'r mut Race<'a, Option<Pass<'a>>>,
+    shared: &'a Shared,
+    settings: &'a RetrySettings,
+    plan: &'a Plan,
+) -> impl Future<Output = Ended<Option<Pass<'a>>>> + Send + 'r {
+    let mut admit_copy = move || -> Option<Option<Pass<'a>>> {
+        let pass = match (&plan.breaker, &settings.circuit_breaker) {
+            (Some(host), Some(breaker)) => Some(admit(shared, host, breaker)?),
+            _ => None,
+        };
+        budget_allows(shared, settings).then_some(pass)
+    };
+    std::future::poll_fn(move |cx| round.poll_next(cx, &mut admit_copy))
+}
+
+/// Whether the call waits for its round's other attempts rather than act on this one's
+/// `decision`: some are still in flight, and the decision would not end the call with this
+/// outcome (a retry, or a give-up such as retries exhausted by the copies).
+#[inline]
+fn racing_on<P: Send>(race: Option<&Race<'_, P>>, decision: Decision) -> bool {
+    race.is_some_and(Race::in_flight) && !matches!(decision, Decision::Stop { give_up: None, .. })
+}
+
+/// Records an attempt of a round that did not end the call, which waits for the others.
+#[cold]
+fn record_pending(record: &mut CallRecord, attempt: AttemptRecord, decision: Decision) {
+    let (Decision::Retry { by, hint, .. } | Decision::Stop { by, hint, .. }) = decision;
+    if let Some(hint) = hint {
+        record.set_hint(hint);
+    }
+    record.push(attempt.decided(by));
 }
 
 /// The breaker of `url`'s origin, made on first use.

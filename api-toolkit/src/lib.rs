@@ -94,6 +94,7 @@ mod call;
 mod connector;
 mod consult;
 mod error;
+mod hedge;
 mod hints;
 mod host_gate;
 mod idempotency;
@@ -375,9 +376,9 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, RetrySettingsPatch,
-    SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS,
-    MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
+    CircuitBreaker, Hedging, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
+    RetrySettingsPatch, SettingsError, DEFAULT_ALLOWED_METHODS, DEFAULT_STATUS_FORCELIST,
+    IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
 };
 pub use stats::Stats;
 
@@ -386,7 +387,7 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession,
+        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession, Hedging,
         RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Verdict,
     };
     pub use reqwest::header::HeaderName;

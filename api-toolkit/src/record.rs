@@ -417,6 +417,10 @@ pub enum AttemptOutcome {
     /// The user's tower service or middleware failed with an error of its own, or panicked
     /// (see [`ErrorKind::Service`](crate::ErrorKind::Service)).
     Service,
+    /// A hedged copy (or the attempt it copied) still in flight when another one's response
+    /// ended the call: dropped, its connection closed ([`Hedging`](crate::Hedging)). The
+    /// server may have received it.
+    Cancelled,
 }
 
 impl fmt::Display for AttemptOutcome {
@@ -429,6 +433,7 @@ impl fmt::Display for AttemptOutcome {
             AttemptOutcome::Closed => f.write_str("connection closed"),
             AttemptOutcome::Other => f.write_str("error"),
             AttemptOutcome::Service => f.write_str("service error"),
+            AttemptOutcome::Cancelled => f.write_str("cancelled"),
         }
     }
 }
@@ -462,6 +467,9 @@ pub enum WaitSource {
     RateLimitReset,
     /// The classifier's [`Verdict::RetryAfter`](crate::Verdict::RetryAfter).
     Classifier,
+    /// A hedged copy ([`Hedging`](crate::Hedging)): sent while the attempt before it was still
+    /// in flight, after waiting this long for its answer (`hedging.delay`).
+    Hedge,
 }
 
 impl fmt::Display for WaitSource {
@@ -474,6 +482,7 @@ impl fmt::Display for WaitSource {
             WaitSource::RetryAfterMs => "retry-after-ms",
             WaitSource::RateLimitReset => "rate-limit reset",
             WaitSource::Classifier => "classifier",
+            WaitSource::Hedge => "hedge",
         })
     }
 }

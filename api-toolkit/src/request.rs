@@ -106,6 +106,7 @@ impl RequestBuilder {
         if let CallSettings::Adjusted {
             classifier,
             no_breaker,
+            no_hedging,
             ..
         } = self.retry
         {
@@ -114,6 +115,9 @@ impl RequestBuilder {
             }
             if no_breaker {
                 settings.circuit_breaker = None;
+            }
+            if no_hedging {
+                settings.hedging = None;
             }
         }
         self.retry = CallSettings::Own(Box::new(settings));
@@ -135,11 +139,13 @@ impl RequestBuilder {
             CallSettings::Adjusted {
                 classifier,
                 no_breaker,
+                no_hedging,
                 ..
             } => CallSettings::Adjusted {
                 classifier,
                 once: true,
                 no_breaker,
+                no_hedging,
             },
             _ => CallSettings::Once,
         };
@@ -165,16 +171,61 @@ impl RequestBuilder {
                 CallSettings::Own(settings)
             }
             CallSettings::Adjusted {
-                classifier, once, ..
+                classifier,
+                once,
+                no_hedging,
+                ..
             } => CallSettings::Adjusted {
                 classifier,
                 once,
                 no_breaker: true,
+                no_hedging,
             },
             which => CallSettings::Adjusted {
                 classifier: None,
                 once: matches!(which, CallSettings::Once),
                 no_breaker: true,
+                no_hedging: false,
+            },
+        };
+        self
+    }
+
+    /// Sends no hedged copy of this call's attempts ([`Hedging`](crate::Hedging)), whatever
+    /// the settings say: for a request that the server should receive once at most per
+    /// attempt, or a call whose latency does not matter. The other settings stay in force
+    /// (the session's, or this call's own).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// // A report that is slow anyway: no copy after `hedging.delay`.
+    /// let report = session.get("http://127.0.0.1:8080/report").no_hedging().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn no_hedging(mut self) -> Self {
+        self.retry = match self.retry {
+            CallSettings::Own(mut settings) => {
+                settings.hedging = None;
+                CallSettings::Own(settings)
+            }
+            CallSettings::Adjusted {
+                classifier,
+                once,
+                no_breaker,
+                ..
+            } => CallSettings::Adjusted {
+                classifier,
+                once,
+                no_breaker,
+                no_hedging: true,
+            },
+            which => CallSettings::Adjusted {
+                classifier: None,
+                once: matches!(which, CallSettings::Once),
+                no_breaker: false,
+                no_hedging: true,
             },
         };
         self
@@ -209,18 +260,24 @@ impl RequestBuilder {
                 classifier,
                 once: true,
                 no_breaker: false,
+                no_hedging: false,
             },
             CallSettings::Session => CallSettings::Adjusted {
                 classifier,
                 once: false,
                 no_breaker: false,
+                no_hedging: false,
             },
             CallSettings::Adjusted {
-                once, no_breaker, ..
+                once,
+                no_breaker,
+                no_hedging,
+                ..
             } => CallSettings::Adjusted {
                 classifier,
                 once,
                 no_breaker,
+                no_hedging,
             },
         };
         self

@@ -6,6 +6,7 @@
 
 mod breaker;
 mod budget;
+mod hedging;
 mod hints;
 mod patch;
 mod statuses;
@@ -21,6 +22,7 @@ use crate::Classifier;
 
 pub use breaker::CircuitBreaker;
 pub use budget::RetryBudget;
+pub use hedging::Hedging;
 pub use hints::{RateLimitReset, ResetForm};
 pub use patch::RetrySettingsPatch;
 #[doc(hidden)]
@@ -57,6 +59,7 @@ pub use validate::SettingsError;
 /// | `classify_body_bytes` | `0` |
 /// | `replay_limit` | `0` |
 /// | `circuit_breaker` | none |
+/// | `hedging` | none |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -177,6 +180,10 @@ pub struct RetrySettings {
     /// while, across all clones of the session: see [`CircuitBreaker`]. A call it refuses
     /// fails at once with [`ErrorKind::CircuitOpen`](crate::ErrorKind::CircuitOpen).
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Sends a copy of an attempt that has no response after a delay, and takes the first
+    /// answer: see [`Hedging`]. Only for requests that may be sent twice; each copy counts as
+    /// an attempt.
+    pub hedging: Option<Hedging>,
 }
 
 /// The most of a response's body a classifier may see.
@@ -281,6 +288,7 @@ impl Default for RetrySettings {
             classify_body_bytes: 0,
             replay_limit: 0,
             circuit_breaker: None,
+            hedging: None,
         }
     }
 }
@@ -347,7 +355,7 @@ impl RetrySettings {
     /// not finite, a status is outside `100..=599`, `allowed_methods` is empty, a standard
     /// method is spelled in lower case, a timeout is zero, the retry budget is out of range,
     /// `classify_body_bytes` or `replay_limit` is above its maximum, or the circuit breaker's
-    /// settings are out of range.
+    /// or hedging's settings are out of range.
     ///
     /// # Examples
     ///

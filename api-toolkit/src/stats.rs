@@ -41,7 +41,7 @@ use crate::state::breaker::Transition;
 pub struct Stats {
     /// Calls started.
     pub calls: u64,
-    /// Attempts: the calls plus their retries.
+    /// Attempts: the calls plus their retries and hedged copies.
     pub attempts: u64,
     /// Retries sent after a response, by its status.
     pub retries_by_status: BTreeMap<u16, u64>,
@@ -65,6 +65,11 @@ pub struct Stats {
     pub circuit_half_opened: u64,
     /// Times a host's circuit breaker closed after its probes succeeded.
     pub circuit_closed: u64,
+    /// Hedged copies sent ([`Hedging`](crate::Hedging)): attempts, counted in `attempts`, but
+    /// not retries.
+    pub hedges: u64,
+    /// Calls whose response came from a hedged copy rather than the attempt it copied.
+    pub hedges_won: u64,
 }
 
 impl Stats {
@@ -102,6 +107,8 @@ pub(crate) struct Counters {
     circuit_opened: AtomicU64,
     circuit_half_opened: AtomicU64,
     circuit_closed: AtomicU64,
+    hedges: AtomicU64,
+    hedges_won: AtomicU64,
 }
 
 impl Counters {
@@ -118,6 +125,8 @@ impl Counters {
             circuit_opened: AtomicU64::new(0),
             circuit_half_opened: AtomicU64::new(0),
             circuit_closed: AtomicU64::new(0),
+            hedges: AtomicU64::new(0),
+            hedges_won: AtomicU64::new(0),
         }
     }
 
@@ -156,7 +165,8 @@ impl Counters {
             AttemptOutcome::Closed
             | AttemptOutcome::ConnectAfterRedirect
             | AttemptOutcome::Other
-            | AttemptOutcome::Service => Some(&self.retries_on_closed),
+            | AttemptOutcome::Service
+            | AttemptOutcome::Cancelled => Some(&self.retries_on_closed),
         }
     }
 
@@ -186,6 +196,18 @@ impl Counters {
         counter.fetch_add(1, Relaxed);
     }
 
+    /// A hedged copy sent.
+    #[cold]
+    pub(crate) fn hedge(&self) {
+        self.hedges.fetch_add(1, Relaxed);
+    }
+
+    /// A call answered by a hedged copy.
+    #[cold]
+    pub(crate) fn hedge_won(&self) {
+        self.hedges_won.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let retries_by_status = (100u16..)
             .zip(self.retries_by_status.iter())
@@ -205,8 +227,10 @@ impl Counters {
             circuit_opened: self.circuit_opened.load(Relaxed),
             circuit_half_opened: self.circuit_half_opened.load(Relaxed),
             circuit_closed: self.circuit_closed.load(Relaxed),
+            hedges: self.hedges.load(Relaxed),
+            hedges_won: self.hedges_won.load(Relaxed),
         };
-        stats.attempts = stats.calls + stats.retries();
+        stats.attempts = stats.calls + stats.retries() + stats.hedges;
         stats
     }
 }

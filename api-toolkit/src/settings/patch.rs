@@ -13,7 +13,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::wire::{self, WireStatus};
 use super::{
-    validate, CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError,
+    validate, CircuitBreaker, Hedging, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
+    SettingsError,
 };
 
 /// Declares a patch: a struct of optional fields and the map reader that fills it, prefixing
@@ -131,6 +132,15 @@ patch! {
         classify_body_bytes: usize,
         replay_limit: usize,
         circuit_breaker: Option<BreakerPatch>,
+        hedging: Option<HedgingPatch>,
+    }
+}
+
+patch! {
+    /// A `hedging` table: laid over the base's hedging.
+    pub(super) struct HedgingPatch in "hedging." {
+        delay: WireDuration,
+        max_hedged: u32,
     }
 }
 
@@ -248,6 +258,10 @@ impl RetrySettingsPatch {
             let base = s.circuit_breaker.unwrap_or_default();
             s.circuit_breaker = breaker.map(|b| b.apply_to(base)).transpose()?;
         }
+        if let Some(hedging) = p.hedging {
+            let base = s.hedging.unwrap_or_default();
+            s.hedging = hedging.map(|h| h.apply_to(base)).transpose()?;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -282,6 +296,16 @@ impl BreakerPatch {
         );
         set(&mut breaker.count_timeouts, self.count_timeouts);
         Ok(breaker)
+    }
+}
+
+impl HedgingPatch {
+    fn apply_to(self, mut hedging: Hedging) -> Result<Hedging, SettingsError> {
+        if let Some(delay) = self.delay {
+            hedging.delay = delay.into_duration("hedging.delay")?;
+        }
+        set(&mut hedging.max_hedged, self.max_hedged);
+        Ok(hedging)
     }
 }
 
@@ -561,6 +585,32 @@ mod tests {
             err.contains("unknown retry setting `circuit_breaker.ratio`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_hedging_table_from_toml_is_laid_over_the_base() {
+        let base = RetrySettings {
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(40),
+                max_hedged: 3,
+            }),
+            ..base()
+        };
+        let patch: RetrySettingsPatch = toml::from_str("[hedging]\ndelay = \"5ms\"\n").unwrap();
+        let hedging = patch.apply_to(base.clone()).unwrap().hedging.unwrap();
+        assert_eq!(
+            hedging,
+            Hedging {
+                delay: Duration::from_millis(5),
+                max_hedged: 3,
+            },
+            "max_hedged kept from the base"
+        );
+        let patch: RetrySettingsPatch = toml::from_str("[hedging]\nmax_hedged = 11\n").unwrap();
+        let err = patch.apply_to(base.clone()).unwrap_err();
+        assert_eq!((err.field(), err.value()), ("hedging.max_hedged", "11"));
+        let cleared: RetrySettingsPatch = serde_json::from_str(r#"{"hedging": null}"#).unwrap();
+        assert_eq!(cleared.apply_to(base).unwrap().hedging, None);
     }
 
     #[test]

@@ -130,6 +130,9 @@ pub(super) fn validate(settings: &RetrySettings) -> Result<(), SettingsError> {
     if let Some(breaker) = &settings.circuit_breaker {
         breaker.validate()?;
     }
+    if let Some(hedging) = &settings.hedging {
+        hedging.validate()?;
+    }
     settings
         .retry_budget
         .as_ref()

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{validate, CircuitBreaker, RateLimitReset, RetryBudget, RetrySettings, SettingsError};
+use super::{
+    validate, CircuitBreaker, Hedging, RateLimitReset, RetryBudget, RetrySettings, SettingsError,
+};
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
 #[derive(Serialize)]
@@ -46,6 +48,8 @@ pub(super) struct WireSettings {
     // Issue 18: written only when set, as the fields of issue 14.
     #[serde(skip_serializing_if = "Option::is_none")]
     circuit_breaker: Option<WireBreaker>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hedging: Option<WireHedging>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -162,6 +166,21 @@ impl From<CircuitBreaker> for WireBreaker {
     }
 }
 
+#[derive(Serialize)]
+struct WireHedging {
+    delay: f64,
+    max_hedged: u32,
+}
+
+impl From<Hedging> for WireHedging {
+    fn from(h: Hedging) -> Self {
+        WireHedging {
+            delay: h.delay.as_secs_f64(),
+            max_hedged: h.max_hedged,
+        }
+    }
+}
+
 impl From<RetrySettings> for WireSettings {
     fn from(s: RetrySettings) -> Self {
         WireSettings {
@@ -195,6 +214,7 @@ impl From<RetrySettings> for WireSettings {
             classify_body_bytes: s.classify_body_bytes,
             replay_limit: s.replay_limit,
             circuit_breaker: s.circuit_breaker.map(WireBreaker::from),
+            hedging: s.hedging.map(WireHedging::from),
         }
     }
 }
@@ -284,6 +304,25 @@ mod tests {
                 r#"{"circuit_breaker": {"half_open_probes": -1}}"#,
                 "`circuit_breaker.half_open_probes`: invalid value",
             ),
+            (r#"{"hedging": {"delay": 0}}"#, "`hedging.delay` = 0"),
+            (r#"{"hedging": {"delay": "0ms"}}"#, "`hedging.delay` = 0"),
+            (r#"{"hedging": {"delay": 7200}}"#, "`hedging.delay` = 7200"),
+            (
+                r#"{"hedging": {"max_hedged": 0}}"#,
+                "`hedging.max_hedged` = 0",
+            ),
+            (
+                r#"{"hedging": {"max_hedged": 1000}}"#,
+                "`hedging.max_hedged` = 1000",
+            ),
+            (
+                r#"{"hedging": {"max_hedged": "two"}}"#,
+                "`hedging.max_hedged`: invalid type",
+            ),
+            (
+                r#"{"hedging": {"delay_ms": 5}}"#,
+                "unknown retry setting `hedging.delay_ms`",
+            ),
         ];
         for (json, needle) in cases {
             let err = from_json(json).unwrap_err();
@@ -340,6 +379,39 @@ mod tests {
                 .circuit_breaker,
             Some(CircuitBreaker::default())
         );
+    }
+
+    #[test]
+    fn hedging_is_written_only_when_set_and_round_trips() {
+        let json = serde_json::to_string(&RetrySettings::default()).unwrap();
+        assert!(!json.contains("hedging"), "{json}");
+        let settings = RetrySettings {
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(5),
+                max_hedged: 2,
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert!(
+            json.ends_with(r#""hedging":{"delay":0.005,"max_hedged":2}}"#),
+            "{json}"
+        );
+        assert_eq!(from_json(&json).unwrap(), settings);
+        assert_eq!(
+            from_json(r#"{"hedging": {"delay": "20ms"}}"#)
+                .unwrap()
+                .hedging,
+            Some(Hedging {
+                delay: Duration::from_millis(20),
+                ..Hedging::default()
+            })
+        );
+        assert_eq!(
+            from_json(r#"{"hedging": {}}"#).unwrap().hedging,
+            Some(Hedging::default())
+        );
+        assert_eq!(from_json(r#"{"hedging": null}"#).unwrap().hedging, None);
     }
 
     #[test]

@@ -67,7 +67,10 @@ impl Signal {
             AttemptOutcome::Timeout => breaker.count_timeouts,
             // A request reqwest refused, or the user's own code failing, says nothing of
             // the host.
-            AttemptOutcome::Other | AttemptOutcome::Service => return Signal::Neutral,
+            // A cancelled hedge ended for the call's sake, not the host's.
+            AttemptOutcome::Other | AttemptOutcome::Service | AttemptOutcome::Cancelled => {
+                return Signal::Neutral
+            }
         };
         if failed {
             Signal::Failure
