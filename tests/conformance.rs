@@ -86,6 +86,8 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         replay_limit: s.replay_limit,
         // Stateful across calls: not drawn in the model (tests/circuit_breaker.rs covers it).
         circuit_breaker: None,
+        // Concurrent attempts: not drawn in the model (tests/hedging.rs covers it).
+        hedging: None,
     }
 }
 

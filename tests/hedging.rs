@@ -277,7 +277,12 @@ async fn only_idempotent_methods_of_allowed_methods_and_keyed_posts_are_hedged()
             .received()
             .iter()
             .filter(|r| r.path == path)
-            .map(|r| (r.header("idempotency-key").map(str::to_owned), r.body.clone()))
+            .map(|r| {
+                (
+                    r.header("idempotency-key").map(str::to_owned),
+                    r.body.clone(),
+                )
+            })
             .collect();
         assert_eq!(
             keys,
@@ -360,7 +365,11 @@ async fn a_retryable_answer_does_not_win_the_attempt_still_in_flight_does() {
     let session = session(settings());
     let response = session.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(server.count(), 2, "no retry: the attempt was still in flight");
+    assert_eq!(
+        server.count(),
+        2,
+        "no retry: the attempt was still in flight"
+    );
     let record = CallRecord::of(&response);
     assert_eq!(
         outcomes(record),
@@ -415,7 +424,11 @@ async fn copies_count_against_max_retries() {
     });
     let response = session.get(server.url("/a")).send().await.unwrap();
     assert_eq!(response.status(), 503);
-    assert_eq!(server.count_path("/a"), 2, "1 + max_retries attempts in all");
+    assert_eq!(
+        server.count_path("/a"),
+        2,
+        "1 + max_retries attempts in all"
+    );
     let record = CallRecord::of(&response);
     assert_eq!(record.attempt_count(), 2);
     assert_eq!(record.give_up(), Some(GiveUp::Exhausted));
@@ -498,7 +511,9 @@ async fn no_hedging_leaves_one_call_unhedged() {
         .get(server.url("/classified"))
         .no_hedging()
         .no_circuit_breaker()
-        .classify(api_toolkit::Classifier::new(|_| api_toolkit::Verdict::Defer))
+        .classify(api_toolkit::Classifier::new(|_| {
+            api_toolkit::Verdict::Defer
+        }))
         .send()
         .await
         .unwrap();
@@ -618,11 +633,7 @@ async fn the_tower_and_blocking_front_ends_hedge_the_middleware_does_not() {
     // A session over a tower service sends copies through clones of the service.
     let service = tower::ServiceBuilder::new().service(reqwest::Client::new());
     let over_service = Session::from_service(service, settings()).unwrap();
-    over_service
-        .get(server.url("/tower"))
-        .send()
-        .await
-        .unwrap();
+    over_service.get(server.url("/tower")).send().await.unwrap();
     assert_eq!(server.count_path("/tower"), 2);
 
     // A middleware chain's rest runs one attempt at a time: no copies.

@@ -47,11 +47,12 @@ pub(crate) enum Key {
     ClassifyBodyBytes,
     ReplayLimit,
     CircuitBreaker,
+    Hedging,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 23] = [
+    pub(crate) const ALL: [Key; 24] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -75,6 +76,7 @@ impl Key {
         Key::ClassifyBodyBytes,
         Key::ReplayLimit,
         Key::CircuitBreaker,
+        Key::Hedging,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -103,6 +105,7 @@ impl Key {
             Key::ClassifyBodyBytes => "classify_body_bytes",
             Key::ReplayLimit => "replay_limit",
             Key::CircuitBreaker => "circuit_breaker",
+            Key::Hedging => "hedging",
         }
     }
 
@@ -136,6 +139,11 @@ impl Key {
             Key::CircuitBreaker => {
                 return "expected `circuit_breaker(<key> = <value>, ...)`, or \
                         `circuit_breaker()` for the defaults"
+                    .to_owned()
+            }
+            Key::Hedging => {
+                return "expected `hedging(delay_ms = <milliseconds>, max_hedged = <integer>)`, \
+                        or `hedging()` for the defaults"
                     .to_owned()
             }
         };
@@ -285,6 +293,70 @@ pub(crate) enum BreakerValue {
     Flag(LitBool),
 }
 
+/// A key of `hedging(...)`: the fields of `Hedging`, and `delay_ms` for a delay in
+/// milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HedgeKey {
+    Delay,
+    DelayMs,
+    MaxHedged,
+}
+
+impl HedgeKey {
+    pub(crate) const ALL: [HedgeKey; 3] = [HedgeKey::Delay, HedgeKey::DelayMs, HedgeKey::MaxHedged];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            HedgeKey::Delay => "delay",
+            HedgeKey::DelayMs => "delay_ms",
+            HedgeKey::MaxHedged => "max_hedged",
+        }
+    }
+
+    /// ``expected `delay_ms = <milliseconds>` in `hedging(...)` ``.
+    pub(crate) fn expected(self) -> String {
+        let value = match self {
+            HedgeKey::Delay => "<seconds>",
+            HedgeKey::DelayMs => "<milliseconds>",
+            HedgeKey::MaxHedged => "<integer>",
+        };
+        format!("expected `{} = {value}` in `hedging(...)`", self.name())
+    }
+}
+
+impl Named for HedgeKey {
+    fn all() -> &'static [Self] {
+        &HedgeKey::ALL
+    }
+    const ATTRIBUTE: &'static str = "hedging(...)";
+    fn name(self) -> &'static str {
+        HedgeKey::name(self)
+    }
+    fn expected(self) -> String {
+        HedgeKey::expected(self)
+    }
+    fn want(self) -> Option<Want> {
+        Some(match self {
+            HedgeKey::Delay => Want::Seconds,
+            HedgeKey::DelayMs | HedgeKey::MaxHedged => Want::Int,
+        })
+    }
+}
+
+/// One `key = value` of `hedging(...)`.
+pub(crate) struct HedgeEntry {
+    pub(crate) key: HedgeKey,
+    pub(crate) value: HedgeValue,
+}
+
+/// A value of `hedging(...)`: its shape follows from the key.
+pub(crate) enum HedgeValue {
+    /// `delay`.
+    Seconds(Number),
+    /// `delay_ms`, `max_hedged`.
+    Count(Int),
+}
+
 /// What the keys of one attribute have in common: their names, for lookups, repeats and
 /// suggestions, and the message for a value of the wrong shape.
 pub(crate) trait Named: Copy + PartialEq + 'static {
@@ -334,8 +406,9 @@ impl Named for Key {
             | Key::RespectRetryAfterMs
             | Key::KeyedRetries => Want::Bool,
             Key::ShouldRetryHeader | Key::RateLimitReset => Want::Header,
-            // `parse_path` has its own hint; `circuit_breaker(...)` has keys of its own.
-            Key::Classify | Key::CircuitBreaker => return None,
+            // `parse_path` has its own hint; `circuit_breaker(...)` and `hedging(...)` have keys
+            // of their own.
+            Key::Classify | Key::CircuitBreaker | Key::Hedging => return None,
         })
     }
 }
@@ -480,6 +553,8 @@ pub(crate) enum Value {
     Bytes(Int),
     /// `circuit_breaker`: the keys of `circuit_breaker(...)`.
     Breaker(Vec<BreakerEntry>),
+    /// `hedging`: the keys of `hedging(...)`.
+    Hedging(Vec<HedgeEntry>),
 }
 
 /// One `key = value` of `rate_limit_reset(...)`.
@@ -671,6 +746,17 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             value: Value::Breaker(entries),
         });
     }
+    if key == Key::Hedging {
+        if !meta.input.peek(Paren) {
+            errors.push(Error::new_spanned(&meta.path, key.expected()));
+            return None;
+        }
+        let entries = parse_hedging(meta, errors)?;
+        return Some(Entry {
+            key,
+            value: Value::Hedging(entries),
+        });
+    }
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
         return None;
@@ -707,8 +793,8 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
         Key::ClassifyBodyBytes | Key::ReplayLimit => {
             parse_int(input, key, "usize").map(Value::Bytes)
         }
-        // Parsed above, with its parentheses.
-        Key::CircuitBreaker => return None,
+        // Parsed above, with their parentheses.
+        Key::CircuitBreaker | Key::Hedging => return None,
     };
     errors
         .ok(with_hint(value, key, &tokens))
@@ -820,6 +906,30 @@ fn parse_breaker_entry(
         | BreakerKey::CountTimeouts => parse_flag(input, key).map(BreakerValue::Flag),
     })?;
     Some(BreakerEntry { key, value })
+}
+
+fn parse_hedging(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<HedgeEntry>> {
+    parse_nested(
+        meta,
+        errors,
+        Key::Hedging,
+        parse_hedging_entry,
+        |e: &HedgeEntry| e.key,
+    )
+}
+
+fn parse_hedging_entry(
+    meta: &ParseNestedMeta,
+    seen: &mut Vec<HedgeKey>,
+    errors: &mut Errors,
+) -> Option<HedgeEntry> {
+    let (key, value) = parse_nested_value(meta, seen, errors, |input, key| match key {
+        HedgeKey::Delay => parse_number(input, key).map(HedgeValue::Seconds),
+        HedgeKey::DelayMs | HedgeKey::MaxHedged => {
+            parse_int(input, key, "u32").map(HedgeValue::Count)
+        }
+    })?;
+    Some(HedgeEntry { key, value })
 }
 
 /// Parses one `key = value` inside a nested key, the value with `parse_value`; a mistake is

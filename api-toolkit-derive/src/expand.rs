@@ -9,7 +9,7 @@ use syn::{DeriveInput, Path};
 use crate::ast::Input;
 use crate::attr::Key;
 use crate::fallback;
-use crate::valid::{Breaker, Checked, Method, Reset, Seconds, Setting};
+use crate::valid::{Breaker, Checked, Hedge, Method, Reset, Seconds, Setting};
 
 /// The impl, or the errors and a [`fallback`] impl.
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
@@ -107,6 +107,31 @@ fn value_tokens(value: &Checked, private: &TokenStream) -> TokenStream {
             let breaker = breaker_tokens(breaker, private);
             quote!(::core::option::Option::Some(#breaker))
         }
+        Checked::Hedging(hedge) => {
+            let hedge = hedge_tokens(hedge, private);
+            quote!(::core::option::Option::Some(#hedge))
+        }
+    }
+}
+
+/// `Hedging::default()` with the given fields overridden, like the settings.
+fn hedge_tokens(hedge: &Hedge, private: &TokenStream) -> TokenStream {
+    let mut fields = Vec::new();
+    if let Some(delay) = hedge.delay {
+        let secs = Literal::u64_unsuffixed(delay.as_secs());
+        let nanos = Literal::u32_unsuffixed(delay.subsec_nanos());
+        fields.push(quote!(delay: #private::Duration::new(#secs, #nanos)));
+    }
+    if let Some(count) = hedge.max_hedged {
+        let count = Literal::u32_unsuffixed(count);
+        fields.push(quote!(max_hedged: #count));
+    }
+    let default = quote!(#private::Hedging::default());
+    match fields.len() {
+        0 => default,
+        // With every field given, `..default()` would be a needless update.
+        2 => quote!(#private::Hedging { #(#fields),* }),
+        _ => quote!(#private::Hedging { #(#fields,)* ..#default }),
     }
 }
 

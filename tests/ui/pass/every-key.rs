@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, RateLimitReset,
-    ResetForm, RetryBudget, RetrySettings, Session, Verdict,
+    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Hedging, Method,
+    RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Verdict,
 };
 
 fn rules(_: &Attempt<'_>) -> Verdict {
@@ -45,6 +45,7 @@ fn rules(_: &Attempt<'_>) -> Verdict {
         count_connection_failures = false,
         count_timeouts = false,
     ),
+    hedging(delay_ms = 5, max_hedged = 10),
 )]
 struct Integers {
     session: Session,
@@ -75,6 +76,7 @@ struct Integers {
     statuses = [429]
 ))]
 #[retry(circuit_breaker(failure_ratio = 0.25, window = 0.01, break_duration = 1e-9))]
+#[retry(hedging(delay = 0.25))]
 struct Floats {
     session: Session,
 }
@@ -90,7 +92,8 @@ struct Floats {
     attempt_timeout = 1e-9,
     backoff_jitter = 0,
     retry_budget = 0.0,
-    circuit_breaker()
+    circuit_breaker(),
+    hedging()
 )]
 struct Odd {
     session: Session,
@@ -143,6 +146,10 @@ fn main() {
                 count_connection_failures: false,
                 count_timeouts: false,
             }),
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(5),
+                max_hedged: 10,
+            }),
         }
     );
     assert_eq!(
@@ -192,6 +199,10 @@ fn main() {
                 break_duration: Duration::from_nanos(1),
                 ..CircuitBreaker::default()
             }),
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(250),
+                ..Hedging::default()
+            }),
         }
     );
     assert_eq!(
@@ -210,6 +221,7 @@ fn main() {
                 ..RetryBudget::default()
             }),
             circuit_breaker: Some(CircuitBreaker::default()),
+            hedging: Some(Hedging::default()),
             ..RetrySettings::default()
         }
     );
