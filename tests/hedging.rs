@@ -14,7 +14,7 @@ use api_toolkit::{
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use testkit::{read_request, Received};
+use testkit::{capture_tracing, read_request, Received};
 
 /// What the server does with one request: answer `status` after `delay`.
 #[derive(Clone, Copy, Debug)]
@@ -576,6 +576,21 @@ async fn losers_are_cancelled_and_the_server_sees_at_most_one_plus_max_hedged() 
     let response = session.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(server.count(), 4);
+}
+
+#[tokio::test]
+async fn each_copy_sent_is_an_event_of_the_call_span() {
+    let server = Server::start(first_per_path_slow()).await;
+    let (captured, _guard) = capture_tracing();
+    let session = session(settings());
+    session.get(server.url("/traced")).send().await.unwrap();
+    let output = captured.text();
+    let hedging: Vec<_> = output.lines().filter(|l| l.contains("hedging")).collect();
+    assert_eq!(hedging.len(), 1, "{output}");
+    assert!(hedging[0].contains("DEBUG"), "{output}");
+    assert!(hedging[0].contains("http.client.request"), "{output}");
+    assert!(hedging[0].contains("attempt=2"), "{output}");
+    assert!(hedging[0].contains("in_flight=2"), "{output}");
 }
 
 #[tokio::test]
