@@ -235,11 +235,11 @@ impl<'a, P: Send + 'a> Race<'a, P> {
         true
     }
 
-    /// Ends the round: the attempts still in flight are dropped, their connections closed, and
-    /// recorded as cancelled. Counts a win by a copy when `won` (the last attempt to end ended
-    /// the call with its outcome).
+    /// Ends the round: records the attempts still in flight as cancelled (dropping the race
+    /// then drops them, closing their connections), and counts a win by a copy when `won` (the
+    /// last attempt to end ended the call with its outcome).
     #[cold]
-    pub(crate) fn finish(self: Box<Self>, record: &mut CallRecord, won: bool) {
+    pub(crate) fn finish(&self, record: &mut CallRecord, won: bool) {
         if won && self.last_was_copy {
             self.shared.stats.hedge_won();
         }
