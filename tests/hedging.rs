@@ -411,6 +411,25 @@ async fn when_every_attempt_of_a_round_is_retryable_the_usual_rules_retry() {
     );
     let stats = session.stats();
     assert_eq!((stats.attempts, stats.hedges, stats.retries()), (3, 1, 1));
+    assert_eq!(stats.hedges_won, 0, "the retry answered");
+
+    // The copies took the retries: the last one is sent alone, and its answer is no copy's win.
+    let server = Server::start(|_, n| match n {
+        0 => status(503, 100),
+        1 => status(503, 0),
+        _ => ok(0),
+    })
+    .await;
+    let session = Session::new(RetrySettings {
+        max_retries: 2,
+        ..settings()
+    })
+    .unwrap();
+    let response = session.get(server.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.count(), 3);
+    let stats = session.stats();
+    assert_eq!((stats.attempts, stats.hedges, stats.hedges_won), (3, 1, 0));
 }
 
 #[tokio::test]

@@ -1374,7 +1374,8 @@ mod tests {
         assert_eq!(closest_keys::<Key>("x"), []);
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
-        assert!(message.ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`"));
+        assert!(message
+            .ends_with(", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `hedging`"));
     }
 
     #[test]

@@ -373,6 +373,8 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             };
                         }
                     };
+                    // A round that ended retryable is over: the retry may start another.
+                    race = None;
                     let pause =
                         prepare_retry(&mut kept, shared, &plan, &record, recorded, wait, result);
                     (pause, wait, recorded)
