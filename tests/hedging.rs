@@ -147,6 +147,7 @@ fn hedging(delay_ms: u64, max_hedged: u32) -> Option<Hedging> {
     Some(Hedging {
         delay: Duration::from_millis(delay_ms),
         max_hedged,
+        quantile: None,
     })
 }
 
@@ -598,6 +599,65 @@ async fn losers_are_cancelled_and_the_server_sees_at_most_one_plus_max_hedged() 
 }
 
 #[tokio::test]
+async fn an_adaptive_delay_follows_the_hosts_recent_latency() {
+    // Answers spread over 10..=28 ms, and 300 ms for every 20th request.
+    let server = Server::start(|_, n| {
+        if n % 20 == 19 {
+            ok(300)
+        } else {
+            ok(10 + 2 * (n as u64 % 10))
+        }
+    })
+    .await;
+    let url = server.url("/adaptive");
+    // A fixed 2 ms delay: a copy for nearly every call.
+    let fixed = session(RetrySettings {
+        hedging: hedging(2, 1),
+        ..settings()
+    });
+    for _ in 0..20 {
+        fixed.get(&url).send().await.unwrap();
+    }
+    assert!(fixed.stats().hedges >= 15, "{:?}", fixed.stats());
+
+    // The host's 90th percentile, at least 2 ms: once 20 latencies are known, copies go only to
+    // the slowest calls.
+    let adaptive = session(RetrySettings {
+        hedging: Some(Hedging {
+            quantile: Some(0.9),
+            ..hedging(2, 1).unwrap()
+        }),
+        ..settings()
+    });
+    for _ in 0..30 {
+        adaptive.get(&url).send().await.unwrap();
+    }
+    let before = adaptive.stats().hedges;
+    let (mut slowest, mut copy_waits) = (Duration::ZERO, Vec::new());
+    for _ in 0..60 {
+        let started = Instant::now();
+        let response = adaptive.get(&url).send().await.unwrap();
+        slowest = slowest.max(started.elapsed());
+        let record = CallRecord::of(&response);
+        copy_waits.extend(
+            record
+                .attempts()
+                .iter()
+                .filter(|a| a.wait_source() == WaitSource::Hedge)
+                .map(|a| a.wait_before()),
+        );
+    }
+    let copies = adaptive.stats().hedges - before;
+    assert!(copies <= 20, "{copies} copies for 60 calls");
+    assert!(!copy_waits.is_empty(), "the 300 ms answers were hedged");
+    assert!(
+        copy_waits.iter().all(|w| *w >= Duration::from_millis(10)),
+        "each copy waited about the host's p90, not the 2 ms floor: {copy_waits:?}"
+    );
+    assert!(slowest < Duration::from_millis(200), "{slowest:?}");
+}
+
+#[tokio::test]
 async fn each_copy_sent_is_an_event_of_the_call_span() {
     let server = Server::start(first_per_path_slow()).await;
     let (captured, _guard) = capture_tracing();
@@ -619,6 +679,7 @@ async fn settings_out_of_range_name_the_field() {
             Hedging {
                 delay: Duration::ZERO,
                 max_hedged: 1,
+                quantile: None,
             },
             "hedging.delay",
         ),
@@ -626,6 +687,7 @@ async fn settings_out_of_range_name_the_field() {
             Hedging {
                 delay: Duration::from_secs(7200),
                 max_hedged: 1,
+                quantile: None,
             },
             "hedging.delay",
         ),
@@ -633,6 +695,7 @@ async fn settings_out_of_range_name_the_field() {
             Hedging {
                 delay: Duration::from_millis(5),
                 max_hedged: 0,
+                quantile: None,
             },
             "hedging.max_hedged",
         ),
@@ -640,6 +703,7 @@ async fn settings_out_of_range_name_the_field() {
             Hedging {
                 delay: Duration::from_millis(5),
                 max_hedged: 1000,
+                quantile: None,
             },
             "hedging.max_hedged",
         ),

@@ -300,16 +300,23 @@ pub(crate) enum HedgeKey {
     Delay,
     DelayMs,
     MaxHedged,
+    Quantile,
 }
 
 impl HedgeKey {
-    pub(crate) const ALL: [HedgeKey; 3] = [HedgeKey::Delay, HedgeKey::DelayMs, HedgeKey::MaxHedged];
+    pub(crate) const ALL: [HedgeKey; 4] = [
+        HedgeKey::Delay,
+        HedgeKey::DelayMs,
+        HedgeKey::MaxHedged,
+        HedgeKey::Quantile,
+    ];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             HedgeKey::Delay => "delay",
             HedgeKey::DelayMs => "delay_ms",
             HedgeKey::MaxHedged => "max_hedged",
+            HedgeKey::Quantile => "quantile",
         }
     }
 
@@ -319,6 +326,7 @@ impl HedgeKey {
             HedgeKey::Delay => "<seconds>",
             HedgeKey::DelayMs => "<milliseconds>",
             HedgeKey::MaxHedged => "<integer>",
+            HedgeKey::Quantile => "<ratio>",
         };
         format!("expected `{} = {value}` in `hedging(...)`", self.name())
     }
@@ -339,6 +347,7 @@ impl Named for HedgeKey {
         Some(match self {
             HedgeKey::Delay => Want::Seconds,
             HedgeKey::DelayMs | HedgeKey::MaxHedged => Want::Int,
+            HedgeKey::Quantile => Want::Number,
         })
     }
 }
@@ -353,6 +362,8 @@ pub(crate) struct HedgeEntry {
 pub(crate) enum HedgeValue {
     /// `delay`.
     Seconds(Number),
+    /// `quantile`.
+    Ratio(Number),
     /// `delay_ms`, `max_hedged`.
     Count(Int),
 }
@@ -925,6 +936,7 @@ fn parse_hedging_entry(
 ) -> Option<HedgeEntry> {
     let (key, value) = parse_nested_value(meta, seen, errors, |input, key| match key {
         HedgeKey::Delay => parse_number(input, key).map(HedgeValue::Seconds),
+        HedgeKey::Quantile => parse_number(input, key).map(HedgeValue::Ratio),
         HedgeKey::DelayMs | HedgeKey::MaxHedged => {
             parse_int(input, key, "u32").map(HedgeValue::Count)
         }

@@ -126,11 +126,15 @@ fn hedge_tokens(hedge: &Hedge, private: &TokenStream) -> TokenStream {
         let count = Literal::u32_unsuffixed(count);
         fields.push(quote!(max_hedged: #count));
     }
+    if let Some(quantile) = hedge.quantile {
+        let quantile = Literal::f64_unsuffixed(quantile);
+        fields.push(quote!(quantile: ::core::option::Option::Some(#quantile)));
+    }
     let default = quote!(#private::Hedging::default());
     match fields.len() {
         0 => default,
         // With every field given, `..default()` would be a needless update.
-        2 => quote!(#private::Hedging { #(#fields),* }),
+        3 => quote!(#private::Hedging { #(#fields),* }),
         _ => quote!(#private::Hedging { #(#fields,)* ..#default }),
     }
 }

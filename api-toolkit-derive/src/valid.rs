@@ -59,6 +59,8 @@ pub(crate) struct Hedge {
     pub(crate) delay: Option<Duration>,
     /// In `1..=10`.
     pub(crate) max_hedged: Option<u32>,
+    /// Finite, in `0..1` (both excluded).
+    pub(crate) quantile: Option<f64>,
 }
 
 /// The fields given in `circuit_breaker(...)`, each by the rule of `CircuitBreaker::validate`;
@@ -596,6 +598,7 @@ fn hedge(entries: Vec<HedgeEntry>, errors: &mut Errors) -> Hedge {
             (HedgeKey::MaxHedged, HedgeValue::Count(int)) => {
                 hedge.max_hedged = errors.ok(max_hedged(&int));
             }
+            (_, HedgeValue::Ratio(number)) => hedge.quantile = errors.ok(quantile(&number)),
             (key, value) => {
                 if let Some(first) = delay_key {
                     let message = format!(
@@ -604,7 +607,9 @@ fn hedge(entries: Vec<HedgeEntry>, errors: &mut Errors) -> Hedge {
                         key.name()
                     );
                     let span = match &value {
-                        HedgeValue::Seconds(number) => number.to_token_stream(),
+                        HedgeValue::Seconds(number) | HedgeValue::Ratio(number) => {
+                            number.to_token_stream()
+                        }
                         HedgeValue::Count(int) => int.to_token_stream(),
                     };
                     errors.push(Error::new_spanned(span, message));
@@ -613,7 +618,9 @@ fn hedge(entries: Vec<HedgeEntry>, errors: &mut Errors) -> Hedge {
                 delay_key = Some(key);
                 hedge.delay = errors.ok(match &value {
                     HedgeValue::Count(int) => delay_ms(int),
-                    HedgeValue::Seconds(number) => delay_seconds(number),
+                    HedgeValue::Seconds(number) | HedgeValue::Ratio(number) => {
+                        delay_seconds(number)
+                    }
                 });
             }
         }
@@ -651,6 +658,17 @@ fn delay_seconds(number: &Number) -> Result<Duration> {
                            (or `delay_ms = <milliseconds>`)";
             Error::new_spanned(number, message)
         })
+}
+
+fn quantile(number: &Number) -> Result<f64> {
+    let value = float_value(number);
+    if value.is_finite() && value > 0.0 && value < 1.0 {
+        Ok(value)
+    } else {
+        let message = "`quantile` of `hedging` must be a number between 0 and 1, both excluded \
+                       (`0.95`: the host's recent 95th percentile)";
+        Err(Error::new_spanned(number, message))
+    }
 }
 
 fn max_hedged(int: &Int) -> Result<u32> {

@@ -24,6 +24,7 @@ use crate::record::{
 use crate::replay::Kept;
 use crate::session::Shared;
 use crate::state::breaker::{HostBreaker, Signal, Ticket, Transition};
+use crate::state::latency::Latencies;
 use crate::state::origin_key;
 use crate::transport::{Attempted, Failure, Transport};
 use crate::{
@@ -659,6 +660,10 @@ fn start_race<'a, T: Transport>(
         }
     });
     let copies = plan.max_retries.saturating_sub(retries_done);
+    let latencies = hedging.quantile.map(|_| {
+        let origin = crate::state::origin_key(kept.next().url());
+        shared.latencies.get(&origin, Latencies::new)
+    });
     kept.send_next(true, origin, settings.replay_limit, |request| {
         Race::start(
             shared,
@@ -670,6 +675,7 @@ fn start_race<'a, T: Transport>(
             waited,
             copies,
             retries_done.saturating_add(1),
+            latencies,
         )
     })
 }

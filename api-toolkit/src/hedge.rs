@@ -21,6 +21,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ use tracing::Span;
 use crate::idempotency::IDEMPOTENCY_KEY;
 use crate::record::{AttemptOutcome, AttemptRecord, CallRecord, Decider, WaitSource};
 use crate::session::Shared;
+use crate::state::latency::Latencies;
 use crate::transport::Attempted;
 use crate::{telemetry, Hedging, RetrySettings, IDEMPOTENT_METHODS};
 
@@ -87,6 +89,8 @@ pub(crate) struct Race<'a, P> {
     first_number: u32,
     /// Whether the attempt that ended last was a copy.
     last_was_copy: bool,
+    /// The host's recent latencies, with an adaptive delay: each attempt's is recorded.
+    latencies: Option<Arc<Latencies>>,
 }
 
 struct Runner<'a, P> {
@@ -94,6 +98,7 @@ struct Runner<'a, P> {
     pass: P,
     waited: (Duration, WaitSource),
     copy: bool,
+    started: Instant,
 }
 
 /// An attempt of the race that ended.
@@ -133,33 +138,34 @@ impl<'a, P: Send + 'a> Race<'a, P> {
         waited: (Duration, WaitSource),
         max_copies: u32,
         first_number: u32,
+        latencies: Option<Arc<Latencies>>,
     ) -> Box<Race<'a, P>> {
         let template = request
             .try_clone()
             .expect("only requests whose body can be sent again are hedged");
+        let delay = delay(&hedging, latencies.as_deref());
         let now = Instant::now();
         let first = Runner {
             flight: launch(request),
             pass,
             waited,
             copy: false,
+            started: now,
         };
         Box::new(Race {
             shared,
             span,
             template,
             launch,
-            delay: hedging.delay,
+            delay,
             left: hedging.max_hedged.min(max_copies),
-            timer: Box::pin(tokio::time::sleep_until(crate::wait::later(
-                now,
-                hedging.delay,
-            ))),
+            timer: Box::pin(tokio::time::sleep_until(crate::wait::later(now, delay))),
             last_start: now,
             running: SmallVec::from_iter([first]),
             sent: 0,
             first_number,
             last_was_copy: false,
+            latencies,
         })
     }
 
@@ -182,6 +188,9 @@ impl<'a, P: Send + 'a> Race<'a, P> {
             if let Some((i, (result, answered))) = ended {
                 let runner = self.running.remove(i);
                 self.last_was_copy = runner.copy;
+                if let (Some(latencies), Ok(_)) = (&self.latencies, &result) {
+                    latencies.record(runner.started.elapsed());
+                }
                 return Poll::Ready(Ended {
                     result,
                     answered,
@@ -231,6 +240,7 @@ impl<'a, P: Send + 'a> Race<'a, P> {
             pass,
             waited,
             copy: true,
+            started: now,
         });
         true
     }
@@ -244,6 +254,10 @@ impl<'a, P: Send + 'a> Race<'a, P> {
             self.shared.stats.hedge_won();
         }
         for runner in &self.running {
+            // It would have taken at least this long.
+            if let Some(latencies) = &self.latencies {
+                latencies.record(runner.started.elapsed());
+            }
             let (wait, source) = runner.waited;
             record.push(AttemptRecord::new(
                 AttemptOutcome::Cancelled,
@@ -254,6 +268,21 @@ impl<'a, P: Send + 'a> Race<'a, P> {
         }
     }
 }
+
+/// The delay before each copy: `hedging.delay`, or with a `quantile`, that quantile of the
+/// host's recent latencies when enough are known, at least `hedging.delay`.
+fn delay(hedging: &Hedging, latencies: Option<&Latencies>) -> Duration {
+    let recent = hedging
+        .quantile
+        .zip(latencies)
+        .and_then(|(quantile, latencies)| latencies.quantile(quantile));
+    recent.map_or(hedging.delay, |recent| {
+        recent.clamp(hedging.delay, hedging.delay.max(MAX_ADAPTIVE_DELAY))
+    })
+}
+
+/// The longest adaptive delay.
+const MAX_ADAPTIVE_DELAY: Duration = Duration::from_secs(3600);
 
 #[cfg(test)]
 mod tests {

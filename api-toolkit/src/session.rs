@@ -14,6 +14,7 @@ use crate::policy::Active;
 use crate::record::RetryEvent;
 use crate::settings_cell::SettingsCell;
 use crate::state::breaker::HostBreaker;
+use crate::state::latency::Latencies;
 use crate::state::{HostStore, MAX_HOSTS};
 use crate::stats::{Counters, Stats};
 use crate::transport::{Own, Sender};
@@ -53,6 +54,9 @@ pub(crate) struct Shared {
     pub(crate) host_gate: HostGate,
     /// The circuit breakers, one per origin; touched only by calls with a breaker.
     pub(crate) breakers: HostStore<HostBreaker>,
+    /// Recent latencies, one ring per origin; touched only by calls with an adaptive hedging
+    /// delay.
+    pub(crate) latencies: HostStore<Latencies>,
     pub(crate) on_retry: Option<RetryHook>,
     /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
     /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
@@ -870,6 +874,7 @@ impl SessionBuilder {
             budget: BudgetState::new(),
             host_gate: HostGate::default(),
             breakers: HostStore::new(MAX_HOSTS),
+            latencies: HostStore::new(MAX_HOSTS),
             on_retry: self.on_retry,
             timeout: self.timeout,
             cuts_connects,

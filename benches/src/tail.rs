@@ -40,6 +40,7 @@ pub(crate) fn run(calls: usize, server_core: Option<core_affinity::CoreId>) {
             Some(Hedging {
                 delay: Duration::from_millis(5),
                 max_hedged: 1,
+                quantile: None,
             }),
         ),
     ] {

@@ -44,15 +44,18 @@ use super::SettingsError;
 /// // A copy after 50 ms without an answer, at most one copy at a time.
 /// let settings = RetrySettings {
 ///     max_retries: 2,
-///     hedging: Some(Hedging { delay: Duration::from_millis(50), max_hedged: 1 }),
+///     hedging: Some(Hedging { delay: Duration::from_millis(50), ..Hedging::default() }),
 ///     ..RetrySettings::idempotent()
 /// };
+/// // Or the host's recent 95th percentile, at least 10 ms.
+/// let adaptive = Hedging { delay: Duration::from_millis(10), quantile: Some(0.95), ..Hedging::default() };
+/// assert!(RetrySettings { hedging: Some(adaptive), ..settings.clone() }.validate().is_ok());
 /// assert!(settings.validate().is_ok());
 /// let zero = Hedging { delay: Duration::ZERO, ..Hedging::default() };
 /// let err = RetrySettings { hedging: Some(zero), ..settings }.validate().unwrap_err();
 /// assert_eq!(err.field(), "hedging.delay");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Hedging {
     /// How long an attempt runs without a response before a copy is sent, and between copies:
     /// between 1 ms and 1 hour. Near the host's 95th-percentile latency, copies go to about
@@ -61,6 +64,12 @@ pub struct Hedging {
     /// The most copies a call sends for one attempt, beside it: between 1 and 10. Each also
     /// counts against `max_retries`.
     pub max_hedged: u32,
+    /// An adaptive delay: the `quantile` (`0.95` is the 95th percentile) of the latencies of
+    /// the host's recent answers to hedged calls (the last 128 attempts of the session's calls
+    /// to that origin), at least `delay` (which also applies until 20 answers are known). For a
+    /// host whose latency changes: a copy goes to about `1 − quantile` of the calls. Between 0
+    /// and 1, both excluded; `None`, the default: the delay is `delay`.
+    pub quantile: Option<f64>,
 }
 
 impl Default for Hedging {
@@ -69,6 +78,7 @@ impl Default for Hedging {
         Hedging {
             delay: Duration::from_millis(100),
             max_hedged: 1,
+            quantile: None,
         }
     }
 }
@@ -95,6 +105,16 @@ impl Hedging {
                 self.max_hedged,
                 "expected between 1 and 10 copies",
             ));
+        }
+        if let Some(quantile) = self.quantile {
+            if !(quantile.is_finite() && quantile > 0.0 && quantile < 1.0) {
+                return Err(SettingsError::new(
+                    "hedging.quantile",
+                    Number(quantile),
+                    "expected a number between 0 and 1, both excluded (0.95: the 95th percentile \
+                     of the host's recent latencies)",
+                ));
+            }
         }
         Ok(())
     }
@@ -142,6 +162,20 @@ mod tests {
                 },
                 ("hedging.max_hedged", "11"),
             ),
+            (
+                Hedging {
+                    quantile: Some(1.0),
+                    ..Hedging::default()
+                },
+                ("hedging.quantile", "1"),
+            ),
+            (
+                Hedging {
+                    quantile: Some(f64::NAN),
+                    ..Hedging::default()
+                },
+                ("hedging.quantile", "NaN"),
+            ),
         ];
         for (hedging, (field, value)) in cases {
             let error = hedging.validate().unwrap_err();
@@ -152,10 +186,12 @@ mod tests {
             Hedging {
                 delay: MIN_DELAY,
                 max_hedged: MAX_HEDGED,
+                quantile: Some(0.5),
             },
             Hedging {
                 delay: MAX_DELAY,
                 max_hedged: 1,
+                quantile: Some(0.999),
             },
         ] {
             assert_eq!(fine.validate(), Ok(()));

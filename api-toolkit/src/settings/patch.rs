@@ -141,6 +141,7 @@ patch! {
     pub(super) struct HedgingPatch in "hedging." {
         delay: WireDuration,
         max_hedged: u32,
+        quantile: Option<f64>,
     }
 }
 
@@ -305,6 +306,7 @@ impl HedgingPatch {
             hedging.delay = delay.into_duration("hedging.delay")?;
         }
         set(&mut hedging.max_hedged, self.max_hedged);
+        set(&mut hedging.quantile, self.quantile);
         Ok(hedging)
     }
 }
@@ -593,6 +595,7 @@ mod tests {
             hedging: Some(Hedging {
                 delay: Duration::from_millis(40),
                 max_hedged: 3,
+                quantile: Some(0.9),
             }),
             ..base()
         };
@@ -603,8 +606,9 @@ mod tests {
             Hedging {
                 delay: Duration::from_millis(5),
                 max_hedged: 3,
+                quantile: Some(0.9),
             },
-            "max_hedged kept from the base"
+            "max_hedged and quantile kept from the base"
         );
         let patch: RetrySettingsPatch = toml::from_str("[hedging]\nmax_hedged = 11\n").unwrap();
         let err = patch.apply_to(base.clone()).unwrap_err();

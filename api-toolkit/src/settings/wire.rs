@@ -170,6 +170,8 @@ impl From<CircuitBreaker> for WireBreaker {
 struct WireHedging {
     delay: f64,
     max_hedged: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantile: Option<f64>,
 }
 
 impl From<Hedging> for WireHedging {
@@ -177,6 +179,7 @@ impl From<Hedging> for WireHedging {
         WireHedging {
             delay: h.delay.as_secs_f64(),
             max_hedged: h.max_hedged,
+            quantile: h.quantile,
         }
     }
 }
@@ -308,6 +311,10 @@ mod tests {
             (r#"{"hedging": {"delay": "0ms"}}"#, "`hedging.delay` = 0"),
             (r#"{"hedging": {"delay": 7200}}"#, "`hedging.delay` = 7200"),
             (
+                r#"{"hedging": {"quantile": 1.5}}"#,
+                "`hedging.quantile` = 1.5",
+            ),
+            (
                 r#"{"hedging": {"max_hedged": 0}}"#,
                 "`hedging.max_hedged` = 0",
             ),
@@ -389,6 +396,7 @@ mod tests {
             hedging: Some(Hedging {
                 delay: Duration::from_millis(5),
                 max_hedged: 2,
+                quantile: None,
             }),
             ..Default::default()
         };
@@ -412,6 +420,19 @@ mod tests {
             Some(Hedging::default())
         );
         assert_eq!(from_json(r#"{"hedging": null}"#).unwrap().hedging, None);
+        let adaptive = RetrySettings {
+            hedging: Some(Hedging {
+                quantile: Some(0.95),
+                ..Hedging::default()
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&adaptive).unwrap();
+        assert!(
+            json.ends_with(r#""hedging":{"delay":0.1,"max_hedged":1,"quantile":0.95}}"#),
+            "{json}"
+        );
+        assert_eq!(from_json(&json).unwrap(), adaptive);
     }
 
     #[test]

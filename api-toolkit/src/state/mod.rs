@@ -6,6 +6,7 @@
 //! `Retry-After`, pacing and a remote store are meant to follow the same shape.
 
 pub(crate) mod breaker;
+pub(crate) mod latency;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

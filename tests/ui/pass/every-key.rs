@@ -45,7 +45,7 @@ fn rules(_: &Attempt<'_>) -> Verdict {
         count_connection_failures = false,
         count_timeouts = false,
     ),
-    hedging(delay_ms = 5, max_hedged = 10),
+    hedging(delay_ms = 5, max_hedged = 10, quantile = 0.95),
 )]
 struct Integers {
     session: Session,
@@ -149,6 +149,7 @@ fn main() {
             hedging: Some(Hedging {
                 delay: Duration::from_millis(5),
                 max_hedged: 10,
+                quantile: Some(0.95),
             }),
         }
     );
