@@ -90,6 +90,8 @@ fn retry_settings(s: &scenario::Settings) -> RetrySettings {
         throttling: None,
         // The model has no quota: pacing stays off.
         pacing: None,
+        // Concurrent attempts: not drawn in the model (tests/hedging.rs covers it).
+        hedging: None,
     }
 }
 

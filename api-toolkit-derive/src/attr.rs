@@ -49,11 +49,12 @@ pub(crate) enum Key {
     CircuitBreaker,
     Throttling,
     Pacing,
+    Hedging,
 }
 
 impl Key {
     /// Every key, in the order of the fields of `RetrySettings`.
-    pub(crate) const ALL: [Key; 25] = [
+    pub(crate) const ALL: [Key; 26] = [
         Key::MaxRetries,
         Key::BackoffFactor,
         Key::StatusForcelist,
@@ -79,6 +80,7 @@ impl Key {
         Key::CircuitBreaker,
         Key::Throttling,
         Key::Pacing,
+        Key::Hedging,
     ];
 
     /// The key, which is also the name of the `RetrySettings` field it sets.
@@ -109,6 +111,7 @@ impl Key {
             Key::CircuitBreaker => "circuit_breaker",
             Key::Throttling => "throttling",
             Key::Pacing => "pacing",
+            Key::Hedging => "hedging",
         }
     }
 
@@ -151,6 +154,11 @@ impl Key {
             }
             Key::Pacing => {
                 return "expected `pacing`, or `pacing(spread = <bool>)`".to_owned();
+            }
+            Key::Hedging => {
+                return "expected `hedging(delay_ms = <milliseconds>, max_hedged = <integer>)`, \
+                        or `hedging()` for the defaults"
+                    .to_owned()
             }
         };
         format!("expected `{} = {value}`", self.name())
@@ -387,6 +395,81 @@ pub(crate) enum NestedValue {
     Flag(LitBool),
 }
 
+/// A key of `hedging(...)`: the fields of `Hedging`, and `delay_ms` for a delay in
+/// milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HedgeKey {
+    Delay,
+    DelayMs,
+    MaxHedged,
+    Quantile,
+}
+
+impl HedgeKey {
+    pub(crate) const ALL: [HedgeKey; 4] = [
+        HedgeKey::Delay,
+        HedgeKey::DelayMs,
+        HedgeKey::MaxHedged,
+        HedgeKey::Quantile,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            HedgeKey::Delay => "delay",
+            HedgeKey::DelayMs => "delay_ms",
+            HedgeKey::MaxHedged => "max_hedged",
+            HedgeKey::Quantile => "quantile",
+        }
+    }
+
+    /// ``expected `delay_ms = <milliseconds>` in `hedging(...)` ``.
+    pub(crate) fn expected(self) -> String {
+        let value = match self {
+            HedgeKey::Delay => "<seconds>",
+            HedgeKey::DelayMs => "<milliseconds>",
+            HedgeKey::MaxHedged => "<integer>",
+            HedgeKey::Quantile => "<ratio>",
+        };
+        format!("expected `{} = {value}` in `hedging(...)`", self.name())
+    }
+}
+
+impl Named for HedgeKey {
+    fn all() -> &'static [Self] {
+        &HedgeKey::ALL
+    }
+    const ATTRIBUTE: &'static str = "hedging(...)";
+    fn name(self) -> &'static str {
+        HedgeKey::name(self)
+    }
+    fn expected(self) -> String {
+        HedgeKey::expected(self)
+    }
+    fn want(self) -> Option<Want> {
+        Some(match self {
+            HedgeKey::Delay => Want::Seconds,
+            HedgeKey::DelayMs | HedgeKey::MaxHedged => Want::Int,
+            HedgeKey::Quantile => Want::Number,
+        })
+    }
+}
+
+/// One `key = value` of `hedging(...)`.
+pub(crate) struct HedgeEntry {
+    pub(crate) key: HedgeKey,
+    pub(crate) value: HedgeValue,
+}
+
+/// A value of `hedging(...)`: its shape follows from the key.
+pub(crate) enum HedgeValue {
+    /// `delay`.
+    Seconds(Number),
+    /// `quantile`.
+    Ratio(Number),
+    /// `delay_ms`, `max_hedged`.
+    Count(Int),
+}
+
 /// What the keys of one attribute have in common: their names, for lookups, repeats and
 /// suggestions, and the message for a value of the wrong shape.
 pub(crate) trait Named: Copy + PartialEq + 'static {
@@ -437,7 +520,9 @@ impl Named for Key {
             | Key::KeyedRetries => Want::Bool,
             Key::ShouldRetryHeader | Key::RateLimitReset => Want::Header,
             // `parse_path` has its own hint; the nested keys have keys of their own.
-            Key::Classify | Key::CircuitBreaker | Key::Throttling | Key::Pacing => return None,
+            Key::Classify | Key::CircuitBreaker | Key::Throttling | Key::Pacing | Key::Hedging => {
+                return None
+            }
         })
     }
 }
@@ -586,6 +671,8 @@ pub(crate) enum Value {
     Throttling(Vec<ThrottleEntry>),
     /// `pacing`: the keys of `pacing(...)`; `pacing` alone has none.
     Pacing(Vec<PacingEntry>),
+    /// `hedging`: the keys of `hedging(...)`.
+    Hedging(Vec<HedgeEntry>),
 }
 
 /// One `key = value` of `rate_limit_reset(...)`.
@@ -795,6 +882,17 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             value: Value::Pacing(Vec::new()),
         });
     }
+    if key == Key::Hedging {
+        if !meta.input.peek(Paren) {
+            errors.push(Error::new_spanned(&meta.path, key.expected()));
+            return None;
+        }
+        let entries = parse_hedging(meta, errors)?;
+        return Some(Entry {
+            key,
+            value: Value::Hedging(entries),
+        });
+    }
     if !meta.input.peek(Token![=]) {
         errors.push(Error::new_spanned(&meta.path, key.expected()));
         return None;
@@ -832,7 +930,7 @@ fn parse_entry(meta: &ParseNestedMeta, seen: &mut Vec<Key>, errors: &mut Errors)
             parse_int(input, key, "usize").map(Value::Bytes)
         }
         // Parsed above, with their parentheses.
-        Key::CircuitBreaker | Key::Throttling | Key::Pacing => return None,
+        Key::CircuitBreaker | Key::Throttling | Key::Pacing | Key::Hedging => return None,
     };
     errors
         .ok(with_hint(value, key, &tokens))
@@ -982,6 +1080,31 @@ fn parse_throttle_entry(
         | ThrottleKey::CountTimeouts => parse_flag(input, key).map(NestedValue::Flag),
     })?;
     Some(ThrottleEntry { key, value })
+}
+
+fn parse_hedging(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<Vec<HedgeEntry>> {
+    parse_nested(
+        meta,
+        errors,
+        Key::Hedging,
+        parse_hedging_entry,
+        |e: &HedgeEntry| e.key,
+    )
+}
+
+fn parse_hedging_entry(
+    meta: &ParseNestedMeta,
+    seen: &mut Vec<HedgeKey>,
+    errors: &mut Errors,
+) -> Option<HedgeEntry> {
+    let (key, value) = parse_nested_value(meta, seen, errors, |input, key| match key {
+        HedgeKey::Delay => parse_number(input, key).map(HedgeValue::Seconds),
+        HedgeKey::Quantile => parse_number(input, key).map(HedgeValue::Ratio),
+        HedgeKey::DelayMs | HedgeKey::MaxHedged => {
+            parse_int(input, key, "u32").map(HedgeValue::Count)
+        }
+    })?;
+    Some(HedgeEntry { key, value })
 }
 
 /// Parses one `key = value` inside a nested key, the value with `parse_value`; a mistake is
@@ -1427,7 +1550,7 @@ mod tests {
         let message = unknown_key::<Key>(&syn::parse_quote!(proxy));
         assert!(message.contains("expected one of `max_retries`, `backoff_factor`"));
         assert!(message.ends_with(
-            ", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `throttling`, `pacing`"
+            ", `classify_body_bytes`, `replay_limit`, `circuit_breaker`, `throttling`, `pacing`, `hedging`"
         ));
     }
 

@@ -9,7 +9,7 @@ use syn::{DeriveInput, Path};
 use crate::ast::Input;
 use crate::attr::Key;
 use crate::fallback;
-use crate::valid::{Breaker, Checked, Method, Reset, Seconds, Setting, Throttle};
+use crate::valid::{Breaker, Checked, Hedge, Method, Reset, Seconds, Setting, Throttle};
 
 /// The impl, or the errors and a [`fallback`] impl.
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
@@ -118,6 +118,10 @@ fn value_tokens(value: &Checked, private: &TokenStream) -> TokenStream {
             };
             quote!(::core::option::Option::Some(#pacing))
         }
+        Checked::Hedging(hedge) => {
+            let hedge = hedge_tokens(hedge, private);
+            quote!(::core::option::Option::Some(#hedge))
+        }
     }
 }
 
@@ -169,6 +173,31 @@ fn struct_tokens(ty: TokenStream, fields: Vec<TokenStream>, all: usize) -> Token
         // With every field given, `..default()` would be a needless update.
         n if n == all => quote!(#ty { #(#fields),* }),
         _ => quote!(#ty { #(#fields,)* ..#default }),
+    }
+}
+
+/// `Hedging::default()` with the given fields overridden, like the settings.
+fn hedge_tokens(hedge: &Hedge, private: &TokenStream) -> TokenStream {
+    let mut fields = Vec::new();
+    if let Some(delay) = hedge.delay {
+        let secs = Literal::u64_unsuffixed(delay.as_secs());
+        let nanos = Literal::u32_unsuffixed(delay.subsec_nanos());
+        fields.push(quote!(delay: #private::Duration::new(#secs, #nanos)));
+    }
+    if let Some(count) = hedge.max_hedged {
+        let count = Literal::u32_unsuffixed(count);
+        fields.push(quote!(max_hedged: #count));
+    }
+    if let Some(quantile) = hedge.quantile {
+        let quantile = Literal::f64_unsuffixed(quantile);
+        fields.push(quote!(quantile: ::core::option::Option::Some(#quantile)));
+    }
+    let default = quote!(#private::Hedging::default());
+    match fields.len() {
+        0 => default,
+        // With every field given, `..default()` would be a needless update.
+        3 => quote!(#private::Hedging { #(#fields),* }),
+        _ => quote!(#private::Hedging { #(#fields,)* ..#default }),
     }
 }
 

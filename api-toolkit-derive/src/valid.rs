@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
+use quote::ToTokens;
 use syn::{Error, LitStr, Path, Result};
 
 use crate::attr::{
-    BreakerEntry, BreakerKey, Entry, Int, Key, Limits, List, Named, NestedValue, Number,
-    ResetEntry, ResetValue, Status, ThrottleEntry, ThrottleKey, Value,
+    BreakerEntry, BreakerKey, Entry, HedgeEntry, HedgeKey, HedgeValue, Int, Key, Limits, List,
+    Named, NestedValue, Number, ResetEntry, ResetValue, Status, ThrottleEntry, ThrottleKey, Value,
 };
 use crate::errors::Errors;
 
@@ -50,6 +51,7 @@ pub(crate) enum Checked {
     Throttling(Throttle),
     /// `spread`, if given; set as `Some`.
     Pacing(Option<bool>),
+    Hedging(Hedge),
 }
 
 /// The fields given in `throttling(...)`, each by the rule of `Throttling::validate`; the
@@ -63,6 +65,18 @@ pub(crate) struct Throttle {
     pub(crate) count_statuses: Option<bool>,
     pub(crate) count_connection_failures: Option<bool>,
     pub(crate) count_timeouts: Option<bool>,
+}
+
+/// The fields given in `hedging(...)`, each by the rule of `Hedging::validate`; the others keep
+/// `Hedging::default()`.
+#[derive(Default)]
+pub(crate) struct Hedge {
+    /// Between 1 ms and 1 hour, from `delay` or `delay_ms`.
+    pub(crate) delay: Option<Duration>,
+    /// In `1..=10`.
+    pub(crate) max_hedged: Option<u32>,
+    /// Finite, in `0..1` (both excluded).
+    pub(crate) quantile: Option<f64>,
 }
 
 /// The fields given in `circuit_breaker(...)`, each by the rule of `CircuitBreaker::validate`;
@@ -160,6 +174,7 @@ pub(crate) fn check(entries: Vec<Entry>, errors: &mut Errors) -> Vec<Setting> {
                 Value::Pacing(entries) => Ok(Checked::Pacing(
                     entries.last().map(|entry| entry.value.value),
                 )),
+                Value::Hedging(entries) => Ok(Checked::Hedging(hedge(entries, errors))),
             };
             errors.ok(value).map(|value| Setting { key, value })
         })
@@ -643,6 +658,105 @@ fn bounded_seconds<K: Named>(
         .ok_or_else(|| {
             let message = format!("`{}` of `{attribute}` must be {rule}", key.name());
             Error::new_spanned(number, message)
+        })
+}
+
+/// `Hedging`'s bounds: a delay of 1 ms to 1 hour, 1 to 10 copies.
+const MAX_HEDGE_DELAY_MS: u64 = 3_600_000;
+const MAX_HEDGED: u32 = 10;
+
+/// The checked fields of `hedging(...)`; each mistake is recorded.
+fn hedge(entries: Vec<HedgeEntry>, errors: &mut Errors) -> Hedge {
+    let mut hedge = Hedge::default();
+    let mut delay_key: Option<HedgeKey> = None;
+    for HedgeEntry { key, value } in entries {
+        match (key, value) {
+            (HedgeKey::MaxHedged, HedgeValue::Count(int)) => {
+                hedge.max_hedged = errors.ok(max_hedged(&int));
+            }
+            (_, HedgeValue::Ratio(number)) => hedge.quantile = errors.ok(quantile(&number)),
+            (key, value) => {
+                if let Some(first) = delay_key {
+                    let message = format!(
+                        "`{}` and `{}` of `hedging` are the same delay: give one of them",
+                        first.name(),
+                        key.name()
+                    );
+                    let span = match &value {
+                        HedgeValue::Seconds(number) | HedgeValue::Ratio(number) => {
+                            number.to_token_stream()
+                        }
+                        HedgeValue::Count(int) => int.to_token_stream(),
+                    };
+                    errors.push(Error::new_spanned(span, message));
+                    continue;
+                }
+                delay_key = Some(key);
+                hedge.delay = errors.ok(match &value {
+                    HedgeValue::Count(int) => delay_ms(int),
+                    HedgeValue::Seconds(number) | HedgeValue::Ratio(number) => {
+                        delay_seconds(number)
+                    }
+                });
+            }
+        }
+    }
+    hedge
+}
+
+fn delay_ms(int: &Int) -> Result<Duration> {
+    int_value(int)
+        .and_then(|value| u64::try_from(value).ok())
+        .filter(|ms| (1..=MAX_HEDGE_DELAY_MS).contains(ms))
+        .map(Duration::from_millis)
+        .ok_or_else(|| {
+            let message = format!(
+                "`delay_ms` of `hedging` must be an integer in 1..={MAX_HEDGE_DELAY_MS} \
+                 (1 ms to 1 hour; with no delay, every request would be sent twice)"
+            );
+            Error::new_spanned(int, message)
+        })
+}
+
+fn delay_seconds(number: &Number) -> Result<Duration> {
+    let as_duration = |secs: Seconds| match secs {
+        Seconds::Whole(secs) => Duration::from_secs(secs),
+        Seconds::Fraction(secs) => Duration::from_secs_f64(secs),
+    };
+    duration(number)
+        .ok()
+        .map(as_duration)
+        .filter(|delay| {
+            (Duration::from_millis(1)..=Duration::from_millis(MAX_HEDGE_DELAY_MS)).contains(delay)
+        })
+        .ok_or_else(|| {
+            let message = "`delay` of `hedging` must be between 0.001 and 3600 seconds \
+                           (or `delay_ms = <milliseconds>`)";
+            Error::new_spanned(number, message)
+        })
+}
+
+fn quantile(number: &Number) -> Result<f64> {
+    let value = float_value(number);
+    if value.is_finite() && value > 0.0 && value < 1.0 {
+        Ok(value)
+    } else {
+        let message = "`quantile` of `hedging` must be a number between 0 and 1, both excluded \
+                       (`0.95`: the host's recent 95th percentile)";
+        Err(Error::new_spanned(number, message))
+    }
+}
+
+fn max_hedged(int: &Int) -> Result<u32> {
+    int_value(int)
+        .and_then(|value| u32::try_from(value).ok())
+        .filter(|count| (1..=MAX_HEDGED).contains(count))
+        .ok_or_else(|| {
+            let message = format!(
+                "`max_hedged` of `hedging` must be an integer in 1..={MAX_HEDGED}: each copy \
+                 is one more request to the host"
+            );
+            Error::new_spanned(int, message)
         })
 }
 

@@ -14,6 +14,7 @@ use tracing::{Instrument, Span};
 
 use crate::attempt::Watched;
 use crate::consult::{Panicked, Question, RequestView, Sending};
+use crate::hedge::{self, Ended, Launch, Race};
 use crate::hints::{self, HintHeader, Raw};
 use crate::host_gate::HostGate;
 use crate::policy::{Active, Decision, Now, Outcome, Policy, Wait};
@@ -23,6 +24,7 @@ use crate::record::{
 use crate::replay::Kept;
 use crate::session::Shared;
 use crate::state::breaker::{HostBreaker, Ticket, Transition};
+use crate::state::latency::Latencies;
 use crate::state::pacing::{HostQuota, Observed};
 use crate::state::throttle::{HostThrottle, Shedding};
 use crate::state::{origin_key, Signal};
@@ -72,12 +74,14 @@ pub(crate) enum CallSettings {
 /// The per-host features a call leaves out, whatever the settings say
 /// ([`no_circuit_breaker`](crate::RequestBuilder::no_circuit_breaker),
 /// [`no_throttling`](crate::RequestBuilder::no_throttling),
-/// [`no_pacing`](crate::RequestBuilder::no_pacing)).
+/// [`no_pacing`](crate::RequestBuilder::no_pacing),
+/// [`no_hedging`](crate::RequestBuilder::no_hedging)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Skip {
     pub(crate) breaker: bool,
     pub(crate) throttling: bool,
     pub(crate) pacing: bool,
+    pub(crate) hedging: bool,
 }
 
 impl Skip {
@@ -87,6 +91,7 @@ impl Skip {
             breaker: self.breaker || other.breaker,
             throttling: self.throttling || other.throttling,
             pacing: self.pacing || other.pacing,
+            hedging: self.hedging || other.hedging,
         }
     }
 
@@ -100,6 +105,9 @@ impl Skip {
         }
         if self.pacing {
             settings.pacing = None;
+        }
+        if self.hedging {
+            settings.hedging = None;
         }
     }
 }
@@ -201,25 +209,33 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         .map(|_| host_quota(shared, given.url())),
                     keyed,
                     view,
+                    hedges: settings.hedging.is_some()
+                        && !skip.hedging
+                        && hedges::<T>(settings, given, max_retries),
                 }
             };
             let mut record = CallRecord::default();
             let mut waited = (Duration::ZERO, WaitSource::None);
             let mut retries_done = 0u32;
+            // The round of a hedged call: its attempts in flight.
+            let mut race: Option<Box<Race<'_, Admitted<'_>>>> = None;
             // The call's span is entered around what runs inside the call (each attempt, the pause
             // with its drain, the `on_retry` hook) rather than around the whole block: wrapping
             // the block would move its whole future once more per call. This module's own events
             // name the span as their parent.
             loop {
-                if let Some(host) = &plan.host {
+                // While a round's attempts are in flight, the next one to end is taken from
+                // it: nothing is sent, so nothing is waited for or admitted here.
+                let racing = race.as_deref().is_some_and(Race::in_flight);
+                if let (Some(host), false) = (&plan.host, racing) {
                     let gate = &shared.host_gate;
                     wait_for_host(gate, host, settings, plan.deadline, &mut waited, &plan.span)
                         .await;
                 }
                 // Held while the host's quota is spent (or until the attempt's slot): each
-                // attempt sent spends a unit of it.
-                let spent = match &plan.pacing {
-                    Some(host) => {
+                // attempt sent spends a unit of it (a round's copies, when they are sent).
+                let mut spent = match (&plan.pacing, racing) {
+                    (Some(host), false) => {
                         let spread = settings.pacing.is_some_and(|p| p.spread);
                         if let Err(until) = host.reserve(spread, Instant::now()) {
                             let held = hold(
@@ -237,20 +253,21 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         }
                         Some(Spent { host })
                     }
-                    None => None,
+                    _ => None,
                 };
                 // Checked as the attempt is about to be sent, after any wait: an attempt is
                 // never sent into an open breaker.
-                let pass = match (&plan.breaker, &settings.circuit_breaker) {
-                    (Some(host), Some(breaker)) => match admit(shared, host, breaker) {
+                let mut pass = match (&plan.breaker, &settings.circuit_breaker, racing) {
+                    (Some(host), Some(breaker), false) => match admit(shared, host, breaker) {
                         Some(pass) => Some(pass),
                         None => break 'call Err(refused(shared, &plan.span, host, record)),
                     },
                     _ => None,
                 };
-                // A retry was admitted when it was decided; the first attempt is, here.
-                if let (Some(host), Some(throttling), 0) =
-                    (&plan.throttle, &settings.throttling, retries_done)
+                // A retry was admitted when it was decided, a round's copy as it is sent; the
+                // first attempt is, here.
+                if let (Some(host), Some(throttling), 0, false) =
+                    (&plan.throttle, &settings.throttling, retries_done, racing)
                 {
                     if !throttle_admits(shared, host, throttling) {
                         break 'call Err(throttled(shared, &plan.span, host));
@@ -259,41 +276,68 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                 // The attempt and its decision in a block whose locals (the response) end before
                 // the pause: the future need not keep room for both.
                 let (pause, wait, retried) = {
-                    let limit = attempt_limit(
-                        plan.own_timeout,
-                        shared.timeout,
-                        settings.attempt_timeout,
-                        plan.deadline,
-                    );
-                    // reqwest keeps the timeout in an extension map: writing one that is already
-                    // in force (the request's own, else the client's) would cost three allocations
-                    // per attempt for nothing. A client built elsewhere has none the session knows.
-                    if limit != plan.own_timeout.or(shared.client_timeout()) {
-                        *kept.next_mut().timeout_mut() = limit;
-                    }
-                    let transport = &mut transport;
-                    let sent = kept.send_next(
-                        retries_done < plan.max_retries,
-                        origin,
-                        settings.replay_limit,
-                        move |request| {
-                            let cut_connect_at = limit.filter(|_| shared.cuts_connects);
-                            let peek = if settings.classify.is_some() {
-                                settings.classify_body_bytes
-                            } else {
-                                0
+                    let (result, answered) =
+                        if racing || (plan.hedges && retries_done < plan.max_retries) {
+                            if !racing {
+                                race = Some(start_race::<T>(
+                                    &mut kept,
+                                    shared,
+                                    settings,
+                                    &plan,
+                                    origin,
+                                    Admitted {
+                                        pass: pass.take(),
+                                        spent: spent.take(),
+                                    },
+                                    waited,
+                                    retries_done,
+                                ));
+                            }
+                            let Some(round) = race.as_deref_mut() else {
+                                unreachable!("a round was started")
                             };
-                            let sending =
-                                Sending::new(transport.send(shared, request, limit), peek);
-                            Watched::new(sending, cut_connect_at, shared.own_client)
-                        },
-                    );
-                    // Without a subscriber that wants the span, entering it on every poll is waste.
-                    let (result, answered) = if plan.span.is_disabled() {
-                        sent.await
-                    } else {
-                        sent.instrument(plan.span.clone()).await
-                    };
+                            let ended = next_ended(round, shared, settings, &plan).await;
+                            retries_done = retries_done.saturating_add(round.take_sent());
+                            (pass, spent) = (ended.pass.pass, ended.pass.spent);
+                            waited = ended.waited;
+                            (ended.result, ended.answered)
+                        } else {
+                            let limit = attempt_limit(
+                                plan.own_timeout,
+                                shared.timeout,
+                                settings.attempt_timeout,
+                                plan.deadline,
+                            );
+                            // reqwest keeps the timeout in an extension map: writing one that is already
+                            // in force (the request's own, else the client's) would cost three allocations
+                            // per attempt for nothing. A client built elsewhere has none the session knows.
+                            if limit != plan.own_timeout.or(shared.client_timeout()) {
+                                *kept.next_mut().timeout_mut() = limit;
+                            }
+                            let transport = &mut transport;
+                            let sent = kept.send_next(
+                                retries_done < plan.max_retries,
+                                origin,
+                                settings.replay_limit,
+                                move |request| {
+                                    let cut_connect_at = limit.filter(|_| shared.cuts_connects);
+                                    let peek = if settings.classify.is_some() {
+                                        settings.classify_body_bytes
+                                    } else {
+                                        0
+                                    };
+                                    let sending =
+                                        Sending::new(transport.send(shared, request, limit), peek);
+                                    Watched::new(sending, cut_connect_at, shared.own_client)
+                                },
+                            );
+                            // Without a subscriber that wants the span, entering it on every poll is waste.
+                            if plan.span.is_disabled() {
+                                sent.await
+                            } else {
+                                sent.instrument(plan.span.clone()).await
+                            }
+                        };
                     let mut result = match result {
                         // A request reqwest refused to send (a scheme it does not speak) is no
                         // attempt.
@@ -348,9 +392,16 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         resend: kept.resend(),
                         keyed: plan.keyed,
                     };
-                    let decision = match policy.decide(retries_done, outcome, verdict, || {
+                    let decision = policy.decide(retries_done, outcome, verdict, || {
                         now(settings, plan.deadline)
-                    }) {
+                    });
+                    // An attempt of a round whose outcome would not end the call leaves it to
+                    // the attempts still in flight.
+                    if racing_on(race.as_deref(), decision) {
+                        record_pending(&mut record, attempt, decision);
+                        continue;
+                    }
+                    let decision = match decision {
                         // A retry the breaker would refuse when it is sent ends the call now,
                         // as exhaustion would, with the outcome in hand.
                         Decision::Retry {
@@ -434,6 +485,9 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                                 || (settings.error_for_status
                                     && matches!(&result, Ok(r) if r.status().as_u16() >= 400));
                             telemetry::finished(&plan.span, recorded, retries_done as usize);
+                            if let Some(round) = race.take() {
+                                round.finish(&mut record, give_up.is_none());
+                            }
                             break 'call match result {
                                 Ok(response)
                                     if !raise && record.told_by_status(&attempt, give_up) =>
@@ -446,6 +500,8 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             };
                         }
                     };
+                    // A round that ended retryable is over: the retry may start another.
+                    race = None;
                     let pause =
                         prepare_retry(&mut kept, shared, &plan, &record, recorded, wait, result);
                     (pause, wait, recorded)
@@ -509,6 +565,9 @@ struct Plan {
     keyed: bool,
     /// What the classifier sees of the request, with a classifier.
     view: Option<Box<RequestView>>,
+    /// The call sends hedged copies of its attempts (`hedging`, and the request may be sent
+    /// twice).
+    hedges: bool,
 }
 
 /// Whether a call with `settings` holds back, and is held back by, a host's `Retry-After`:
@@ -672,6 +731,138 @@ fn prepare_retry(
         });
     }
     Box::pin(pause(result.ok(), wait.duration, plan.deadline).instrument(plan.span.clone()))
+}
+
+/// Whether a call with `settings` sends hedged copies of `request`: the transport can send
+/// them, and the request may be sent twice ([`hedge::applies`]).
+#[inline(never)]
+fn hedges<T: Transport>(settings: &RetrySettings, request: &Request, max_retries: u32) -> bool {
+    T::COPIES.is_some()
+        && hedge::applies(
+            settings,
+            request.method(),
+            request.headers(),
+            crate::replay::replayable(request),
+            max_retries,
+        )
+}
+
+/// Starts a hedged round: sends the next request as its first attempt, within the same limits
+/// as any attempt, and keeps a copy of it for the copies the round may send.
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn start_race<'a, T: Transport>(
+    kept: &mut Kept,
+    shared: &'a Shared,
+    settings: &'a RetrySettings,
+    plan: &Plan,
+    origin: Origin,
+    first: Admitted<'a>,
+    waited: (Duration, WaitSource),
+    retries_done: u32,
+) -> Box<Race<'a, Admitted<'a>>> {
+    let (Some(hedging), Some(send)) = (settings.hedging, T::COPIES) else {
+        unreachable!("only calls with hedging, through a transport that sends copies, hedge")
+    };
+    let (own_timeout, deadline, span) = (plan.own_timeout, plan.deadline, plan.span.clone());
+    let launch: Launch<'a> = Box::new(move |mut request| {
+        let limit = attempt_limit(
+            own_timeout,
+            shared.timeout,
+            settings.attempt_timeout,
+            deadline,
+        );
+        if request.timeout() != limit.as_ref() {
+            *request.timeout_mut() = limit;
+        }
+        let cut_connect_at = limit.filter(|_| shared.cuts_connects);
+        let peek = if settings.classify.is_some() {
+            settings.classify_body_bytes
+        } else {
+            0
+        };
+        let sending = Sending::new(send(shared, request, limit), peek);
+        let watched = Watched::new(sending, cut_connect_at, shared.own_client);
+        if span.is_disabled() {
+            Box::pin(watched)
+        } else {
+            Box::pin(watched.instrument(span.clone()))
+        }
+    });
+    let copies = plan.max_retries.saturating_sub(retries_done);
+    let latencies = hedging.quantile.map(|_| {
+        let origin = crate::state::origin_key(kept.next().url());
+        shared.latencies.get(&origin, Latencies::new)
+    });
+    kept.send_next(true, origin, settings.replay_limit, |request| {
+        Race::start(
+            shared,
+            plan.span.clone(),
+            hedging,
+            request,
+            launch,
+            first,
+            waited,
+            copies,
+            retries_done.saturating_add(1),
+            latencies,
+        )
+    })
+}
+
+/// What let an attempt through: the breaker's pass and the unit of the host's quota it spends,
+/// each when the call has them; settled with the attempt's outcome.
+struct Admitted<'a> {
+    pass: Option<Pass<'a>>,
+    spent: Option<Spent<'a>>,
+}
+
+/// The next attempt of a hedged round to end. Copies are sent meanwhile, each as a retry would
+/// be: through pacing (a copy is not held: without a unit of the quota now, it is not sent), the
+/// circuit breaker, throttling and the retry budget.
+fn next_ended<'r, 'a: 'r>(
+    round: &'r mut Race<'a, Admitted<'a>>,
+    shared: &'a Shared,
+    settings: &'a RetrySettings,
+    plan: &'a Plan,
+) -> impl Future<Output = Ended<Admitted<'a>>> + Send + 'r {
+    let mut admit_copy = move || -> Option<Admitted<'a>> {
+        let spent = match plan.pacing.as_deref() {
+            Some(host) => {
+                let spread = settings.pacing.is_some_and(|p| p.spread);
+                host.reserve(spread, Instant::now()).ok()?;
+                Some(Spent { host })
+            }
+            None => None,
+        };
+        let pass = match (&plan.breaker, &settings.circuit_breaker) {
+            (Some(host), Some(breaker)) => Some(admit(shared, host, breaker)?),
+            _ => None,
+        };
+        if !retry_throttle_admits(shared, plan.throttle.as_deref(), settings) {
+            return None;
+        }
+        budget_allows(shared, settings).then_some(Admitted { pass, spent })
+    };
+    std::future::poll_fn(move |cx| round.poll_next(cx, &mut admit_copy))
+}
+
+/// Whether the call waits for its round's other attempts rather than act on this one's
+/// `decision`: some are still in flight, and the decision would not end the call with this
+/// outcome (a retry, or a give-up such as retries exhausted by the copies).
+#[inline]
+fn racing_on<P: Send>(race: Option<&Race<'_, P>>, decision: Decision) -> bool {
+    race.is_some_and(Race::in_flight) && !matches!(decision, Decision::Stop { give_up: None, .. })
+}
+
+/// Records an attempt of a round that did not end the call, which waits for the others.
+#[cold]
+fn record_pending(record: &mut CallRecord, attempt: AttemptRecord, decision: Decision) {
+    let (Decision::Retry { by, hint, .. } | Decision::Stop { by, hint, .. }) = decision;
+    if let Some(hint) = hint {
+        record.set_hint(hint);
+    }
+    record.push(attempt.decided(by));
 }
 
 /// The breaker of `url`'s origin, made on first use.

@@ -94,6 +94,7 @@ mod call;
 mod connector;
 mod consult;
 mod error;
+mod hedge;
 mod hints;
 mod host_gate;
 mod idempotency;
@@ -375,7 +376,7 @@ pub use reqwest;
 pub use reqwest::{Method, StatusCode};
 pub use session::{Session, SessionBuilder};
 pub use settings::{
-    CircuitBreaker, Pacing, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
+    CircuitBreaker, Hedging, Pacing, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
     RetrySettingsPatch, SettingsError, Throttling, DEFAULT_ALLOWED_METHODS,
     DEFAULT_STATUS_FORCELIST, IDEMPOTENT_METHODS, MAX_CLASSIFY_BODY_BYTES, MAX_REPLAY_LIMIT,
 };
@@ -386,8 +387,9 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::settings::StatusItem;
     pub use crate::{
-        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession, Pacing,
-        RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Throttling, Verdict,
+        ApiConnector, Attempt, CircuitBreaker, Classifier, ClassifyFn, ConnectorSession, Hedging,
+        Pacing, RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Throttling,
+        Verdict,
     };
     pub use reqwest::header::HeaderName;
     pub use reqwest::Method;

@@ -417,6 +417,10 @@ pub enum AttemptOutcome {
     /// The user's tower service or middleware failed with an error of its own, or panicked
     /// (see [`ErrorKind::Service`](crate::ErrorKind::Service)).
     Service,
+    /// A hedged copy (or the attempt it copied) still in flight when another one's response
+    /// ended the call: dropped, its connection closed ([`Hedging`](crate::Hedging)). The
+    /// server may have received it.
+    Cancelled,
 }
 
 impl fmt::Display for AttemptOutcome {
@@ -429,6 +433,7 @@ impl fmt::Display for AttemptOutcome {
             AttemptOutcome::Closed => f.write_str("connection closed"),
             AttemptOutcome::Other => f.write_str("error"),
             AttemptOutcome::Service => f.write_str("service error"),
+            AttemptOutcome::Cancelled => f.write_str("cancelled"),
         }
     }
 }
@@ -466,6 +471,9 @@ pub enum WaitSource {
     /// spent until its reset, or, with `spread`, the attempt waited for its slot. When a retry
     /// was held too, its wait is the backoff (or the server's) plus the hold.
     Pacing,
+    /// A hedged copy ([`Hedging`](crate::Hedging)): sent while the attempt before it was still
+    /// in flight, after waiting this long for its answer (`hedging.delay`).
+    Hedge,
 }
 
 impl fmt::Display for WaitSource {
@@ -479,6 +487,7 @@ impl fmt::Display for WaitSource {
             WaitSource::RateLimitReset => "rate-limit reset",
             WaitSource::Classifier => "classifier",
             WaitSource::Pacing => "pacing",
+            WaitSource::Hedge => "hedge",
         })
     }
 }

@@ -198,6 +198,26 @@ impl RequestBuilder {
         })
     }
 
+    /// Sends no hedged copy of this call's attempts ([`Hedging`](crate::Hedging)), whatever
+    /// the settings say: for a request that the server should receive once at most per
+    /// attempt, or a call whose latency does not matter. The other settings stay in force
+    /// (the session's, or this call's own).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: api_toolkit::Session) -> api_toolkit::Result<()> {
+    /// // A report that is slow anyway: no copy after `hedging.delay`.
+    /// let report = session.get("http://127.0.0.1:8080/report").no_hedging().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn no_hedging(self) -> Self {
+        self.skipping(Skip {
+            hedging: true,
+            ..Skip::default()
+        })
+    }
+
     /// Leaves `more` out of this call, besides what it already leaves out.
     fn skipping(mut self, more: Skip) -> Self {
         self.retry = match self.retry {

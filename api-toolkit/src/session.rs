@@ -14,6 +14,7 @@ use crate::policy::Active;
 use crate::record::RetryEvent;
 use crate::settings_cell::SettingsCell;
 use crate::state::breaker::HostBreaker;
+use crate::state::latency::Latencies;
 use crate::state::pacing::HostQuota;
 use crate::state::throttle::HostThrottle;
 use crate::state::{HostStore, MAX_HOSTS};
@@ -59,6 +60,9 @@ pub(crate) struct Shared {
     pub(crate) throttles: HostStore<HostThrottle>,
     /// What remains of each origin's rate limit; touched only by calls with pacing.
     pub(crate) pacing: HostStore<HostQuota>,
+    /// Recent latencies, one ring per origin; touched only by calls with an adaptive hedging
+    /// delay.
+    pub(crate) latencies: HostStore<Latencies>,
     pub(crate) on_retry: Option<RetryHook>,
     /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
     /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
@@ -878,6 +882,7 @@ impl SessionBuilder {
             breakers: HostStore::new(MAX_HOSTS),
             throttles: HostStore::new(MAX_HOSTS),
             pacing: HostStore::new(MAX_HOSTS),
+            latencies: HostStore::new(MAX_HOSTS),
             on_retry: self.on_retry,
             timeout: self.timeout,
             cuts_connects,

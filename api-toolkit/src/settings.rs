@@ -6,6 +6,7 @@
 
 mod breaker;
 mod budget;
+mod hedging;
 mod hints;
 mod pacing;
 mod patch;
@@ -23,6 +24,7 @@ use crate::Classifier;
 
 pub use breaker::CircuitBreaker;
 pub use budget::RetryBudget;
+pub use hedging::Hedging;
 pub use hints::{RateLimitReset, ResetForm};
 pub use pacing::Pacing;
 pub use patch::RetrySettingsPatch;
@@ -63,6 +65,7 @@ pub use validate::SettingsError;
 /// | `circuit_breaker` | none |
 /// | `throttling` | none |
 /// | `pacing` | none |
+/// | `hedging` | none |
 ///
 /// Settings are checked when they are handed to a session ([`Session::new`](crate::Session::new),
 /// [`Session::set_retry_settings`](crate::Session::set_retry_settings)) and when deserialized;
@@ -192,6 +195,10 @@ pub struct RetrySettings {
     /// past `retry_after_max` or the call's deadline ends the call at once with
     /// [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited).
     pub pacing: Option<Pacing>,
+    /// Sends a copy of an attempt that has no response after a delay, and takes the first
+    /// answer: see [`Hedging`]. Only for requests that may be sent twice; each copy counts as
+    /// an attempt.
+    pub hedging: Option<Hedging>,
 }
 
 /// The most of a response's body a classifier may see.
@@ -298,6 +305,7 @@ impl Default for RetrySettings {
             circuit_breaker: None,
             throttling: None,
             pacing: None,
+            hedging: None,
         }
     }
 }
@@ -364,7 +372,7 @@ impl RetrySettings {
     /// not finite, a status is outside `100..=599`, `allowed_methods` is empty, a standard
     /// method is spelled in lower case, a timeout is zero, the retry budget is out of range,
     /// `classify_body_bytes` or `replay_limit` is above its maximum, or the circuit breaker's
-    /// settings are out of range.
+    /// or hedging's settings are out of range.
     ///
     /// # Examples
     ///

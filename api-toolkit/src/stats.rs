@@ -42,7 +42,7 @@ use crate::state::throttle::Shedding;
 pub struct Stats {
     /// Calls started.
     pub calls: u64,
-    /// Attempts: the calls plus their retries.
+    /// Attempts: the calls plus their retries and hedged copies.
     pub attempts: u64,
     /// Retries sent after a response, by its status.
     pub retries_by_status: BTreeMap<u16, u64>,
@@ -81,6 +81,11 @@ pub struct Stats {
     /// may wait: calls refused at once (not counted in `calls`) and retries (each also counts
     /// as a give-up).
     pub pacing_refusals: u64,
+    /// Hedged copies sent ([`Hedging`](crate::Hedging)): attempts, counted in `attempts`, but
+    /// not retries.
+    pub hedges: u64,
+    /// Calls whose response came from a hedged copy rather than the attempt it copied.
+    pub hedges_won: u64,
 }
 
 impl Stats {
@@ -123,6 +128,8 @@ pub(crate) struct Counters {
     paced_attempts: AtomicU64,
     paced_nanos: AtomicU64,
     pacing_refusals: AtomicU64,
+    hedges: AtomicU64,
+    hedges_won: AtomicU64,
 }
 
 impl Counters {
@@ -144,6 +151,8 @@ impl Counters {
             paced_attempts: AtomicU64::new(0),
             paced_nanos: AtomicU64::new(0),
             pacing_refusals: AtomicU64::new(0),
+            hedges: AtomicU64::new(0),
+            hedges_won: AtomicU64::new(0),
         }
     }
 
@@ -182,7 +191,8 @@ impl Counters {
             AttemptOutcome::Closed
             | AttemptOutcome::ConnectAfterRedirect
             | AttemptOutcome::Other
-            | AttemptOutcome::Service => Some(&self.retries_on_closed),
+            | AttemptOutcome::Service
+            | AttemptOutcome::Cancelled => Some(&self.retries_on_closed),
         }
     }
 
@@ -243,6 +253,18 @@ impl Counters {
         counter.fetch_add(1, Relaxed);
     }
 
+    /// A hedged copy sent.
+    #[cold]
+    pub(crate) fn hedge(&self) {
+        self.hedges.fetch_add(1, Relaxed);
+    }
+
+    /// A call answered by a hedged copy.
+    #[cold]
+    pub(crate) fn hedge_won(&self) {
+        self.hedges_won.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let retries_by_status = (100u16..)
             .zip(self.retries_by_status.iter())
@@ -267,8 +289,10 @@ impl Counters {
             paced_attempts: self.paced_attempts.load(Relaxed),
             paced_time: std::time::Duration::from_nanos(self.paced_nanos.load(Relaxed)),
             pacing_refusals: self.pacing_refusals.load(Relaxed),
+            hedges: self.hedges.load(Relaxed),
+            hedges_won: self.hedges_won.load(Relaxed),
         };
-        stats.attempts = stats.calls + stats.retries();
+        stats.attempts = stats.calls + stats.retries() + stats.hedges;
         stats
     }
 }

@@ -2,6 +2,8 @@
 //! DEBUG event per retry and a WARN when a call gives up. Never header values or bodies; the URL
 //! is recorded without its query, fragment or credentials.
 
+use std::time::Duration;
+
 use reqwest::{Method, Url};
 use tracing::field::Empty;
 use tracing::Span;
@@ -59,6 +61,7 @@ fn record_error_type(span: &Span, outcome: AttemptOutcome) {
         AttemptOutcome::Closed => "closed",
         AttemptOutcome::Other => "request",
         AttemptOutcome::Service => "service",
+        AttemptOutcome::Cancelled => "cancelled",
     };
     span.record("error.type", failure);
 }
@@ -168,4 +171,17 @@ pub(crate) fn paced(span: &Span, origin: &str, hold: std::time::Duration, refuse
 #[cold]
 pub(crate) fn circuit_refused(span: &Span, origin: &str) {
     tracing::debug!(target: "api_toolkit", parent: span, origin, "circuit breaker open: not sent");
+}
+
+/// A hedged copy of an attempt was sent: DEBUG, like a retry.
+#[cold]
+pub(crate) fn hedging(span: &Span, attempt: usize, waited: Duration, in_flight: usize) {
+    tracing::debug!(
+        target: "api_toolkit",
+        parent: span,
+        attempt,
+        waited_ms = waited.as_millis() as u64,
+        in_flight,
+        "hedging",
+    );
 }

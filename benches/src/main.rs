@@ -21,6 +21,7 @@ mod load;
 mod python;
 mod report;
 mod server;
+mod tail;
 
 use std::cell::LazyCell;
 use std::path::PathBuf;
@@ -169,6 +170,8 @@ struct Plan {
     drivers: Option<Vec<DriverId>>,
     /// Pin the client and the server to cores of their own (`--no-pin` to leave it to the OS).
     pin: bool,
+    /// `--hedging`: only the tail-latency figure of hedged requests (see tail.rs).
+    hedging: bool,
 }
 
 fn parse_args() -> Result<Plan, String> {
@@ -189,6 +192,7 @@ fn parse_args() -> Result<Plan, String> {
         workloads: None,
         drivers: None,
         pin: true,
+        hedging: false,
     };
     let mut out = None;
     let mut args = std::env::args().skip(1);
@@ -216,6 +220,7 @@ fn parse_args() -> Result<Plan, String> {
             }
             "--allocs" => plan.allocs_only = true,
             "--blocking" => plan.blocking = true,
+            "--hedging" => plan.hedging = true,
             "--driver" => plan.driver = Some(driver(&value("--driver")?)?),
             "--alloc-calls" => plan.alloc_calls = number(&value("--alloc-calls")?)?,
             "--alloc-big" => plan.alloc_big = true,
@@ -238,7 +243,7 @@ fn parse_args() -> Result<Plan, String> {
                 return Err(
                     "usage: api-toolkit-bench [--quick] [--rounds N] [--secs S] \
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
-                    [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]] [--blocking]; drivers: raw, toolkit, \
+                    [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]] [--blocking] [--hedging]; drivers: raw, toolkit, \
                     middleware, python, churn; counted only when named: classified, breaker, throttled, service, layer, \
                     toolkit-middleware"
                         .into(),
@@ -329,6 +334,10 @@ fn main() {
     };
     if let Some(core) = client_core {
         core_affinity::set_for_current(core);
+    }
+    if plan.hedging {
+        tail::run(if plan.quick { 1_000 } else { 4_000 }, server_core);
+        return;
     }
     let server = Server::start(server_core).expect("the server starts");
     if plan.blocking {

@@ -100,6 +100,12 @@ impl RequestBuilder {
         self.map(crate::RequestBuilder::no_pacing)
     }
 
+    /// Sends no hedged copy of this call's attempts: see
+    /// [`crate::RequestBuilder::no_hedging`].
+    pub fn no_hedging(self) -> Self {
+        self.map(crate::RequestBuilder::no_hedging)
+    }
+
     /// Decides this call's retries with this classifier: see
     /// [`crate::RequestBuilder::classify`].
     pub fn classify(self, classifier: Classifier) -> Self {

@@ -13,8 +13,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::wire::{self, WireStatus};
 use super::{
-    validate, CircuitBreaker, RateLimitReset, ResetForm, RetryBudget, RetrySettings, SettingsError,
-    Throttling,
+    validate, CircuitBreaker, Hedging, RateLimitReset, ResetForm, RetryBudget, RetrySettings,
+    SettingsError, Throttling,
 };
 
 /// Declares a patch: a struct of optional fields and the map reader that fills it, prefixing
@@ -134,6 +134,7 @@ patch! {
         circuit_breaker: Option<BreakerPatch>,
         throttling: Option<ThrottlingPatch>,
         pacing: Option<PacingPatch>,
+        hedging: Option<HedgingPatch>,
     }
 }
 
@@ -152,6 +153,15 @@ patch! {
     /// A `pacing` table: laid over the base's pacing.
     pub(super) struct PacingPatch in "pacing." {
         spread: bool,
+    }
+}
+
+patch! {
+    /// A `hedging` table: laid over the base's hedging.
+    pub(super) struct HedgingPatch in "hedging." {
+        delay: WireDuration,
+        max_hedged: u32,
+        quantile: Option<f64>,
     }
 }
 
@@ -280,6 +290,10 @@ impl RetrySettingsPatch {
                 base
             });
         }
+        if let Some(hedging) = p.hedging {
+            let base = s.hedging.unwrap_or_default();
+            s.hedging = hedging.map(|h| h.apply_to(base)).transpose()?;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -330,6 +344,17 @@ impl ThrottlingPatch {
         );
         set(&mut throttling.count_timeouts, self.count_timeouts);
         Ok(throttling)
+    }
+}
+
+impl HedgingPatch {
+    fn apply_to(self, mut hedging: Hedging) -> Result<Hedging, SettingsError> {
+        if let Some(delay) = self.delay {
+            hedging.delay = delay.into_duration("hedging.delay")?;
+        }
+        set(&mut hedging.max_hedged, self.max_hedged);
+        set(&mut hedging.quantile, self.quantile);
+        Ok(hedging)
     }
 }
 
@@ -636,6 +661,34 @@ mod tests {
             err.contains("invalid retry setting `pacing.spread`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_hedging_table_from_toml_is_laid_over_the_base() {
+        let base = RetrySettings {
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(40),
+                max_hedged: 3,
+                quantile: Some(0.9),
+            }),
+            ..base()
+        };
+        let patch: RetrySettingsPatch = toml::from_str("[hedging]\ndelay = \"5ms\"\n").unwrap();
+        let hedging = patch.apply_to(base.clone()).unwrap().hedging.unwrap();
+        assert_eq!(
+            hedging,
+            Hedging {
+                delay: Duration::from_millis(5),
+                max_hedged: 3,
+                quantile: Some(0.9),
+            },
+            "max_hedged and quantile kept from the base"
+        );
+        let patch: RetrySettingsPatch = toml::from_str("[hedging]\nmax_hedged = 11\n").unwrap();
+        let err = patch.apply_to(base.clone()).unwrap_err();
+        assert_eq!((err.field(), err.value()), ("hedging.max_hedged", "11"));
+        let cleared: RetrySettingsPatch = serde_json::from_str(r#"{"hedging": null}"#).unwrap();
+        assert_eq!(cleared.apply_to(base).unwrap().hedging, None);
     }
 
     #[test]

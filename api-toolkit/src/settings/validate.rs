@@ -133,6 +133,9 @@ pub(super) fn validate(settings: &RetrySettings) -> Result<(), SettingsError> {
     if let Some(throttling) = &settings.throttling {
         throttling.validate()?;
     }
+    if let Some(hedging) = &settings.hedging {
+        hedging.validate()?;
+    }
     settings
         .retry_budget
         .as_ref()

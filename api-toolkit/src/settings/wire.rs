@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    validate, CircuitBreaker, Pacing, RateLimitReset, RetryBudget, RetrySettings, SettingsError,
-    Throttling,
+    validate, CircuitBreaker, Hedging, Pacing, RateLimitReset, RetryBudget, RetrySettings,
+    SettingsError, Throttling,
 };
 
 /// Field order is the Python `get_retry_settings()` dict's, then the later fields.
@@ -53,6 +53,8 @@ pub(super) struct WireSettings {
     throttling: Option<WireThrottling>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pacing: Option<WirePacing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hedging: Option<WireHedging>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -191,6 +193,24 @@ impl From<Throttling> for WireThrottling {
 }
 
 #[derive(Serialize)]
+struct WireHedging {
+    delay: f64,
+    max_hedged: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantile: Option<f64>,
+}
+
+impl From<Hedging> for WireHedging {
+    fn from(h: Hedging) -> Self {
+        WireHedging {
+            delay: h.delay.as_secs_f64(),
+            max_hedged: h.max_hedged,
+            quantile: h.quantile,
+        }
+    }
+}
+
+#[derive(Serialize)]
 struct WirePacing {
     spread: bool,
 }
@@ -236,6 +256,7 @@ impl From<RetrySettings> for WireSettings {
             circuit_breaker: s.circuit_breaker.map(WireBreaker::from),
             throttling: s.throttling.map(WireThrottling::from),
             pacing: s.pacing.map(WirePacing::from),
+            hedging: s.hedging.map(WireHedging::from),
         }
     }
 }
@@ -333,6 +354,29 @@ mod tests {
             (
                 r#"{"throttling": {"count_timeouts": 1}}"#,
                 "`throttling.count_timeouts`: invalid type",
+            ),
+            (r#"{"hedging": {"delay": 0}}"#, "`hedging.delay` = 0"),
+            (r#"{"hedging": {"delay": "0ms"}}"#, "`hedging.delay` = 0"),
+            (r#"{"hedging": {"delay": 7200}}"#, "`hedging.delay` = 7200"),
+            (
+                r#"{"hedging": {"quantile": 1.5}}"#,
+                "`hedging.quantile` = 1.5",
+            ),
+            (
+                r#"{"hedging": {"max_hedged": 0}}"#,
+                "`hedging.max_hedged` = 0",
+            ),
+            (
+                r#"{"hedging": {"max_hedged": 1000}}"#,
+                "`hedging.max_hedged` = 1000",
+            ),
+            (
+                r#"{"hedging": {"max_hedged": "two"}}"#,
+                "`hedging.max_hedged`: invalid type",
+            ),
+            (
+                r#"{"hedging": {"delay_ms": 5}}"#,
+                "unknown retry setting `hedging.delay_ms`",
             ),
         ];
         for (json, needle) in cases {
@@ -448,6 +492,53 @@ mod tests {
             let err = from_json(json).unwrap_err();
             assert!(err.contains(needle), "{json}: {err}");
         }
+    }
+
+    #[test]
+    fn hedging_is_written_only_when_set_and_round_trips() {
+        let json = serde_json::to_string(&RetrySettings::default()).unwrap();
+        assert!(!json.contains("hedging"), "{json}");
+        let settings = RetrySettings {
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(5),
+                max_hedged: 2,
+                quantile: None,
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert!(
+            json.ends_with(r#""hedging":{"delay":0.005,"max_hedged":2}}"#),
+            "{json}"
+        );
+        assert_eq!(from_json(&json).unwrap(), settings);
+        assert_eq!(
+            from_json(r#"{"hedging": {"delay": "20ms"}}"#)
+                .unwrap()
+                .hedging,
+            Some(Hedging {
+                delay: Duration::from_millis(20),
+                ..Hedging::default()
+            })
+        );
+        assert_eq!(
+            from_json(r#"{"hedging": {}}"#).unwrap().hedging,
+            Some(Hedging::default())
+        );
+        assert_eq!(from_json(r#"{"hedging": null}"#).unwrap().hedging, None);
+        let adaptive = RetrySettings {
+            hedging: Some(Hedging {
+                quantile: Some(0.95),
+                ..Hedging::default()
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&adaptive).unwrap();
+        assert!(
+            json.ends_with(r#""hedging":{"delay":0.1,"max_hedged":1,"quantile":0.95}}"#),
+            "{json}"
+        );
+        assert_eq!(from_json(&json).unwrap(), adaptive);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `Retry-After`, pacing and a remote store are meant to follow the same shape.
 
 pub(crate) mod breaker;
+pub(crate) mod latency;
 pub(crate) mod pacing;
 pub(crate) mod throttle;
 mod window;
@@ -74,7 +75,10 @@ impl Signal {
             AttemptOutcome::Timeout => counted.timeouts,
             // A request reqwest refused, or the user's own code failing, says nothing of
             // the host.
-            AttemptOutcome::Other | AttemptOutcome::Service => return Signal::Neutral,
+            // A cancelled hedge ended for the call's sake, not the host's.
+            AttemptOutcome::Other | AttemptOutcome::Service | AttemptOutcome::Cancelled => {
+                return Signal::Neutral
+            }
         };
         if failed {
             Signal::Failure

@@ -64,11 +64,24 @@ impl Failure {
     }
 }
 
+/// One attempt in flight beside others (a hedged copy, or the attempt it copies), boxed: only
+/// hedged calls pay for it.
+pub(crate) type Flying<'a> = Pin<Box<dyn Future<Output = Attempted> + Send + 'a>>;
+
+/// Sends a request as one attempt of several in flight at once: see [`Transport::COPIES`].
+pub(crate) type SendCopy = for<'a> fn(&'a Shared, Request, Option<Duration>) -> Flying<'a>;
+
 /// How a call sends its attempts, and what the call returns.
 ///
 /// `send` borrows the transport for as long as its attempt runs, which lets a middleware
 /// lend each attempt its `&mut Extensions`; `finish` takes it back when the call ends.
 pub(crate) trait Transport: Send {
+    /// How to send attempts that run at the same time ([`Hedging`](crate::Hedging)), if this
+    /// transport can: without the `&mut` that `send` takes, so through the session alone.
+    /// `None`: the call hedges nothing (a middleware chain lends its extensions to one attempt
+    /// at a time; a script plays its steps in order).
+    const COPIES: Option<SendCopy> = None;
+
     /// One attempt in flight.
     type Sent<'a>: Future<Output = Attempted> + Send + Unpin + 'a
     where
@@ -122,6 +135,8 @@ impl Transport for Own {
     type Sent<'a> = Sent;
     type Output = Result<Response>;
 
+    const COPIES: Option<SendCopy> = Some(send_copy);
+
     #[inline]
     fn send<'a>(
         &'a mut self,
@@ -148,6 +163,12 @@ impl Transport for Own {
     fn finish(self, result: Result<Response>) -> Result<Response> {
         result
     }
+}
+
+/// A session's own attempt, sent beside others: the session's sender needs no `&mut`.
+#[cold]
+fn send_copy(shared: &Shared, request: Request, limit: Option<Duration>) -> Flying<'_> {
+    Box::pin(Own.send(shared, request, limit))
 }
 
 /// An attempt of a [`Session`](crate::Session) in flight.

@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use api_toolkit::reqwest::header::HeaderName;
 use api_toolkit::{
-    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Method, Pacing, RateLimitReset,
-    ResetForm, RetryBudget, RetrySettings, Session, Throttling, Verdict,
+    ApiConnector, Attempt, CircuitBreaker, Classifier, Connector, Hedging, Method, Pacing,
+    RateLimitReset, ResetForm, RetryBudget, RetrySettings, Session, Throttling, Verdict,
 };
 
 fn rules(_: &Attempt<'_>) -> Verdict {
@@ -53,6 +53,7 @@ fn rules(_: &Attempt<'_>) -> Verdict {
         count_timeouts = false,
     ),
     pacing(spread = true),
+    hedging(delay_ms = 5, max_hedged = 10, quantile = 0.95),
 )]
 struct Integers {
     session: Session,
@@ -85,6 +86,7 @@ struct Integers {
 #[retry(circuit_breaker(failure_ratio = 0.25, window = 0.01, break_duration = 1e-9))]
 #[retry(throttling(k = 1.5, window = 0.5))]
 #[retry(pacing)]
+#[retry(hedging(delay = 0.25))]
 struct Floats {
     session: Session,
 }
@@ -102,7 +104,8 @@ struct Floats {
     retry_budget = 0.0,
     circuit_breaker(),
     throttling(),
-    pacing()
+    pacing(),
+    hedging()
 )]
 struct Odd {
     session: Session,
@@ -163,6 +166,11 @@ fn main() {
                 count_timeouts: false,
             }),
             pacing: Some(Pacing { spread: true }),
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(5),
+                max_hedged: 10,
+                quantile: Some(0.95),
+            }),
         }
     );
     assert_eq!(
@@ -218,6 +226,10 @@ fn main() {
                 ..Throttling::default()
             }),
             pacing: Some(Pacing::default()),
+            hedging: Some(Hedging {
+                delay: Duration::from_millis(250),
+                ..Hedging::default()
+            }),
         }
     );
     assert_eq!(
@@ -238,6 +250,7 @@ fn main() {
             circuit_breaker: Some(CircuitBreaker::default()),
             throttling: Some(Throttling::default()),
             pacing: Some(Pacing::default()),
+            hedging: Some(Hedging::default()),
             ..RetrySettings::default()
         }
     );

@@ -30,6 +30,7 @@ pub fn rules(attempt: &Attempt<'_>) -> Verdict {
 #[retry(classify = rules, classify_body_bytes = 65536, replay_limit = 268435456)]
 #[retry(circuit_breaker(failure_ratio = 0.5, window = 3600, break_duration = 0.25))]
 #[retry(pacing(spread = true))]
+#[retry(hedging(delay_ms = 1_000, max_hedged = 2))]
 pub struct Documented {
     session: Session,
 }
@@ -61,6 +62,7 @@ pub struct Ranges {
 #[retry(should_retry_header = "stripe-should-retry", classify = self::rules)]
 #[retry(classify_body_bytes = 1024, replay_limit = 1_048_576)]
 #[retry(circuit_breaker(min_attempts = 1_000_000, half_open_probes = 3, count_timeouts = true))]
+#[retry(hedging(delay = 0.125, max_hedged = 1))]
 #[retry(rate_limit_reset(
     header = "ratelimit-reset",
     form = "epoch_seconds",
