@@ -401,64 +401,22 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         record_pending(&mut record, attempt, decision);
                         continue;
                     }
+                    // A retry that the breaker, pacing, throttling or the budget would refuse
+                    // ends the call now, as exhaustion would, with the outcome in hand.
                     let decision = match decision {
-                        // A retry the breaker would refuse when it is sent ends the call now,
-                        // as exhaustion would, with the outcome in hand.
                         Decision::Retry {
                             raise_if_refused,
                             by,
                             hint,
                             wait,
-                        } if breaker_refuses(plan.breaker.as_deref(), wait) => Decision::Stop {
-                            raise: raise_if_refused,
-                            give_up: Some(GiveUp::CircuitOpen),
-                            by,
-                            hint,
-                        },
-                        // A retry that pacing would hold too long ends the call now, too.
-                        Decision::Retry {
-                            raise_if_refused,
-                            by,
-                            hint,
-                            wait,
-                        } if pacing_refuses(
-                            plan.pacing.as_deref(),
-                            wait,
-                            settings,
-                            plan.deadline,
-                        ) =>
-                        {
-                            Decision::Stop {
+                        } => match retry_refused(shared, settings, &plan, wait) {
+                            Some(give_up) => Decision::Stop {
                                 raise: raise_if_refused,
-                                give_up: Some(GiveUp::RateLimited),
+                                give_up: Some(give_up),
                                 by,
                                 hint,
-                            }
-                        }
-                        // So does a retry that throttling refuses (counted as a request).
-                        Decision::Retry {
-                            raise_if_refused,
-                            by,
-                            hint,
-                            ..
-                        } if !retry_throttle_admits(shared, plan.throttle.as_deref(), settings) => {
-                            Decision::Stop {
-                                raise: raise_if_refused,
-                                give_up: Some(GiveUp::Throttled),
-                                by,
-                                hint,
-                            }
-                        }
-                        Decision::Retry {
-                            raise_if_refused,
-                            by,
-                            hint,
-                            ..
-                        } if !budget_allows(shared, settings) => Decision::Stop {
-                            raise: raise_if_refused,
-                            give_up: Some(GiveUp::Budget),
-                            by,
-                            hint,
+                            },
+                            None => decision,
                         },
                         decision => decision,
                     };
@@ -1139,6 +1097,27 @@ fn rate_limited(shared: &Shared, span: &Span, host: &HostQuota, mut record: Call
         }
     }
     Error::rate_limited(host.origin(), record)
+}
+
+/// Why a retry sent after `wait` would be refused, checked in this order (throttling counts it
+/// as a request, the budget withdraws from its balance: each only when all before allow it).
+fn retry_refused(
+    shared: &Shared,
+    settings: &RetrySettings,
+    plan: &Plan,
+    wait: Wait,
+) -> Option<GiveUp> {
+    if breaker_refuses(plan.breaker.as_deref(), wait) {
+        Some(GiveUp::CircuitOpen)
+    } else if pacing_refuses(plan.pacing.as_deref(), wait, settings, plan.deadline) {
+        Some(GiveUp::RateLimited)
+    } else if !retry_throttle_admits(shared, plan.throttle.as_deref(), settings) {
+        Some(GiveUp::Throttled)
+    } else if !budget_allows(shared, settings) {
+        Some(GiveUp::Budget)
+    } else {
+        None
+    }
 }
 
 fn budget_allows(shared: &Shared, settings: &RetrySettings) -> bool {

@@ -403,6 +403,18 @@ pub mod __private {
         crate::hints::retry_after::parse_retry_after(value, now)
     }
 
+    /// The headers `names` with `values`, leaving out a value that is no valid header value.
+    fn header_map(names: &[&'static str], values: &[&[u8]]) -> reqwest::header::HeaderMap {
+        names
+            .iter()
+            .zip(values)
+            .filter_map(|(name, value)| {
+                let value = reqwest::header::HeaderValue::from_bytes(value).ok()?;
+                Some((reqwest::header::HeaderName::from_static(name), value))
+            })
+            .collect()
+    }
+
     /// The server hints' parsers and the decision, for the fuzz target `hints`: the wait
     /// before retrying a GET whose response has `status` and these values of `retry-after`,
     /// `retry-after-ms`, `x-ratelimit-reset` (epoch or delta seconds), `x-ratelimit-remaining`
@@ -424,14 +436,7 @@ pub mod __private {
             "x-ratelimit-remaining",
             "x-should-retry",
         ];
-        let headers: reqwest::header::HeaderMap = names
-            .iter()
-            .zip(values)
-            .filter_map(|(name, value)| {
-                let value = reqwest::header::HeaderValue::from_bytes(value).ok()?;
-                Some((reqwest::header::HeaderName::from_static(name), value))
-            })
-            .collect();
+        let headers = header_map(&names, &values);
         let form = if epoch {
             ResetForm::EpochSeconds
         } else {
@@ -491,14 +496,7 @@ pub mod __private {
             "x-ratelimit-remaining",
             "x-ratelimit-reset",
         ];
-        let headers: reqwest::header::HeaderMap = names
-            .iter()
-            .zip(values)
-            .filter_map(|(name, value)| {
-                let value = reqwest::header::HeaderValue::from_bytes(value).ok()?;
-                Some((reqwest::header::HeaderName::from_static(name), value))
-            })
-            .collect();
+        let headers = header_map(&names, &values);
         let reset = RateLimitReset {
             form: if epoch {
                 ResetForm::EpochSeconds

@@ -93,6 +93,18 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_secs(3600);
 /// The most `half_open_probes`.
 pub(crate) const MAX_PROBES: u32 = 1000;
 
+/// A `window` of the per-host state: between 10 ms and 1 hour.
+pub(super) fn check_window(field: &'static str, window: Duration) -> Result<(), SettingsError> {
+    if (MIN_WINDOW..=MAX_DURATION).contains(&window) {
+        return Ok(());
+    }
+    Err(SettingsError::new(
+        field,
+        Number(window.as_secs_f64()),
+        "expected between 0.01 and 3600 seconds",
+    ))
+}
+
 impl CircuitBreaker {
     pub(super) fn validate(&self) -> Result<(), SettingsError> {
         if !(self.failure_ratio.is_finite() && (0.0..=1.0).contains(&self.failure_ratio)) {
@@ -109,13 +121,7 @@ impl CircuitBreaker {
                 "expected at least 1 attempt",
             ));
         }
-        if !(MIN_WINDOW..=MAX_DURATION).contains(&self.window) {
-            return Err(SettingsError::new(
-                "circuit_breaker.window",
-                Number(self.window.as_secs_f64()),
-                "expected between 0.01 and 3600 seconds",
-            ));
-        }
+        check_window("circuit_breaker.window", self.window)?;
         if self.break_duration.is_zero() || self.break_duration > MAX_DURATION {
             return Err(SettingsError::new(
                 "circuit_breaker.break_duration",

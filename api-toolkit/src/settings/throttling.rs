@@ -82,14 +82,7 @@ impl Throttling {
                 "expected a finite number in 1.0..=100.0 (2.0 = send twice what is accepted)",
             ));
         }
-        if !(super::breaker::MIN_WINDOW..=super::breaker::MAX_DURATION).contains(&self.window) {
-            return Err(SettingsError::new(
-                "throttling.window",
-                Number(self.window.as_secs_f64()),
-                "expected between 0.01 and 3600 seconds",
-            ));
-        }
-        Ok(())
+        super::breaker::check_window("throttling.window", self.window)
     }
 }
 
