@@ -351,3 +351,34 @@ async fn sixty_four_callers_a_failing_host_receives_only_the_probes() {
     );
     assert!(stats.circuit_refusals > 1000, "{}", stats.circuit_refusals);
 }
+
+#[tokio::test]
+async fn every_front_end_is_refused_by_an_open_breaker() {
+    use api_toolkit::middleware::RetryMiddleware;
+    use api_toolkit::reqwest;
+    use api_toolkit::tower::RetryLayer;
+    use tower::{Service as _, ServiceBuilder, ServiceExt as _};
+
+    let settings = RetrySettings {
+        circuit_breaker: Some(breaker(2, 60_000)),
+        ..RetrySettings::default()
+    };
+    let server = TestServer::start(vec![Reply::status(503)]).await;
+    let mut service = ServiceBuilder::new()
+        .layer(RetryLayer::new(settings.clone()).unwrap())
+        .service(reqwest::Client::new());
+    let mut refused = 0;
+    for _ in 0..10 {
+        let get = reqwest::Request::new(reqwest::Method::GET, server.url("/").parse().unwrap());
+        let result = service.ready().await.unwrap().call(get).await;
+        refused += usize::from(result.is_err_and(|e| e.is_circuit_open()));
+    }
+    assert_eq!((server.count(), refused), (2, 8), "through the tower layer");
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryMiddleware::new(settings).unwrap())
+        .build();
+    for _ in 0..10 {
+        let _ = client.get(server.url("/")).send().await;
+    }
+    assert_eq!(server.count(), 4, "through the middleware: two, then none");
+}
