@@ -807,3 +807,25 @@ async fn figure_p99_within_10ms_with_a_5ms_hedge_for_at_most_10_percent_more_req
         "p99 {p99:?} (p50 {p50:?})"
     );
 }
+
+/// Between two features: a copy's cancelled loser ended for the call's sake, not the host's.
+/// Throttling counts it so: a healthy host with a slow tail, hedged on every call, is not shed.
+#[tokio::test]
+async fn cancelled_copies_never_make_a_healthy_host_look_refusing() {
+    let server = Server::start(first_per_path_slow()).await;
+    let session = session(RetrySettings {
+        throttling: Some(api_toolkit::Throttling {
+            k: 1.5,
+            ..api_toolkit::Throttling::default()
+        }),
+        ..settings()
+    });
+    for i in 0..40 {
+        let response = session.get(server.url(&format!("/tail/{i}"))).send().await;
+        assert_eq!(response.unwrap().status(), 200);
+    }
+    let stats = session.stats();
+    // Only the very first copy can be refused: one request sent, none answered yet.
+    assert!(stats.throttle_refusals <= 1, "{stats:?}");
+    assert!(stats.hedges >= 39, "{stats:?}");
+}

@@ -445,6 +445,11 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             telemetry::finished(&plan.span, recorded, retries_done as usize);
                             if let Some(round) = race.take() {
                                 round.finish(&mut record, give_up.is_none());
+                                if let (Some(host), Some(throttling)) =
+                                    (&plan.throttle, &settings.throttling)
+                                {
+                                    settle_cancelled(shared, host, throttling, round.running());
+                                }
                             }
                             break 'call match result {
                                 Ok(response)
@@ -958,6 +963,16 @@ fn settle_throttle(shared: &Shared, host: &HostThrottle, signal: Signal, throttl
         if let Some(change) = host.with(|t| t.accepted(throttling, Instant::now())) {
             shed(shared, host, change);
         }
+    }
+}
+
+/// Counts the attempts a round cancelled as the call ended: each was counted as a request when
+/// it was sent, and ended for the call's sake, not the host's (neutral, as a service's failure):
+/// without this, hedging alone would look like refusals.
+#[cold]
+fn settle_cancelled(shared: &Shared, host: &HostThrottle, throttling: &Throttling, n: usize) {
+    for _ in 0..n {
+        settle_throttle(shared, host, Signal::Neutral, throttling);
     }
 }
 

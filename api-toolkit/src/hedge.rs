@@ -117,6 +117,11 @@ impl<P> Race<'_, P> {
         !self.running.is_empty()
     }
 
+    /// How many attempts of the round are still in flight.
+    pub(crate) fn running(&self) -> usize {
+        self.running.len()
+    }
+
     /// The copies sent since the last time this was asked: each is an attempt of the call.
     pub(crate) fn take_sent(&mut self) -> u32 {
         std::mem::take(&mut self.sent)
