@@ -320,15 +320,8 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                                 origin,
                                 settings.replay_limit,
                                 move |request| {
-                                    let cut_connect_at = limit.filter(|_| shared.cuts_connects);
-                                    let peek = if settings.classify.is_some() {
-                                        settings.classify_body_bytes
-                                    } else {
-                                        0
-                                    };
-                                    let sending =
-                                        Sending::new(transport.send(shared, request, limit), peek);
-                                    Watched::new(sending, cut_connect_at, shared.own_client)
+                                    let pending = transport.send(shared, request, limit);
+                                    watched(shared, settings, limit, pending)
                                 },
                             );
                             // Without a subscriber that wants the span, entering it on every poll is waste.
@@ -647,9 +640,7 @@ fn wait_for_host<'a>(
         let Some(until) = gate.closed_until(host, now) else {
             return;
         };
-        if deadline.is_some_and(|deadline| until >= deadline)
-            || until - now > settings.retry_after_max
-        {
+        if too_far(until, now, settings, deadline) {
             return;
         }
         tokio::time::sleep_until(until).await;
@@ -659,6 +650,44 @@ fn wait_for_host<'a>(
         );
     };
     Box::pin(wait.instrument(span.clone()))
+}
+
+/// An attempt's request in flight (`pending`), watched: its connect cut at `limit` on a session
+/// that cuts connects, and the first bytes of its body read for a classifier that asks. Every
+/// attempt is sent through it, alone or as a hedged copy.
+#[inline]
+fn watched<'a, F>(
+    shared: &Shared,
+    settings: &RetrySettings,
+    limit: Option<Duration>,
+    pending: F,
+) -> Watched<Sending<'a, F>>
+where
+    F: Future<Output = Attempted> + Send + Unpin + 'a,
+{
+    let peek = if settings.classify.is_some() {
+        settings.classify_body_bytes
+    } else {
+        0
+    };
+    let cut_connect_at = limit.filter(|_| shared.cuts_connects);
+    Watched::new(
+        Sending::new(pending, peek),
+        cut_connect_at,
+        shared.own_client,
+    )
+}
+
+/// Whether waiting from `now` until `until` for a host (its `Retry-After`, its quota) is more
+/// than the call may wait: past its `retry_after_max`, or to its deadline or beyond.
+fn too_far(
+    until: Instant,
+    now: Instant,
+    settings: &RetrySettings,
+    deadline: Option<Instant>,
+) -> bool {
+    deadline.is_some_and(|deadline| until >= deadline)
+        || until.saturating_duration_since(now) > settings.retry_after_max
 }
 
 /// Once a retry is decided: makes the next request, tells the span and the `on_retry` hook, and
@@ -738,14 +767,7 @@ fn start_race<'a, T: Transport>(
         if request.timeout() != limit.as_ref() {
             *request.timeout_mut() = limit;
         }
-        let cut_connect_at = limit.filter(|_| shared.cuts_connects);
-        let peek = if settings.classify.is_some() {
-            settings.classify_body_bytes
-        } else {
-            0
-        };
-        let sending = Sending::new(send(shared, request, limit), peek);
-        let watched = Watched::new(sending, cut_connect_at, shared.own_client);
+        let watched = watched(shared, settings, limit, send(shared, request, limit));
         if span.is_disabled() {
             Box::pin(watched)
         } else {
@@ -903,26 +925,39 @@ fn changed(shared: &Shared, host: &HostBreaker, change: Transition) {
     telemetry::circuit(host.origin(), change);
 }
 
-/// Ends a call whose next attempt the breaker refused: before its first attempt, an error
-/// without attempts; before a retry (the breaker opened during its wait), an error with the
-/// attempts made, whose last response was drained during the wait and cannot be returned.
+/// Ends a call whose next attempt the breaker refused (see [`refused_unsent`]).
 #[cold]
-fn refused(shared: &Shared, span: &Span, host: &HostBreaker, mut record: CallRecord) -> Error {
-    record.set_give_up(GiveUp::CircuitOpen);
+fn refused(shared: &Shared, span: &Span, host: &HostBreaker, record: CallRecord) -> Error {
+    if record.attempts().is_empty() {
+        telemetry::circuit_refused(span, host.origin());
+    }
+    refused_unsent(shared, span, host.origin(), GiveUp::CircuitOpen, record)
+}
+
+/// Ends a call whose next attempt a guard of `origin` refused (`reason`: the breaker,
+/// throttling, pacing): before its first attempt, an error without attempts, and no call; before
+/// a retry (refused after its wait), an error with the attempts made, whose last response was
+/// drained during the wait and cannot be returned.
+#[cold]
+fn refused_unsent(
+    shared: &Shared,
+    span: &Span,
+    origin: &str,
+    reason: GiveUp,
+    mut record: CallRecord,
+) -> Error {
+    record.set_give_up(reason);
     match record.attempts().last() {
-        None => {
-            shared.stats.refused_call();
-            telemetry::circuit_refused(span, host.origin());
-        }
+        None => shared.stats.refused_call(reason),
         Some(last) => {
             // Counted after its wait, as if sent: it was not.
             shared.stats.retry_refused(last.outcome());
-            shared.stats.give_up(GiveUp::CircuitOpen);
+            shared.stats.give_up(reason);
             let attempts = record.attempt_count() as usize;
-            telemetry::gave_up(span, attempts, last.outcome(), GiveUp::CircuitOpen);
+            telemetry::gave_up(span, attempts, last.outcome(), reason);
         }
     }
-    Error::circuit_open(host.origin(), record)
+    Error::refused(reason, origin, record)
 }
 
 /// The throttle of `url`'s origin, made on first use.
@@ -985,11 +1020,9 @@ fn shed(shared: &Shared, host: &HostThrottle, change: Shedding) {
 /// Ends a call that throttling refused before its first attempt: an error without attempts.
 #[cold]
 fn throttled(shared: &Shared, span: &Span, host: &HostThrottle) -> Error {
-    let mut record = CallRecord::default();
-    record.set_give_up(GiveUp::Throttled);
-    shared.stats.throttled_call();
     telemetry::throttle_refused(span, host.origin());
-    Error::throttled(host.origin(), record)
+    let record = CallRecord::default();
+    refused_unsent(shared, span, host.origin(), GiveUp::Throttled, record)
 }
 
 /// The quota of `url`'s origin, made on first use.
@@ -1052,8 +1085,7 @@ fn hold<'a>(
         loop {
             let now = Instant::now();
             let hold = until.saturating_duration_since(now);
-            if deadline.is_some_and(|deadline| until >= deadline) || hold > settings.retry_after_max
-            {
+            if too_far(until, now, settings, deadline) {
                 return false;
             }
             if std::mem::take(&mut first) {
@@ -1082,36 +1114,21 @@ fn pacing_refuses(
 ) -> bool {
     host.is_some_and(|host| {
         let at = wait::later(Instant::now(), wait.duration);
-        host.held_at(at).is_some_and(|until| {
-            deadline.is_some_and(|deadline| until >= deadline)
-                || until - at > settings.retry_after_max
-        })
+        host.held_at(at)
+            .is_some_and(|until| too_far(until, at, settings, deadline))
     })
 }
 
-/// Ends a call whose next attempt pacing refused: before its first attempt, an error without
-/// attempts; before a retry (the quota ran out during its wait), an error with the attempts
-/// made, whose last response was drained during the wait and cannot be returned.
+/// Ends a call whose next attempt pacing refused (see [`refused_unsent`]).
 #[cold]
-fn rate_limited(shared: &Shared, span: &Span, host: &HostQuota, mut record: CallRecord) -> Error {
-    record.set_give_up(GiveUp::RateLimited);
+fn rate_limited(shared: &Shared, span: &Span, host: &HostQuota, record: CallRecord) -> Error {
     let resets_in = host
         .held_at(Instant::now())
         .map_or(Duration::ZERO, |until| {
             until.saturating_duration_since(Instant::now())
         });
     telemetry::paced(span, host.origin(), resets_in, true);
-    match record.attempts().last() {
-        None => shared.stats.pacing_refused_call(),
-        Some(last) => {
-            // Counted after its wait, as if sent: it was not.
-            shared.stats.retry_refused(last.outcome());
-            shared.stats.give_up(GiveUp::RateLimited);
-            let attempts = record.attempt_count() as usize;
-            telemetry::gave_up(span, attempts, last.outcome(), GiveUp::RateLimited);
-        }
-    }
-    Error::rate_limited(host.origin(), record)
+    refused_unsent(shared, span, host.origin(), GiveUp::RateLimited, record)
 }
 
 /// Why a retry sent after `wait` would be refused, checked in this order (throttling counts it

@@ -169,19 +169,17 @@ impl Error {
         }
     }
 
-    /// A call (or its retry) that the breaker of `origin` refused.
-    pub(crate) fn circuit_open(origin: &str, record: CallRecord) -> Self {
-        Self::new(Repr::CircuitOpen(origin.into()), record)
-    }
-
-    /// A call that the throttle of `origin` refused before its first attempt.
-    pub(crate) fn throttled(origin: &str, record: CallRecord) -> Self {
-        Self::new(Repr::Throttled(origin.into()), record)
-    }
-
-    /// A call (or its retry) that pacing would have held too long for `origin`'s quota.
-    pub(crate) fn rate_limited(origin: &str, record: CallRecord) -> Self {
-        Self::new(Repr::RateLimited(origin.into()), record)
+    /// A call (or its retry) that a guard of `origin` refused, nothing sent: the breaker
+    /// ([`GiveUp::CircuitOpen`]), throttling ([`GiveUp::Throttled`]) or pacing
+    /// ([`GiveUp::RateLimited`]).
+    pub(crate) fn refused(reason: GiveUp, origin: &str, record: CallRecord) -> Self {
+        let origin = origin.into();
+        let repr = match reason {
+            GiveUp::Throttled => Repr::Throttled(origin),
+            GiveUp::RateLimited => Repr::RateLimited(origin),
+            _ => Repr::CircuitOpen(origin),
+        };
+        Self::new(repr, record)
     }
 
     pub(crate) fn classifier_panicked(message: String, record: CallRecord) -> Self {

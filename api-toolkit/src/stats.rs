@@ -198,27 +198,30 @@ impl Counters {
 
     pub(crate) fn give_up(&self, reason: GiveUp) {
         self.give_ups.fetch_add(1, Relaxed);
+        if let Some(counter) = self.refusals(reason) {
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The counter of the refusals that `reason` names, if it names a refusal.
+    fn refusals(&self, reason: GiveUp) -> Option<&AtomicU64> {
         match reason {
-            GiveUp::Budget => self.budget_refusals.fetch_add(1, Relaxed),
-            GiveUp::CircuitOpen => self.circuit_refusals.fetch_add(1, Relaxed),
-            GiveUp::Throttled => self.throttle_refusals.fetch_add(1, Relaxed),
-            GiveUp::RateLimited => self.pacing_refusals.fetch_add(1, Relaxed),
-            _ => 0,
-        };
+            GiveUp::Budget => Some(&self.budget_refusals),
+            GiveUp::CircuitOpen => Some(&self.circuit_refusals),
+            GiveUp::Throttled => Some(&self.throttle_refusals),
+            GiveUp::RateLimited => Some(&self.pacing_refusals),
+            _ => None,
+        }
     }
 
-    /// A call the circuit breaker refused before its first attempt: no call, one refusal.
+    /// A call refused before its first attempt (by the breaker, throttling or pacing, as
+    /// `reason` says): no call, one refusal.
     #[cold]
-    pub(crate) fn refused_call(&self) {
+    pub(crate) fn refused_call(&self, reason: GiveUp) {
         self.unsent();
-        self.circuit_refusals.fetch_add(1, Relaxed);
-    }
-
-    /// A call the throttle refused before its first attempt: no call, one refusal.
-    #[cold]
-    pub(crate) fn throttled_call(&self) {
-        self.unsent();
-        self.throttle_refusals.fetch_add(1, Relaxed);
+        if let Some(counter) = self.refusals(reason) {
+            counter.fetch_add(1, Relaxed);
+        }
     }
 
     #[cold]
@@ -226,13 +229,6 @@ impl Counters {
         if change == Shedding::Started {
             self.throttling_started.fetch_add(1, Relaxed);
         }
-    }
-
-    /// A call pacing refused before its first attempt: no call, one refusal.
-    #[cold]
-    pub(crate) fn pacing_refused_call(&self) {
-        self.unsent();
-        self.pacing_refusals.fetch_add(1, Relaxed);
     }
 
     /// An attempt pacing held for `held`.

@@ -58,35 +58,32 @@ pub(crate) fn x_names(reset: Option<&RateLimitReset>) -> XNames<'_> {
     }
 }
 
-const RATELIMIT: &str = "ratelimit";
-const RATELIMIT_POLICY: &str = "ratelimit-policy";
-const RATELIMIT_LIMIT: &str = "ratelimit-limit";
-const RATELIMIT_REMAINING: &str = "ratelimit-remaining";
-const RATELIMIT_RESET: &str = "ratelimit-reset";
-const X_RATELIMIT_LIMIT: &str = "x-ratelimit-limit";
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 
 /// The quota `headers` state, if any family says how much remains.
 pub(crate) fn read(headers: &HeaderMap, x: XNames<'_>, now: SystemTime) -> Option<Quota> {
-    let text = |name: &str| {
+    let text = |name: &HeaderName| {
         headers
             .get(name)
             .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
     };
-    if let Some(quota) = text(RATELIMIT).and_then(|v| draft(v, text(RATELIMIT_POLICY))) {
+    if let Some(quota) = text(&RATELIMIT).and_then(|v| draft(v, text(&RATELIMIT_POLICY))) {
         return Some(quota);
     }
-    if let Some(remaining) = text(RATELIMIT_REMAINING).and_then(first_number) {
+    if let Some(remaining) = text(&RATELIMIT_REMAINING).and_then(first_number) {
         return Some(Quota {
             remaining,
-            reset: text(RATELIMIT_RESET).and_then(delta),
-            limit: text(RATELIMIT_LIMIT).and_then(first_number),
+            reset: text(&RATELIMIT_RESET).and_then(delta),
+            limit: text(&RATELIMIT_LIMIT).and_then(first_number),
             window: None,
         });
     }
-    let remaining = headers
-        .get(x.remaining)
-        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-        .and_then(first_number)?;
+    let remaining = text(x.remaining).and_then(first_number)?;
     let reset = headers.get(x.reset).and_then(|v| {
         // A reset that is past (or now) has happened: nothing to wait for.
         super::rate_limit::parse_reset(v.as_bytes(), x.form, now)
@@ -95,7 +92,7 @@ pub(crate) fn read(headers: &HeaderMap, x: XNames<'_>, now: SystemTime) -> Optio
     Some(Quota {
         remaining,
         reset,
-        limit: text(X_RATELIMIT_LIMIT).and_then(first_number),
+        limit: text(&X_RATELIMIT_LIMIT).and_then(first_number),
         window: None,
     })
 }
@@ -410,12 +407,12 @@ mod properties {
     use super::*;
 
     const NAMES: [&str; 8] = [
-        RATELIMIT,
-        RATELIMIT_POLICY,
-        RATELIMIT_LIMIT,
-        RATELIMIT_REMAINING,
-        RATELIMIT_RESET,
-        X_RATELIMIT_LIMIT,
+        "ratelimit",
+        "ratelimit-policy",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "x-ratelimit-limit",
         "x-ratelimit-remaining",
         "x-ratelimit-reset",
     ];
