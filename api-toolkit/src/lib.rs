@@ -486,17 +486,7 @@ pub mod __private {
         epoch: bool,
         now: std::time::SystemTime,
     ) -> Option<(u64, Option<Duration>)> {
-        let names = [
-            "ratelimit",
-            "ratelimit-policy",
-            "ratelimit-limit",
-            "ratelimit-remaining",
-            "ratelimit-reset",
-            "x-ratelimit-limit",
-            "x-ratelimit-remaining",
-            "x-ratelimit-reset",
-        ];
-        let headers = header_map(&names, &values);
+        let headers = header_map(&crate::hints::quota::FIELDS, &values);
         let reset = RateLimitReset {
             form: if epoch {
                 ResetForm::EpochSeconds

@@ -65,6 +65,19 @@ const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remai
 const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 
+/// Every field this module reads, with the default `X-RateLimit-*` names (for the fuzz hook and
+/// the property tests).
+pub(crate) const FIELDS: [&str; 8] = [
+    "ratelimit",
+    "ratelimit-policy",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+];
+
 /// The quota `headers` state, if any family says how much remains.
 pub(crate) fn read(headers: &HeaderMap, x: XNames<'_>, now: SystemTime) -> Option<Quota> {
     let text = |name: &HeaderName| {
@@ -406,16 +419,7 @@ mod properties {
 
     use super::*;
 
-    const NAMES: [&str; 8] = [
-        "ratelimit",
-        "ratelimit-policy",
-        "ratelimit-limit",
-        "ratelimit-remaining",
-        "ratelimit-reset",
-        "x-ratelimit-limit",
-        "x-ratelimit-remaining",
-        "x-ratelimit-reset",
-    ];
+    const NAMES: [&str; 8] = FIELDS;
 
     proptest! {
         #[test]
