@@ -14,6 +14,7 @@ use tracing::{Instrument, Span};
 
 use crate::attempt::Watched;
 use crate::consult::{Panicked, Question, RequestView, Sending};
+use crate::fleet::{self, Claim};
 use crate::hedge::{self, Ended, Launch, Race};
 use crate::hints::{self, HintHeader, Raw};
 use crate::host_gate::HostGate;
@@ -25,7 +26,7 @@ use crate::replay::Kept;
 use crate::session::Shared;
 use crate::state::breaker::{HostBreaker, Ticket, Transition};
 use crate::state::latency::Latencies;
-use crate::state::pacing::{HostQuota, Observed};
+use crate::state::pacing::{FleetUnit, HostQuota, Observed};
 use crate::state::throttle::{HostThrottle, Shedding};
 use crate::state::{origin_key, Signal};
 use crate::transport::{Attempted, Failure, Transport};
@@ -181,6 +182,9 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                 shared.stats.call();
                 if let (Some(budget), Some(started)) = (&settings.retry_budget, started) {
                     shared.budget.deposit(budget, started);
+                    if let Some(fleet) = &shared.fleet {
+                        fleet.deposit(budget);
+                    }
                 }
                 // A deadline later than the clock can represent is no deadline.
                 let deadline = settings
@@ -251,7 +255,34 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                                 break 'call Err(rate_limited(shared, &plan.span, host, record));
                             }
                         }
-                        Some(Spent { host })
+                        let mut spent = Spent {
+                            host,
+                            unknown: false,
+                        };
+                        if let Some(fleet) = &shared.fleet {
+                            let unit = host.fleet_unit(Instant::now());
+                            if unit == FleetUnit::Untold {
+                                fleet.sent(host.origin());
+                                spent.unknown = true;
+                            } else if unit == FleetUnit::Claim {
+                                let claimed = claim(
+                                    fleet,
+                                    shared,
+                                    &mut spent,
+                                    settings,
+                                    plan.deadline,
+                                    &mut waited,
+                                    &plan.span,
+                                );
+                                if !claimed.await {
+                                    drop(spent);
+                                    break 'call Err(rate_limited(
+                                        shared, &plan.span, host, record,
+                                    ));
+                                }
+                            }
+                        }
+                        Some(spent)
                     }
                     _ => None,
                 };
@@ -364,7 +395,7 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                         close_host(shared, host, settings, &result, outcome, wall_now());
                     }
                     if let Some(spent) = spent {
-                        spent.settle(&result, settings);
+                        spent.settle(shared, &result, settings);
                     }
                     if let (Some(pass), Some(breaker)) = (pass, &settings.circuit_breaker) {
                         pass.settle(shared, Signal::of(recorded, settings, breaker), breaker);
@@ -403,6 +434,17 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             hint,
                             wait,
                         } => match retry_refused(shared, settings, &plan, wait) {
+                            None if shared.fleet.is_some() && settings.retry_budget.is_some() => {
+                                match fleet_budget_refuses(shared, settings).await {
+                                    Some(give_up) => Decision::Stop {
+                                        raise: raise_if_refused,
+                                        give_up: Some(give_up),
+                                        by,
+                                        hint,
+                                    },
+                                    None => decision,
+                                }
+                            }
                             Some(give_up) => Decision::Stop {
                                 raise: raise_if_refused,
                                 give_up: Some(give_up),
@@ -816,7 +858,22 @@ fn next_ended<'r, 'a: 'r>(
             Some(host) => {
                 let spread = settings.pacing.is_some_and(|p| p.spread);
                 host.reserve(spread, Instant::now()).ok()?;
-                Some(Spent { host })
+                let mut spent = Spent {
+                    host,
+                    unknown: false,
+                };
+                // A copy is not held for the fleet either: without a leased unit, it is
+                // counted against the fleet's window in the background.
+                if let Some(fleet) = &shared.fleet {
+                    match host.fleet_unit(Instant::now()) {
+                        FleetUnit::Leased | FleetUnit::Quiet => {}
+                        unit => {
+                            fleet.sent(host.origin());
+                            spent.unknown = unit == FleetUnit::Untold;
+                        }
+                    }
+                }
+                Some(spent)
             }
             None => None,
         };
@@ -873,7 +930,7 @@ impl Pass<'_> {
             .host
             .with(|b| b.settle(breaker, self.ticket, signal, Instant::now()));
         if let Some(change) = change {
-            changed(shared, self.host, change);
+            changed(shared, self.host, change, breaker);
         }
         // Settled: nothing to give back.
         std::mem::forget(self);
@@ -906,7 +963,7 @@ fn admit_not_closed<'a>(
 ) -> Option<Pass<'a>> {
     let (admitted, change) = host.with(|b| b.admit(breaker, Instant::now()));
     if let Some(change) = change {
-        changed(shared, host, change);
+        changed(shared, host, change, breaker);
     }
     admitted.ok().map(|ticket| Pass { host, ticket })
 }
@@ -920,9 +977,12 @@ fn breaker_refuses(host: Option<&HostBreaker>, wait: Wait) -> bool {
 }
 
 #[cold]
-fn changed(shared: &Shared, host: &HostBreaker, change: Transition) {
+fn changed(shared: &Shared, host: &HostBreaker, change: Transition, breaker: &CircuitBreaker) {
     shared.stats.transition(change);
     telemetry::circuit(host.origin(), change);
+    if let (Some(fleet), Transition::Opened) = (&shared.fleet, change) {
+        fleet.opened(host.origin(), breaker.break_duration);
+    }
 }
 
 /// Ends a call whose next attempt the breaker refused (see [`refused_unsent`]).
@@ -1037,16 +1097,27 @@ fn host_quota(shared: &Shared, url: &reqwest::Url) -> Arc<HostQuota> {
 /// stops counting as in flight.
 struct Spent<'a> {
     host: &'a HostQuota,
+    /// With a fleet: the attempt was counted as sent while the fleet knew nothing of the
+    /// host's window.
+    unknown: bool,
 }
 
 impl Spent<'_> {
-    /// Reads the quota the response states (if any) into the host's.
+    /// Reads the quota the response states (if any) into the host's, and the fleet's.
     #[inline(never)]
-    fn settle(self, result: &Attempted, settings: &RetrySettings) {
+    fn settle(self, shared: &Shared, result: &Attempted, settings: &RetrySettings) {
         let quota = result.as_ref().ok().and_then(|response| {
             let names = hints::quota::x_names(settings.rate_limit_reset.as_ref());
             hints::quota::read(response.headers(), names, wall_now())
         });
+        if let (Some(fleet), Some(quota)) = (&shared.fleet, quota) {
+            let reset = quota
+                .reset
+                .or(quota.window.filter(|_| quota.remaining == 0));
+            if let Some(reset) = reset.filter(|left| *left <= crate::state::pacing::MAX_RESET) {
+                fleet.observed(self.host.origin(), quota.remaining, reset, self.unknown);
+            }
+        }
         let now = Instant::now();
         if let Observed::RanOut(reset) = self.host.observe(quota, now) {
             telemetry::quota_spent(self.host.origin(), reset.saturating_duration_since(now));
@@ -1101,6 +1172,70 @@ fn hold<'a>(
         shared.stats.paced(held);
         *waited = (waited.0.saturating_add(held), WaitSource::Pacing);
         true
+    })
+}
+
+/// With a fleet, before an attempt to a host that states a quota, past the session's lease:
+/// claims units of the fleet's quota, holding while it is spent (as [`hold`] does); `false`
+/// when the hold would be too long. Redis slow or down: the session's own quota decides.
+#[inline(never)]
+fn claim<'a>(
+    fleet: &'a fleet::Link,
+    shared: &'a Shared,
+    spent: &'a mut Spent<'_>,
+    settings: &'a RetrySettings,
+    deadline: Option<Instant>,
+    waited: &'a mut (Duration, WaitSource),
+    span: &'a Span,
+) -> fleet::Pending<'a, bool> {
+    let host = spent.host;
+    Box::pin(async move {
+        let started = Instant::now();
+        let mut first = true;
+        loop {
+            match fleet.claim(host.origin()).await {
+                Claim::Granted { units, valid_for } => {
+                    host.lease(units - 1, wait::later(Instant::now(), valid_for));
+                    break;
+                }
+                Claim::Unknown { counted } => {
+                    spent.unknown = counted;
+                    break;
+                }
+                Claim::Spent { for_ } => {
+                    let now = Instant::now();
+                    let until = wait::later(now, for_);
+                    if too_far(until, now, settings, deadline) {
+                        return false;
+                    }
+                    if std::mem::take(&mut first) {
+                        telemetry::paced(span, host.origin(), for_, false);
+                    }
+                    tokio::time::sleep_until(until).await;
+                }
+            }
+        }
+        if !first {
+            let held = started.elapsed();
+            shared.stats.paced(held);
+            *waited = (waited.0.saturating_add(held), WaitSource::Pacing);
+        }
+        true
+    })
+}
+
+/// With a fleet and a retry budget, once the session's own budget allowed a retry: whether
+/// the fleet's refuses it (Redis slow or down: it does not).
+#[inline(never)]
+fn fleet_budget_refuses<'a>(
+    shared: &'a Shared,
+    settings: &'a RetrySettings,
+) -> fleet::Pending<'a, Option<GiveUp>> {
+    Box::pin(async move {
+        match (&shared.fleet, &settings.retry_budget) {
+            (Some(fleet), Some(budget)) if !fleet.withdraw(budget).await => Some(GiveUp::Budget),
+            _ => None,
+        }
     })
 }
 
@@ -1188,6 +1323,9 @@ fn close_host(
         shared
             .host_gate
             .close(host, wait::later(Instant::now(), asked));
+        if let Some(fleet) = &shared.fleet {
+            fleet.held(host, asked);
+        }
     }
 }
 

@@ -296,6 +296,37 @@ pub trait ApiConnector {
     fn set_retry_settings(&self, settings: RetrySettings) -> Result<()> {
         self.session().set_retry_settings(settings)
     }
+
+    /// A fleet over the Redis at `url`, named after the connector's type (`Shop`), to connect
+    /// and give to the session's builder (feature `redis`): the workers running this connector
+    /// share its hosts' state. See [`Fleet`](crate::Fleet).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use api_toolkit::{ApiConnector, Connector, Session};
+    ///
+    /// #[derive(Connector)]
+    /// #[retry(share_retry_after = true)]
+    /// struct Shop {
+    ///     session: Session,
+    /// }
+    ///
+    /// # async fn run() -> api_toolkit::Result<()> {
+    /// let fleet = Shop::fleet("redis://127.0.0.1:6379/").connect().await?;
+    /// assert_eq!(fleet.name(), "Shop");
+    /// let shop = Shop { session: Shop::session_builder().fleet(&fleet).build()? };
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    fn fleet(url: &str) -> crate::FleetBuilder
+    where
+        Self: Sized,
+    {
+        let path = std::any::type_name::<Self>();
+        let path = path.split('<').next().unwrap_or(path);
+        crate::Fleet::redis(url).name(path.rsplit("::").next().unwrap_or(path))
+    }
 }
 
 /// A session an [`ApiConnector`] can hold: [`Session`], and with the `blocking` feature

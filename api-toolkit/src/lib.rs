@@ -94,6 +94,7 @@ mod call;
 mod connector;
 mod consult;
 mod error;
+mod fleet;
 mod hedge;
 mod hints;
 mod host_gate;
@@ -365,6 +366,8 @@ mod wait;
 pub use api_toolkit_derive::Connector;
 pub use connector::{ApiConnector, ConnectorSession};
 pub use error::{Error, ErrorKind, Result};
+#[cfg(feature = "redis")]
+pub use fleet::{Fleet, FleetBuilder};
 pub use hints::{HintHeader, ServerHint};
 pub use into_url::IntoUrl;
 pub use policy::classify::{Attempt, Classifier, ClassifyFn, Verdict};

@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     /// Recent latencies, one ring per origin; touched only by calls with an adaptive hedging
     /// delay.
     pub(crate) latencies: HostStore<Latencies>,
+    /// The fleet whose workers share these hosts' state ([`SessionBuilder::fleet`]).
+    pub(crate) fleet: Option<crate::fleet::Link>,
     pub(crate) on_retry: Option<RetryHook>,
     /// [`SessionBuilder::timeout`]: kept here too, because a limit written into a request
     /// replaces the client's in reqwest, and an attempt's limit is the shortest of all.
@@ -78,6 +80,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The settings in force now.
+    #[inline]
+    pub(crate) fn settings_now(&self) -> Arc<Active> {
+        self.settings.load()
+    }
+
     /// The timeout the client enforces by itself: the session's for a client it built, none it
     /// knows of for one built elsewhere.
     #[inline]
@@ -216,6 +224,7 @@ impl Session {
             classify: None,
             given: None,
             client_options: Vec::new(),
+            fleet: None,
         }
     }
 
@@ -451,7 +460,7 @@ impl Session {
     /// The settings in force, shared, for a call that starts now.
     #[inline]
     pub(crate) fn current_settings(&self) -> Arc<Active> {
-        self.shared.settings.load()
+        self.shared.settings_now()
     }
 
     #[inline]
@@ -470,7 +479,11 @@ impl Session {
     /// # Ok::<(), api_toolkit::Error>(())
     /// ```
     pub fn stats(&self) -> Stats {
-        self.shared.stats.snapshot()
+        let mut stats = self.shared.stats.snapshot();
+        if let Some(fleet) = &self.shared.fleet {
+            stats.fleet_fallbacks = fleet.fallbacks();
+        }
+        stats
     }
 }
 
@@ -514,6 +527,7 @@ pub struct SessionBuilder {
     given: Option<Sender>,
     /// The client options set, which a client built elsewhere cannot take.
     client_options: Vec<&'static str>,
+    fleet: Option<crate::fleet::Link>,
 }
 
 impl SessionBuilder {
@@ -826,6 +840,27 @@ impl SessionBuilder {
         self
     }
 
+    /// Shares the state of the session's hosts with the other workers of `fleet` (feature
+    /// `redis`): a host's `Retry-After` pause, its quota (with pacing), its open circuit
+    /// breaker, and the retry budget. The session keeps its own state too, and falls back to it
+    /// whenever Redis is slow or down. See the README's "Fleet" section.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use api_toolkit::{Fleet, RetrySettings, Session};
+    ///
+    /// # async fn run() -> api_toolkit::Result<()> {
+    /// let fleet = Fleet::redis("redis://127.0.0.1:6379/").name("payments").connect().await?;
+    /// let session = Session::builder().fleet(&fleet).build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn fleet(mut self, fleet: &crate::Fleet) -> Self {
+        self.fleet = Some(fleet.link());
+        self
+    }
+
     /// Builds the session.
     ///
     /// # Errors
@@ -883,14 +918,18 @@ impl SessionBuilder {
             throttles: HostStore::new(MAX_HOSTS),
             pacing: HostStore::new(MAX_HOSTS),
             latencies: HostStore::new(MAX_HOSTS),
+            fleet: self.fleet,
             on_retry: self.on_retry,
             timeout: self.timeout,
             cuts_connects,
             own_client,
         };
-        Ok(Session {
-            shared: Arc::new(shared),
-        })
+        let shared = Arc::new(shared);
+        if let Some(fleet) = &shared.fleet {
+            let weak = Arc::downgrade(&shared);
+            fleet.attach(weak);
+        }
+        Ok(Session { shared })
     }
 
     /// The session's own client, and whether it cuts connects at an attempt's limit.

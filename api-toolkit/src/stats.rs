@@ -86,6 +86,10 @@ pub struct Stats {
     pub hedges: u64,
     /// Calls whose response came from a hedged copy rather than the attempt it copied.
     pub hedges_won: u64,
+    /// Operations on the fleet's store (feature `redis`) that fell back to the process's own
+    /// state, because Redis failed, was slow or a write queue was full: the fleet's count,
+    /// shared by the sessions of the fleet.
+    pub fleet_fallbacks: u64,
 }
 
 impl Stats {
@@ -287,6 +291,7 @@ impl Counters {
             pacing_refusals: self.pacing_refusals.load(Relaxed),
             hedges: self.hedges.load(Relaxed),
             hedges_won: self.hedges_won.load(Relaxed),
+            fleet_fallbacks: 0,
         };
         stats.attempts = stats.calls + stats.retries() + stats.hedges;
         stats

@@ -156,6 +156,14 @@ pub(crate) fn quota_spent(origin: &str, resets_in: std::time::Duration) {
     tracing::info!(target: "api_toolkit", origin, resets_in = ?resets_in, "rate limit spent: calls held until the reset");
 }
 
+/// Another worker of the fleet found a host failing: this session's breaker of it opens too.
+/// INFO; not tied to a call's span.
+#[cold]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn fleet_opened(origin: &str, for_: std::time::Duration) {
+    tracing::info!(target: "api_toolkit", origin, open_for = ?for_, "circuit opened by the fleet");
+}
+
 /// A call held by pacing before an attempt (`refused`: longer than it may wait, so it ends).
 #[cold]
 pub(crate) fn paced(span: &Span, origin: &str, hold: std::time::Duration, refused: bool) {

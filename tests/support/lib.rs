@@ -26,6 +26,8 @@ pub mod conformance;
 pub mod dns;
 pub mod heap;
 pub mod payments;
+pub mod quota;
+pub mod redis;
 
 /// One call against a scripted server: starts a server that answers with `script`, sends it
 /// the request `request` builds from a session with `settings` and the server (for its URLs),

@@ -206,6 +206,16 @@ impl Breaker {
         }
     }
 
+    /// Opens the breaker until `until`, as another worker of the fleet found the host failing;
+    /// an open breaker stays open until the later of the two.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn open_until(&mut self, until: Instant) {
+        match self.state {
+            State::Open { until: known } if known >= until => {}
+            _ => self.enter(State::Open { until }),
+        }
+    }
+
     fn open(&mut self, settings: &CircuitBreaker, now: Instant) -> Transition {
         let until = now
             .checked_add(settings.break_duration)

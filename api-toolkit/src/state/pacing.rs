@@ -36,6 +36,27 @@ struct State {
     in_flight: u64,
     /// With `spread`: the earliest instant the next attempt may be sent.
     next_slot: Option<Instant>,
+    /// Whether the host ever stated a quota: only then does a fleet share it.
+    told: bool,
+    /// Whether the host ever answered: until then, a fleet counts the attempts sent.
+    answered: bool,
+    /// Units of the fleet's quota claimed and not spent yet, good until `lease_until`.
+    lease: u64,
+    lease_until: Option<Instant>,
+}
+
+/// Where an attempt's unit of a fleet's quota comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FleetUnit {
+    /// The session's lease of it.
+    Leased,
+    /// The fleet, claimed now: the lease is spent.
+    Claim,
+    /// Nowhere yet: the host has not answered this session (the fleet is told of the attempt
+    /// in the background, in case the host states a quota).
+    Untold,
+    /// None needed: the host answered without ever stating a quota.
+    Quiet,
 }
 
 /// Whether a response made the host's quota run out.
@@ -56,6 +77,10 @@ impl HostQuota {
                 reset: None,
                 in_flight: 0,
                 next_slot: None,
+                told: false,
+                answered: false,
+                lease: 0,
+                lease_until: None,
             }),
         }
     }
@@ -111,10 +136,12 @@ impl HostQuota {
     pub(crate) fn observe(&self, quota: Option<Quota>, now: Instant) -> Observed {
         self.with(|s| {
             s.in_flight = s.in_flight.saturating_sub(1);
+            s.answered = true;
             s.expire(now);
             let Some(quota) = quota else {
                 return Observed::Noted;
             };
+            s.told = true;
             let before = s.remaining;
             let Some(left) = quota
                 .reset
@@ -148,6 +175,29 @@ impl HostQuota {
                 _ => Observed::Noted,
             }
         })
+    }
+
+    /// With a fleet: where an attempt's unit of the fleet's quota comes from. Takes a leased
+    /// unit if one is left.
+    pub(crate) fn fleet_unit(&self, now: Instant) -> FleetUnit {
+        self.with(|s| match s.lease_until {
+            _ if !s.answered => FleetUnit::Untold,
+            _ if !s.told => FleetUnit::Quiet,
+            Some(until) if until > now && s.lease > 0 => {
+                s.lease -= 1;
+                FleetUnit::Leased
+            }
+            _ => FleetUnit::Claim,
+        })
+    }
+
+    /// Keeps `units` of the fleet's quota, claimed for this session's next attempts, until
+    /// `until` (the window's reset).
+    pub(crate) fn lease(&self, units: u64, until: Instant) {
+        self.with(|s| {
+            s.lease = units;
+            s.lease_until = Some(until);
+        });
     }
 
     /// An attempt that ended without a response (or whose call was dropped): its unit stays
@@ -245,6 +295,29 @@ mod tests {
         let next = now + Duration::from_millis(500);
         assert_eq!(host.reserve(true, now), Err(next));
         assert_eq!(host.reserve(true, next), Ok(()));
+    }
+
+    #[test]
+    fn a_fleet_is_asked_for_a_unit_only_past_the_lease_of_a_host_that_states_a_quota() {
+        let host = HostQuota::new("http://h");
+        let now = Instant::now();
+        assert_eq!(host.fleet_unit(now), FleetUnit::Untold, "never answered");
+        host.reserve(false, now).unwrap();
+        host.observe(None, now);
+        assert_eq!(host.fleet_unit(now), FleetUnit::Quiet, "answered, no quota");
+        host.reserve(false, now).unwrap();
+        host.observe(said(50, 5), now);
+        assert_eq!(host.fleet_unit(now), FleetUnit::Claim);
+        host.lease(2, now + Duration::from_secs(5));
+        assert_eq!(host.fleet_unit(now), FleetUnit::Leased);
+        assert_eq!(host.fleet_unit(now), FleetUnit::Leased);
+        assert_eq!(host.fleet_unit(now), FleetUnit::Claim, "the lease is spent");
+        host.lease(5, now + Duration::from_secs(5));
+        assert_eq!(
+            host.fleet_unit(now + Duration::from_secs(5)),
+            FleetUnit::Claim,
+            "the lease ended with its window"
+        );
     }
 
     #[test]

@@ -1,0 +1,141 @@
+//! The fleet's updates, each one Lua script: Redis runs a script atomically, so no two
+//! workers ever interleave a read and a write of the same state. Times are relative (`PX`,
+//! `PTTL`) or the server's own (`TIME`): the workers' clocks are never compared.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Extends a key's life to at least `ARGV[1]` ms (a later pause wins), then tells every worker.
+///
+/// KEYS[1]: the hold or breaker key. ARGV: ms, channel, message.
+pub(crate) static EXTEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+",
+    )
+});
+
+/// What a response said of the host's quota: the fleet keeps the lower estimate within a
+/// window; a new window starts from the response, less the attempts sent while nothing was
+/// known (which it may not count yet).
+///
+/// KEYS[1]: the quota key, KEYS[2]: the count of attempts sent unknown. ARGV: remaining,
+/// reset in ms, 1 if this response's own attempt is among those counted (the host counted it
+/// already).
+pub(crate) static OBSERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local said = tonumber(ARGV[1])
+local known = redis.call('GET', KEYS[1])
+if known then
+  if said < tonumber(known) then
+    redis.call('SET', KEYS[1], said, 'KEEPTTL')
+  end
+  return 0
+end
+local unknown = tonumber(redis.call('GET', KEYS[2]) or '0') - tonumber(ARGV[3])
+redis.call('SET', KEYS[1], math.max(0, said - math.max(0, unknown)), 'PX', ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+",
+    )
+});
+
+/// An attempt sent before its session knew the host states a quota: spent from the fleet's
+/// window if there is one, else counted as sent unknown (a new window subtracts it).
+///
+/// KEYS[1]: the quota key, KEYS[2]: the count of attempts sent unknown.
+pub(crate) static SENT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DECR', KEYS[1])
+  return 0
+end
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], 60000)
+return 1
+",
+    )
+});
+
+/// A lease of the host's quota: a share of what remains (`remaining / ARGV[1]`, at least one),
+/// with the time left in the window; `{0, ttl}` when it is spent; `{-1, 0}` when nothing is
+/// known (the attempt is counted as sent unknown).
+///
+/// KEYS[1]: the quota key, KEYS[2]: the count of attempts sent unknown. ARGV: the divisor.
+pub(crate) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local known = redis.call('GET', KEYS[1])
+if not known then
+  redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], 60000)
+  return {-1, 0}
+end
+local left = tonumber(known)
+local ttl = redis.call('PTTL', KEYS[1])
+if left <= 0 then
+  return {0, ttl}
+end
+local units = math.min(left, math.max(1, math.floor(left / tonumber(ARGV[1]))))
+redis.call('DECRBY', KEYS[1], units)
+return {units, ttl}
+",
+    )
+});
+
+/// Counts `ARGV[1]` calls in the budget's current slot (of `ARGV[2]` ms, by the server's clock).
+///
+/// KEYS[1]: the budget hash. ARGV: calls, slot ms, window ms.
+pub(crate) static DEPOSIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local slot = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / tonumber(ARGV[2]))
+redis.call('HINCRBY', KEYS[1], 'c:' .. slot, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+return 1
+",
+    )
+});
+
+/// Takes one retry from the fleet's budget: 1 if the window's calls allow it (`calls × ratio +
+/// floor`), else 0. Slots older than the window are dropped as it goes.
+///
+/// KEYS[1]: the budget hash. ARGV: slot ms, window ms, ratio, floor.
+pub(crate) static WITHDRAW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local slot = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / tonumber(ARGV[1]))
+local calls, retries = 0, 0
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local number = tonumber(string.sub(all[i], 3))
+  if number and number > slot - 10 then
+    if string.sub(all[i], 1, 1) == 'c' then
+      calls = calls + tonumber(all[i + 1])
+    else
+      retries = retries + tonumber(all[i + 1])
+    end
+  else
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+if retries + 1 > calls * tonumber(ARGV[3]) + tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'r:' .. slot, 1)
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+return 1
+",
+    )
+});
