@@ -3,7 +3,7 @@
 //! Run it with `cargo run --example fleet` (it needs `redis-server`: `apt-get install
 //! redis-server`). It starts a quota-limited API on 127.0.0.1 (20 requests per 4 s, then 429
 //! with `Retry-After`) and a Redis without persistence, then runs this program again as four
-//! worker processes that call the API for 12 s: first each on its own, then as one fleet.
+//! worker processes that call the API for 8 s: first each on its own, then as one fleet.
 //! Each worker prints what it saw; the API prints what it answered.
 
 use std::process::{Command, Stdio};
@@ -23,7 +23,7 @@ struct Catalogue {
 }
 
 const WORKERS: usize = 4;
-const SECONDS: u64 = 12;
+const SECONDS: u64 = 8;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

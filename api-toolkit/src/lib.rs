@@ -5,7 +5,8 @@
 //! `APIConnector`'s settings (urllib3's `Retry`). `#[derive(Connector)]` turns a struct holding a
 //! session into an [`ApiConnector`], with per-type default settings checked at compile time.
 //! With the `blocking` feature, `api_toolkit::blocking` is the same session for code without an
-//! async runtime.
+//! async runtime. With the `redis` feature, a `Fleet` shares each host's state (a `Retry-After`
+//! pause, a quota, an open breaker) and the retry budget across the processes of a fleet.
 //!
 //! # Examples
 //!
