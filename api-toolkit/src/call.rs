@@ -16,6 +16,7 @@ use crate::attempt::Watched;
 use crate::consult::{Panicked, Question, RequestView, Sending};
 use crate::fleet::{self, Claim};
 use crate::hedge::{self, Ended, Launch, Race};
+use crate::hints::quota::Quota;
 use crate::hints::{self, HintHeader, Raw};
 use crate::host_gate::HostGate;
 use crate::policy::{Active, Decision, Now, Outcome, Policy, Wait};
@@ -260,11 +261,7 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             unknown: false,
                         };
                         if let Some(fleet) = &shared.fleet {
-                            let unit = host.fleet_unit(Instant::now());
-                            if unit == FleetUnit::Untold {
-                                fleet.sent(host.origin());
-                                spent.unknown = true;
-                            } else if unit == FleetUnit::Claim {
+                            if host.fleet_unit(Instant::now()) == FleetUnit::Claim {
                                 let claimed = claim(
                                     fleet,
                                     shared,
@@ -858,20 +855,15 @@ fn next_ended<'r, 'a: 'r>(
             Some(host) => {
                 let spread = settings.pacing.is_some_and(|p| p.spread);
                 host.reserve(spread, Instant::now()).ok()?;
-                let mut spent = Spent {
+                // A copy is not held for the fleet either: without a leased unit, it is
+                // counted against the fleet's window in the background.
+                let spent = Spent {
                     host,
                     unknown: false,
                 };
-                // A copy is not held for the fleet either: without a leased unit, it is
-                // counted against the fleet's window in the background.
-                if let Some(fleet) = &shared.fleet {
-                    match host.fleet_unit(Instant::now()) {
-                        FleetUnit::Leased | FleetUnit::Quiet => {}
-                        unit => {
-                            fleet.sent(host.origin());
-                            spent.unknown = unit == FleetUnit::Untold;
-                        }
-                    }
+                // Nor for the fleet: without a leased unit, a copy is not sent.
+                if shared.fleet.is_some() && host.fleet_unit(Instant::now()) == FleetUnit::Claim {
+                    return None;
                 }
                 Some(spent)
             }
@@ -1110,13 +1102,8 @@ impl Spent<'_> {
             let names = hints::quota::x_names(settings.rate_limit_reset.as_ref());
             hints::quota::read(response.headers(), names, wall_now())
         });
-        if let (Some(fleet), Some(quota)) = (&shared.fleet, quota) {
-            let reset = quota
-                .reset
-                .or(quota.window.filter(|_| quota.remaining == 0));
-            if let Some(reset) = reset.filter(|left| *left <= crate::state::pacing::MAX_RESET) {
-                fleet.observed(self.host.origin(), quota.remaining, reset, self.unknown);
-            }
+        if let (Some(fleet), true) = (&shared.fleet, result.is_ok()) {
+            tell_fleet(fleet, self.host, quota, self.unknown);
         }
         let now = Instant::now();
         if let Observed::RanOut(reset) = self.host.observe(quota, now) {
@@ -1124,6 +1111,29 @@ impl Spent<'_> {
         }
         // Settled: nothing to give back.
         std::mem::forget(self);
+    }
+}
+
+/// What a response said of its host's quota, told to the fleet: the quota, or, on the host's
+/// first answer to the session, that it states none.
+#[cold]
+fn tell_fleet(fleet: &fleet::Link, host: &HostQuota, quota: Option<Quota>, unknown: bool) {
+    match quota {
+        Some(quota) => {
+            let reset = quota
+                .reset
+                .or(quota.window.filter(|_| quota.remaining == 0));
+            if let Some(reset) = reset.filter(|left| *left <= crate::state::pacing::MAX_RESET) {
+                let observation = fleet::Observation {
+                    remaining: quota.remaining,
+                    reset,
+                    limit: quota.limit,
+                };
+                fleet.observed(host.origin(), observation, unknown);
+            }
+        }
+        None if host.unanswered() => fleet.quiet(host.origin()),
+        None => {}
     }
 }
 

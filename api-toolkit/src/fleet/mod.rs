@@ -53,6 +53,17 @@ pub(crate) enum Claim {
     Unknown { counted: bool },
 }
 
+/// What a response said of its host's quota, for the fleet.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Observation {
+    pub(crate) remaining: u64,
+    /// The time left in the window.
+    pub(crate) reset: Duration,
+    /// The quota per window, when stated.
+    pub(crate) limit: Option<u64>,
+}
+
 /// What a session hears from the fleet: another worker's news about a host.
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) trait Listener: Send + Sync {
@@ -108,10 +119,10 @@ impl Link {
     pub(crate) fn opened(&self, _: &str, _: Duration) {
         match *self {}
     }
-    pub(crate) fn observed(&self, _: &str, _: u64, _: Duration, _: bool) {
+    pub(crate) fn observed(&self, _: &str, _: Observation, _: bool) {
         match *self {}
     }
-    pub(crate) fn sent(&self, _: &str) {
+    pub(crate) fn quiet(&self, _: &str) {
         match *self {}
     }
     pub(crate) fn claim(&self, _: &str) -> Pending<'_, Claim> {

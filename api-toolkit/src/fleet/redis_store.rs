@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::fallback::Fallback;
-use super::{scripts, Claim, Link, Listener, Pending};
+use super::{scripts, Claim, Link, Listener, Observation, Pending};
 use crate::settings::SettingsError;
 use crate::{Result, RetryBudget};
 
@@ -28,6 +28,9 @@ const DEFAULT_BOUND: Duration = Duration::from_millis(25);
 const DEFAULT_BATCH: Duration = Duration::from_millis(100);
 /// A lease of a quota is this share of what remains (at least one unit).
 const LEASE_DIVISOR: u64 = 16;
+/// While the fleet knows no window of a host's quota and as many attempts as may go unknown
+/// are out, the next asks again after this.
+const UNKNOWN_WAIT_MS: u64 = 25;
 /// The longest pause or break a message from the fleet is believed for.
 const MAX_PUSHED: Duration = Duration::from_secs(24 * 60 * 60);
 /// Writes waiting for the store; beyond it, a write is dropped (and counted as a fallback).
@@ -284,6 +287,12 @@ impl Core {
         format!("atk:{{{}|{}}}:{}", self.name, origin, what)
     }
 
+    /// The keys of a host's quota: the window's remaining, the attempts sent unknown, how many
+    /// may be, and the mark of a host that states no quota.
+    fn quota_keys(&self, origin: &str) -> [String; 4] {
+        ["quota", "unknown", "cap", "quiet"].map(|what| self.key(origin, what))
+    }
+
     fn budget_key(&self) -> String {
         format!("atk:{{{}}}:budget", self.name)
     }
@@ -309,15 +318,16 @@ impl Drop for Inner {
 enum Write {
     /// A hold or an open breaker: the key lives at least `ms`, and the workers are told.
     Extend { key: String, ms: u64, news: String },
-    /// An attempt sent to a host its session does not know to state a quota.
-    Sent { origin: String },
     /// A response's quota; `unknown`: its attempt was counted as sent unknown.
     Observe {
         origin: String,
         remaining: u64,
         reset_ms: u64,
+        limit: u64,
         unknown: bool,
     },
+    /// A host's first answer to a session stated no quota.
+    Quiet { origin: String },
 }
 
 impl Inner {
@@ -390,24 +400,24 @@ impl Link {
         });
     }
 
-    /// A response said `remaining` of the host's quota, resetting in `reset`; `unknown`: its
-    /// attempt was counted as sent unknown (before the fleet knew the window).
-    pub(crate) fn observed(&self, origin: &str, remaining: u64, reset: Duration, unknown: bool) {
-        let reset_ms = reset.as_millis() as u64;
+    /// A response stated the host's quota; `unknown`: its attempt was counted as sent unknown
+    /// (before the fleet knew the window).
+    pub(crate) fn observed(&self, origin: &str, quota: Observation, unknown: bool) {
+        let reset_ms = quota.reset.as_millis() as u64;
         if reset_ms > 0 {
             self.0.write(Write::Observe {
                 origin: origin.to_owned(),
-                remaining,
+                remaining: quota.remaining,
                 reset_ms,
+                limit: quota.limit.unwrap_or(0),
                 unknown,
             });
         }
     }
 
-    /// An attempt was sent without a claim, before its session learnt that the host states a
-    /// quota: the fleet counts it all the same (in the background).
-    pub(crate) fn sent(&self, origin: &str) {
-        self.0.write(Write::Sent {
+    /// The host's first answer to this session stated no quota.
+    pub(crate) fn quiet(&self, origin: &str) {
+        self.0.write(Write::Quiet {
             origin: origin.to_owned(),
         });
     }
@@ -415,11 +425,11 @@ impl Link {
     /// A lease of the host's quota from the fleet.
     pub(crate) fn claim(&self, origin: &str) -> Pending<'_, Claim> {
         let core = &self.0.core;
-        let keys = [core.key(origin, "quota"), core.key(origin, "unknown")];
+        let keys = core.quota_keys(origin);
         Box::pin(async move {
             let mut conn = core.conn.clone();
             let mut call = scripts::CLAIM.prepare_invoke();
-            call.key(&keys[0]).key(&keys[1]).arg(LEASE_DIVISOR);
+            call.key(&keys[..]).arg(LEASE_DIVISOR).arg(UNKNOWN_WAIT_MS);
             let op = call.invoke_async::<(i64, i64)>(&mut conn);
             match core.fallback.run("quota", op).await {
                 Some((units, ttl)) if units > 0 => Claim::Granted {
@@ -466,25 +476,26 @@ async fn apply(core: &Core, write: Write) {
             let op = call.invoke_async::<i64>(&mut conn);
             core.fallback.run("hold", op).await;
         }
-        Write::Sent { origin } => {
-            let mut call = scripts::SENT.prepare_invoke();
-            call.key(core.key(&origin, "quota"))
-                .key(core.key(&origin, "unknown"));
-            let op = call.invoke_async::<i64>(&mut conn);
-            core.fallback.run("quota", op).await;
-        }
         Write::Observe {
             origin,
             remaining,
             reset_ms,
+            limit,
             unknown,
         } => {
             let mut call = scripts::OBSERVE.prepare_invoke();
-            call.key(core.key(&origin, "quota"))
-                .key(core.key(&origin, "unknown"))
+            call.key(&core.quota_keys(&origin)[..])
                 .arg(remaining)
                 .arg(reset_ms)
-                .arg(u8::from(unknown));
+                .arg(u8::from(unknown))
+                .arg(limit);
+            let op = call.invoke_async::<i64>(&mut conn);
+            core.fallback.run("quota", op).await;
+        }
+        Write::Quiet { origin } => {
+            let [quota, unknown, _, quiet] = core.quota_keys(&origin);
+            let mut call = scripts::QUIET.prepare_invoke();
+            call.key(quota).key(unknown).key(quiet);
             let op = call.invoke_async::<i64>(&mut conn);
             core.fallback.run("quota", op).await;
         }

@@ -23,12 +23,14 @@ return 1
 });
 
 /// What a response said of the host's quota: the fleet keeps the lower estimate within a
-/// window; a new window starts from the response, less the attempts sent while nothing was
-/// known (which it may not count yet).
+/// window. A new window starts from the response, less the attempts sent while nothing was
+/// known (which the host may not have counted yet); it also sets how many attempts may go
+/// unknown at the next window's start (half the window's quota), and clears the host's `quiet`
+/// mark.
 ///
-/// KEYS[1]: the quota key, KEYS[2]: the count of attempts sent unknown. ARGV: remaining,
-/// reset in ms, 1 if this response's own attempt is among those counted (the host counted it
-/// already).
+/// KEYS: quota, unknown, cap, quiet. ARGV: remaining, reset in ms, 1 if this response's own
+/// attempt is among those counted unknown (the host counted it already), the quota per window
+/// (0: not stated).
 pub(crate) static OBSERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -40,44 +42,59 @@ if known then
   end
   return 0
 end
-local unknown = tonumber(redis.call('GET', KEYS[2]) or '0') - tonumber(ARGV[3])
-redis.call('SET', KEYS[1], math.max(0, said - math.max(0, unknown)), 'PX', ARGV[2])
-redis.call('DEL', KEYS[2])
+local unknown = tonumber(redis.call('GET', KEYS[2]) or '0')
+local limit = tonumber(ARGV[4])
+if limit <= 0 then
+  limit = said + unknown
+end
+redis.call('SET', KEYS[1], math.max(0, said - math.max(0, unknown - tonumber(ARGV[3]))), 'PX', ARGV[2])
+redis.call('SET', KEYS[3], math.max(1, math.floor(limit / 2)), 'PX', 600000)
+redis.call('DEL', KEYS[2], KEYS[4])
 return 1
 ",
     )
 });
 
-/// An attempt sent before its session knew the host states a quota: spent from the fleet's
-/// window if there is one, else counted as sent unknown (a new window subtracts it).
+/// A host's first answer to a session stated no quota: until a response states one, the
+/// fleet does not make the host's first attempts wait for a window (for 10 s).
 ///
-/// KEYS[1]: the quota key, KEYS[2]: the count of attempts sent unknown.
-pub(crate) static SENT: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: quota, unknown, quiet.
+pub(crate) static QUIET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('DECR', KEYS[1])
-  return 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[3], '1', 'PX', 10000)
+  redis.call('DEL', KEYS[2])
 end
-redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], 60000)
 return 1
 ",
     )
 });
 
 /// A lease of the host's quota: a share of what remains (`remaining / ARGV[1]`, at least one),
-/// with the time left in the window; `{0, ttl}` when it is spent; `{-1, 0}` when nothing is
-/// known (the attempt is counted as sent unknown).
+/// with the time left in the window: `{units, ttl}`; `{0, ttl}` when it is spent.
 ///
-/// KEYS[1]: the quota key, KEYS[2]: the count of attempts sent unknown. ARGV: the divisor.
+/// While the fleet knows no window (at the start, after a reset), attempts go unknown, each
+/// counted (`{-1, 0}`), up to the cap the last window left (one, the first time: a probe);
+/// past it, `{0, ARGV[2]}`: ask again then. A host marked quiet (it states no quota) lets its
+/// attempts go uncounted (`{-2, 0}`).
+///
+/// KEYS: quota, unknown, cap, quiet. ARGV: the divisor, the wait in ms past the cap.
 pub(crate) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local known = redis.call('GET', KEYS[1])
 if not known then
-  redis.call('INCR', KEYS[2])
-  redis.call('PEXPIRE', KEYS[2], 60000)
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    return {-2, 0}
+  end
+  local cap = tonumber(redis.call('GET', KEYS[3]) or '1')
+  local sent = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], 2000)
+  if sent > cap then
+    redis.call('DECR', KEYS[2])
+    return {0, tonumber(ARGV[2])}
+  end
   return {-1, 0}
 end
 local left = tonumber(known)

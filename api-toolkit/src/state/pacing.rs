@@ -50,11 +50,9 @@ struct State {
 pub(crate) enum FleetUnit {
     /// The session's lease of it.
     Leased,
-    /// The fleet, claimed now: the lease is spent.
+    /// The fleet, claimed now: the lease is spent, or the host has not answered this session
+    /// yet.
     Claim,
-    /// Nowhere yet: the host has not answered this session (the fleet is told of the attempt
-    /// in the background, in case the host states a quota).
-    Untold,
     /// None needed: the host answered without ever stating a quota.
     Quiet,
 }
@@ -181,7 +179,9 @@ impl HostQuota {
     /// unit if one is left.
     pub(crate) fn fleet_unit(&self, now: Instant) -> FleetUnit {
         self.with(|s| match s.lease_until {
-            _ if !s.answered => FleetUnit::Untold,
+            // Before the host's first answer, the fleet may know its quota already (spent, even,
+            // by the workers that came first): asked once per session and host.
+            _ if !s.answered => FleetUnit::Claim,
             _ if !s.told => FleetUnit::Quiet,
             Some(until) if until > now && s.lease > 0 => {
                 s.lease -= 1;
@@ -189,6 +189,11 @@ impl HostQuota {
             }
             _ => FleetUnit::Claim,
         })
+    }
+
+    /// Whether the host has not answered this session yet.
+    pub(crate) fn unanswered(&self) -> bool {
+        self.with(|s| !s.answered)
     }
 
     /// Keeps `units` of the fleet's quota, claimed for this session's next attempts, until
@@ -298,10 +303,11 @@ mod tests {
     }
 
     #[test]
-    fn a_fleet_is_asked_for_a_unit_only_past_the_lease_of_a_host_that_states_a_quota() {
+    fn a_fleet_is_asked_for_a_unit_before_the_first_answer_and_past_the_lease_of_a_host_that_states_a_quota(
+    ) {
         let host = HostQuota::new("http://h");
         let now = Instant::now();
-        assert_eq!(host.fleet_unit(now), FleetUnit::Untold, "never answered");
+        assert_eq!(host.fleet_unit(now), FleetUnit::Claim, "never answered");
         host.reserve(false, now).unwrap();
         host.observe(None, now);
         assert_eq!(host.fleet_unit(now), FleetUnit::Quiet, "answered, no quota");
