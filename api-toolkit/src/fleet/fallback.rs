@@ -1,6 +1,8 @@
-//! When the fleet's store fails or is slow: every operation is cut at a bound, and a failure
-//! makes the next ones fall back at once for a while, rather than each wait for the bound.
-//! Every fallback is counted; a warning is logged at most once per interval.
+//! When the fleet's store fails or is slow: every operation is cut at a bound; a failure (the
+//! connection lost, an error) makes the next ones fall back at once for a while, rather than
+//! each fail in turn. A slow answer makes no such pause: one slow moment on a loaded machine
+//! must not blind the process for longer than itself. Every fallback is counted; a warning is
+//! logged at most once per interval.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -62,7 +64,7 @@ impl Fallback {
                 None
             }
             Err(_) => {
-                self.failed(what, &format_args!("no answer within {:?}", self.bound));
+                self.fell_back(what, &format_args!("no answer within {:?}", self.bound));
                 None
             }
         }
@@ -102,7 +104,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_slow_operation_is_cut_and_counted_then_backed_off() {
+    async fn a_slow_operation_is_cut_and_counted() {
         let fallback = Fallback::new(Duration::from_millis(20));
         let slow = async {
             tokio::time::sleep(Duration::from_secs(5)).await;
@@ -112,11 +114,21 @@ mod tests {
         assert_eq!(fallback.run("test", slow).await, None);
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_eq!(fallback.count(), 1);
+        // No pause after a slow answer: the next is asked.
+        let next = fallback.run("test", async { Ok::<_, String>(2) }).await;
+        assert_eq!(next, Some(2));
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_counted_then_backed_off() {
+        let fallback = Fallback::new(Duration::from_millis(20));
+        let failed = fallback
+            .run("test", async { Err::<u8, _>("refused") })
+            .await;
+        assert_eq!(failed, None);
         // Backed off: the next falls back without running.
-        assert_eq!(
-            fallback.run("test", async { Ok::<_, String>(2) }).await,
-            None
-        );
+        let next = fallback.run("test", async { Ok::<_, String>(2) }).await;
+        assert_eq!(next, None);
         assert_eq!(fallback.count(), 2);
     }
 

@@ -209,6 +209,12 @@ impl FleetBuilder {
         .await
         .map_err(|_| within("PING"))?
         .map_err(|e| unreachable(e.to_string()))?;
+        for script in scripts::all() {
+            tokio::time::timeout(self.connect_timeout, script.load_async(&mut conn))
+                .await
+                .map_err(|_| within("SCRIPT LOAD"))?
+                .map_err(|e| unreachable(e.to_string()))?;
+        }
         let channel = format!("atk:{{{name}}}:news");
         let pubsub = tokio::time::timeout(self.connect_timeout, subscribed(&client, &channel))
             .await

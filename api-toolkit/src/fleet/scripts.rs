@@ -156,3 +156,9 @@ return 1
 ",
     )
 });
+
+/// Every script, loaded into Redis when a fleet connects: the first call that runs one then
+/// makes one round trip, not three (`NOSCRIPT`, `SCRIPT LOAD`, again).
+pub(crate) fn all() -> [&'static Script; 6] {
+    [&EXTEND, &OBSERVE, &QUIET, &CLAIM, &DEPOSIT, &WITHDRAW]
+}
