@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use api_toolkit::reqwest;
 use api_toolkit::{
     ApiConnector, CircuitBreaker, Connector, ErrorKind, Fleet, Pacing, RetryBudget, RetrySettings,
     Session,
@@ -152,6 +153,53 @@ async fn a_pause_a_host_asks_of_one_worker_holds_every_worker() {
         "the other worker held its call: {waited:?}"
     );
     assert!(waited < Duration::from_secs(4), "{waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_front_end_is_held_by_the_fleets_pause() {
+    use tower::{Service, ServiceExt};
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let server = TestServer::handle(|received, _| match received.path.as_str() {
+        "/limited" => Reply::status(429).header("Retry-After", "2"),
+        _ => Reply::status(200),
+    })
+    .await;
+    let settings = RetrySettings {
+        share_retry_after: true,
+        max_retries: 0,
+        ..RetrySettings::default()
+    };
+    let (a, b, c) = (
+        fleet(&redis, "fronts").await,
+        fleet(&redis, "fronts").await,
+        fleet(&redis, "fronts").await,
+    );
+    let mut layered = tower::ServiceBuilder::new()
+        .layer(
+            api_toolkit::tower::RetryLayer::new(settings.clone())
+                .unwrap()
+                .fleet(&b),
+        )
+        .service(reqwest::Client::new());
+    let chain = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(api_toolkit::middleware::RetryMiddleware::with_fleet(settings.clone(), &c).unwrap())
+        .build();
+    let asked = Instant::now();
+    session(&a, settings)
+        .get(server.url("/limited"))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let get = reqwest::Request::new(reqwest::Method::GET, server.url("/layer").parse().unwrap());
+    layered.ready().await.unwrap().call(get).await.unwrap();
+    let through_layer = asked.elapsed();
+    chain.get(server.url("/middleware")).send().await.unwrap();
+    for waited in [through_layer, asked.elapsed()] {
+        assert!(waited >= Duration::from_millis(1800), "{waited:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -816,6 +816,11 @@ impl SessionBuilder {
 
     /// The hook of [`on_retry`](SessionBuilder::on_retry), shared.
     #[cfg(feature = "tower")]
+    pub(crate) fn fleet_link(mut self, fleet: Option<crate::fleet::Link>) -> Self {
+        self.fleet = fleet;
+        self
+    }
+
     pub(crate) fn on_retry_shared(mut self, hook: Option<RetryHook>) -> Self {
         self.on_retry = hook;
         self

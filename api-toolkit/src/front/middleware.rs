@@ -130,6 +130,28 @@ impl RetryMiddleware {
         RetryMiddleware::over(Session::builder().retry_settings(settings).on_retry(hook))
     }
 
+    /// A middleware with these settings whose hosts' state is shared with the other workers of
+    /// `fleet` (feature `redis`), as [`SessionBuilder::fleet`](crate::SessionBuilder::fleet).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](RetryMiddleware::new).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use api_toolkit::{middleware::RetryMiddleware, Fleet, RetrySettings};
+    ///
+    /// # async fn run() -> api_toolkit::Result<()> {
+    /// let fleet = Fleet::redis("redis://127.0.0.1:6379/").name("payments").connect().await?;
+    /// let retry = RetryMiddleware::with_fleet(RetrySettings::idempotent(), &fleet)?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn with_fleet(settings: RetrySettings, fleet: &crate::Fleet) -> Result<RetryMiddleware> {
+        RetryMiddleware::over(Session::builder().retry_settings(settings).fleet(fleet))
+    }
+
     /// The middleware whose calls `builder`'s session runs: it sends through each call's chain.
     fn over(builder: SessionBuilder) -> Result<RetryMiddleware> {
         let session = builder.sender(Sender::Caller).build()?;

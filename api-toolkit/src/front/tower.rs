@@ -62,6 +62,7 @@ use crate::{Error, Result, RetrySettings, Session};
 pub struct RetryLayer {
     settings: RetrySettings,
     on_retry: Option<RetryHook>,
+    fleet: Option<crate::fleet::Link>,
 }
 
 impl RetryLayer {
@@ -86,6 +87,7 @@ impl RetryLayer {
         Ok(RetryLayer {
             settings,
             on_retry: None,
+            fleet: None,
         })
     }
 
@@ -107,6 +109,26 @@ impl RetryLayer {
         F: Fn(&RetryEvent<'_>) + Send + Sync + 'static,
     {
         self.on_retry = Some(Arc::new(hook));
+        self
+    }
+
+    /// Shares the state of the hosts the layer's services call with the other workers of
+    /// `fleet` (feature `redis`), as [`SessionBuilder::fleet`](crate::SessionBuilder::fleet).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use api_toolkit::{tower::RetryLayer, Fleet, RetrySettings};
+    ///
+    /// # async fn run() -> api_toolkit::Result<()> {
+    /// let fleet = Fleet::redis("redis://127.0.0.1:6379/").name("payments").connect().await?;
+    /// let layer = RetryLayer::new(RetrySettings::idempotent())?.fleet(&fleet);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn fleet(mut self, fleet: &crate::Fleet) -> Self {
+        self.fleet = Some(fleet.link());
         self
     }
 }
@@ -132,6 +154,7 @@ where
         let session = Session::builder()
             .retry_settings(self.settings.clone())
             .on_retry_shared(self.on_retry.clone())
+            .fleet_link(self.fleet.clone())
             .sender(Sender::Service(service::boxed(inner)))
             .build()
             .expect(
