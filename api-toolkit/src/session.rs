@@ -814,13 +814,15 @@ impl SessionBuilder {
         self
     }
 
-    /// The hook of [`on_retry`](SessionBuilder::on_retry), shared.
+    /// The fleet of a layer's sessions ([`fleet`](SessionBuilder::fleet)), if any.
     #[cfg(feature = "tower")]
     pub(crate) fn fleet_link(mut self, fleet: Option<crate::fleet::Link>) -> Self {
         self.fleet = fleet;
         self
     }
 
+    /// The hook of [`on_retry`](SessionBuilder::on_retry), shared.
+    #[cfg(feature = "tower")]
     pub(crate) fn on_retry_shared(mut self, hook: Option<RetryHook>) -> Self {
         self.on_retry = hook;
         self
