@@ -262,6 +262,38 @@ async fn workers_share_a_hosts_quota_and_never_overshoot_it() {
     assert_eq!((server.ok(), server.limited()), (36, 0));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_draw_on_one_retry_budget() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let server = TestServer::start(vec![Reply::status(503)]).await;
+    // No ratio, a floor of 1 a second over 10 s: 10 retries for the whole fleet.
+    let settings = RetrySettings {
+        max_retries: 1,
+        backoff_factor: 0.0,
+        retry_budget: Some(RetryBudget {
+            ratio: 0.0,
+            min_per_second: 1,
+            window: Duration::from_secs(10),
+        }),
+        ..RetrySettings::default()
+    };
+    let (a, b) = (fleet(&redis, "budget").await, fleet(&redis, "budget").await);
+    let (worker_a, worker_b) = (session(&a, settings.clone()), session(&b, settings));
+    for _ in 0..20 {
+        let _ = worker_a.get(server.url("/")).send().await;
+        let _ = worker_b.get(server.url("/")).send().await;
+    }
+    let retries = worker_a.stats().retries() + worker_b.stats().retries();
+    assert_eq!(
+        retries, 10,
+        "one budget: each worker's own would allow 20 in all"
+    );
+    assert_eq!(server.count(), 40 + 10, "counted at the server");
+    assert_eq!(worker_a.stats().fleet_fallbacks, 0);
+}
+
 /// A scenario of workers sharing a quota, drawn from a seed.
 #[derive(Debug)]
 struct Scenario {
