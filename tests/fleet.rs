@@ -84,6 +84,22 @@ async fn bad_input_is_a_clear_error_when_the_fleet_connects() {
         Some("fleet.timeout")
     );
 
+    // A server that accepts the connection and never answers: cut at the connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}/", silent.local_addr().unwrap());
+    let started = Instant::now();
+    let error = Fleet::redis(&url)
+        .connect_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(error.settings_error().map(|e| e.field()), Some("fleet.url"));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
     // A wrong password: refused by the server, named, and never shown.
     let Some(redis) = RedisServer::start_with(Some("right-one")) else {
         return;

@@ -188,35 +188,37 @@ impl FleetBuilder {
         };
         let within = |what: &str| {
             unreachable(format!(
-                "{what} took longer than {:?}",
+                "no answer ({what}) within the connect timeout, {:?}",
                 self.connect_timeout
             ))
         };
+        // One deadline for every step: `connect` never takes longer than its timeout.
+        let deadline = tokio::time::Instant::now() + self.connect_timeout;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_number_of_retries(1);
-        let mut conn = tokio::time::timeout(
-            self.connect_timeout,
+        let mut conn = tokio::time::timeout_at(
+            deadline,
             ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
         .map_err(|_| within("connecting"))?
         .map_err(|e| unreachable(e.to_string()))?;
-        tokio::time::timeout(
-            self.connect_timeout,
+        tokio::time::timeout_at(
+            deadline,
             redis::cmd("PING").query_async::<String>(&mut conn),
         )
         .await
         .map_err(|_| within("PING"))?
         .map_err(|e| unreachable(e.to_string()))?;
         for script in scripts::all() {
-            tokio::time::timeout(self.connect_timeout, script.load_async(&mut conn))
+            tokio::time::timeout_at(deadline, script.load_async(&mut conn))
                 .await
                 .map_err(|_| within("SCRIPT LOAD"))?
                 .map_err(|e| unreachable(e.to_string()))?;
         }
         let channel = format!("atk:{{{name}}}:news");
-        let pubsub = tokio::time::timeout(self.connect_timeout, subscribed(&client, &channel))
+        let pubsub = tokio::time::timeout_at(deadline, subscribed(&client, &channel))
             .await
             .map_err(|_| within("subscribing"))?
             .map_err(|e| unreachable(e.to_string()))?;
