@@ -134,21 +134,31 @@ async fn a_connectors_fleet_is_named_after_its_type() {
     assert!(payments.get_retry_settings().share_retry_after);
 }
 
+/// A server that answers `/limited` with a 429 asking for a pause of 2 s, anything else 200.
+async fn asks_for_a_pause() -> TestServer {
+    TestServer::handle(|received, _| match received.path.as_str() {
+        "/limited" => Reply::status(429).header("Retry-After", "2"),
+        _ => Reply::status(200),
+    })
+    .await
+}
+
+/// One attempt per call; a host's pause holds the session's calls.
+fn shares_pauses() -> RetrySettings {
+    RetrySettings {
+        share_retry_after: true,
+        max_retries: 0,
+        ..RetrySettings::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pause_a_host_asks_of_one_worker_holds_every_worker() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let server = TestServer::handle(|received, _| match received.path.as_str() {
-        "/limited" => Reply::status(429).header("Retry-After", "2"),
-        _ => Reply::status(200),
-    })
-    .await;
-    let settings = RetrySettings {
-        share_retry_after: true,
-        max_retries: 0,
-        ..RetrySettings::default()
-    };
+    let server = asks_for_a_pause().await;
+    let settings = shares_pauses();
     let (a, b) = (fleet(&redis, "pause").await, fleet(&redis, "pause").await);
     let (worker_a, worker_b) = (session(&a, settings.clone()), session(&b, settings));
     let asked = Instant::now();
@@ -177,16 +187,8 @@ async fn every_front_end_is_held_by_the_fleets_pause() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let server = TestServer::handle(|received, _| match received.path.as_str() {
-        "/limited" => Reply::status(429).header("Retry-After", "2"),
-        _ => Reply::status(200),
-    })
-    .await;
-    let settings = RetrySettings {
-        share_retry_after: true,
-        max_retries: 0,
-        ..RetrySettings::default()
-    };
+    let server = asks_for_a_pause().await;
+    let settings = shares_pauses();
     let (a, b, c) = (
         fleet(&redis, "fronts").await,
         fleet(&redis, "fronts").await,

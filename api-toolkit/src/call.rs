@@ -430,26 +430,25 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             by,
                             hint,
                             wait,
-                        } => match retry_refused(shared, settings, &plan, wait) {
-                            None if shared.fleet.is_some() && settings.retry_budget.is_some() => {
-                                match fleet_budget_refuses(shared, settings).await {
-                                    Some(give_up) => Decision::Stop {
-                                        raise: raise_if_refused,
-                                        give_up: Some(give_up),
-                                        by,
-                                        hint,
-                                    },
-                                    None => decision,
-                                }
+                        } => {
+                            let mut refused = retry_refused(shared, settings, &plan, wait);
+                            // Once this process's own budget allowed it, the fleet's must too.
+                            if refused.is_none()
+                                && shared.fleet.is_some()
+                                && settings.retry_budget.is_some()
+                            {
+                                refused = fleet_budget_refuses(shared, settings).await;
                             }
-                            Some(give_up) => Decision::Stop {
-                                raise: raise_if_refused,
-                                give_up: Some(give_up),
-                                by,
-                                hint,
-                            },
-                            None => decision,
-                        },
+                            match refused {
+                                Some(give_up) => Decision::Stop {
+                                    raise: raise_if_refused,
+                                    give_up: Some(give_up),
+                                    by,
+                                    hint,
+                                },
+                                None => decision,
+                            }
+                        }
                         decision => decision,
                     };
                     let wait = match decision {
