@@ -3,6 +3,7 @@
 # noise of a shared machine, for comparing a change against raw reqwest.
 #
 #   benches/instructions.sh [driver...]     # default: raw toolkit middleware; needs valgrind
+#   FEATURES=fleet benches/instructions.sh raw toolkit fleet   # every driver in that build
 #
 # Each driver makes sequential `GET /small` calls (the benchmark's `--allocs` mode) twice, with
 # 2,000 and 12,000 measured calls; the difference of the two totals, over the difference in
@@ -10,13 +11,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
-# The front ends' drivers need the bench's `front-ends` feature, which moves every driver's count
-# (compare the success path's guard, raw against toolkit, in a build without it).
-features=()
+# The front ends' drivers need the bench's `front-ends` feature, the fleet's (`fleet`, `fleet-all`,
+# which start a redis-server of their own) its `fleet` feature. A feature moves every driver's
+# count (compare the success path's guard, raw against toolkit, in a build without it);
+# FEATURES=a,b builds with more of the bench's features, to count raw and toolkit in that build.
+features=${FEATURES:-}
+feature() { case ",$features," in *",$1,"*) ;; *) features=${features:+$features,}$1 ;; esac; }
 for driver in "$@"; do
-    case $driver in service | layer | toolkit-middleware) features=(--features front-ends) ;; esac
+    case $driver in
+        service | layer | toolkit-middleware) feature front-ends ;;
+        fleet | fleet-all) feature fleet ;;
+    esac
 done
-cargo build --release --quiet -p api-toolkit-bench "${features[@]}"
+cargo build --release --quiet -p api-toolkit-bench ${features:+--features "$features"}
+[ -z "$features" ] || echo "features: $features"
 bin=${CARGO_TARGET_DIR:-target}/release/api-toolkit-bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -140,3 +140,98 @@ impl Driver for Middleware {
         }
     }
 }
+
+/// The [`Toolkit`] connector with its session in a fleet (feature `fleet`), over a
+/// redis-server of its own: what the fleet costs a call that succeeds (instruction counts only,
+/// `benches/instructions.sh raw toolkit fleet fleet-all`). The server answers 200 without a
+/// quota, so no call waits for Redis: only the retry budget's calls are added to the fleet's,
+/// in the background, every 100 ms.
+#[cfg(feature = "fleet")]
+pub(crate) struct InFleet {
+    // Dropped in this order: the session, the fleet (which stops its tasks), the server.
+    toolkit: Toolkit,
+    _fleet: api_toolkit::Fleet,
+    _redis: crate::redis::RedisServer,
+}
+
+#[cfg(feature = "fleet")]
+impl InFleet {
+    /// `all`: with every setting the fleet shares on (a `Retry-After` pause, pacing, the
+    /// circuit breaker, the retry budget); else the connector's default settings.
+    async fn start(all: bool) -> Result<InFleet, String> {
+        let redis = crate::redis::RedisServer::start().await?;
+        let fleet = api_toolkit::Fleet::redis(redis.url())
+            .name("bench")
+            .connect()
+            .await
+            .map_err(|e| format!("the fleet does not connect to {}: {e}", redis.url()))?;
+        let mut settings = Toolkit::default_retry_settings();
+        if all {
+            settings = api_toolkit::RetrySettings {
+                share_retry_after: true,
+                pacing: Some(api_toolkit::Pacing::default()),
+                circuit_breaker: Some(api_toolkit::CircuitBreaker::default()),
+                retry_budget: Some(api_toolkit::RetryBudget::default()),
+                ..settings
+            };
+        }
+        let session = Toolkit::session_builder()
+            .retry_settings(settings)
+            .fleet(&fleet)
+            .build()
+            .map_err(|e| format!("the fleet's session does not build: {e}"))?;
+        Ok(InFleet {
+            toolkit: Toolkit { session },
+            _fleet: fleet,
+            _redis: redis,
+        })
+    }
+}
+
+#[cfg(feature = "fleet")]
+impl Driver for InFleet {
+    async fn call(&self, url: &str) -> bool {
+        self.toolkit.call(url).await
+    }
+}
+
+/// A fleet driver, started on first use on the bench's runtime (the fleet's tasks run there,
+/// as the calls do) and kept for the rest of the run; its redis-server is killed with it.
+#[cfg(feature = "fleet")]
+pub(crate) struct LazyFleet {
+    all: bool,
+    driver: tokio::sync::OnceCell<std::sync::Arc<InFleet>>,
+}
+
+#[cfg(feature = "fleet")]
+impl LazyFleet {
+    /// The connector's default settings in a fleet (`fleet`).
+    pub(crate) fn defaults() -> LazyFleet {
+        LazyFleet {
+            all: false,
+            driver: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Every setting the fleet shares on, in a fleet (`fleet-all`).
+    pub(crate) fn all() -> LazyFleet {
+        LazyFleet {
+            all: true,
+            ..LazyFleet::defaults()
+        }
+    }
+
+    /// The driver; exits with the reason when it cannot start (no redis-server, above all).
+    pub(crate) async fn get(&self) -> &std::sync::Arc<InFleet> {
+        let started = self
+            .driver
+            .get_or_try_init(|| async { InFleet::start(self.all).await.map(std::sync::Arc::new) });
+        match started.await {
+            Ok(driver) => driver,
+            Err(message) => {
+                eprintln!("{message}");
+                std::process::exit(1);
+            }
+        }
+    }
+}

@@ -19,6 +19,8 @@ mod drivers;
 mod front_ends;
 mod load;
 mod python;
+#[cfg(feature = "fleet")]
+mod redis;
 mod report;
 mod server;
 mod tail;
@@ -30,6 +32,8 @@ use std::time::{Duration, Instant};
 
 use api_toolkit::RetrySettings;
 
+#[cfg(feature = "fleet")]
+use crate::drivers::LazyFleet;
 use crate::drivers::{Adjusted, Driver, Middleware, Raw, Toolkit};
 #[cfg(feature = "front-ends")]
 use crate::front_ends::{Layer, Service, ToolkitMiddleware};
@@ -73,6 +77,12 @@ pub(crate) enum DriverId {
     /// `RetryMiddleware` in reqwest-middleware (instruction counts only).
     #[cfg(feature = "front-ends")]
     ToolkitMiddleware,
+    /// api-toolkit in a fleet over redis-server (instruction counts only).
+    #[cfg(feature = "fleet")]
+    ToolkitFleet,
+    /// api-toolkit in a fleet with every setting it shares on (instruction counts only).
+    #[cfg(feature = "fleet")]
+    ToolkitFleetAll,
 }
 
 impl DriverId {
@@ -92,6 +102,10 @@ impl DriverId {
             DriverId::ToolkitLayer => "api-toolkit RetryLayer",
             #[cfg(feature = "front-ends")]
             DriverId::ToolkitMiddleware => "api-toolkit middleware",
+            #[cfg(feature = "fleet")]
+            DriverId::ToolkitFleet => "api-toolkit in a fleet",
+            #[cfg(feature = "fleet")]
+            DriverId::ToolkitFleetAll => "api-toolkit in a fleet, all it shares on",
         }
     }
 }
@@ -245,7 +259,8 @@ fn parse_args() -> Result<Plan, String> {
                     [--no-python] [--no-pin] [--out DIR] [--workloads 0,1,..] [--drivers raw,..] [--only <workload 0-5> <driver>] \
                     [--allocs [--driver <driver>] [--alloc-calls N] [--alloc-big] [--alloc-concurrency N]] [--blocking] [--hedging]; drivers: raw, toolkit, \
                     middleware, python, churn; counted only when named: classified, breaker, throttled, service, layer, \
-                    toolkit-middleware"
+                    toolkit-middleware (these three: --features front-ends), fleet, fleet-all (--features fleet; each \
+                    starts a redis-server of its own)"
                         .into(),
                 )
             }
@@ -286,6 +301,16 @@ fn driver(name: &str) -> Result<DriverId, String> {
                 "the driver {name:?} needs a build with --features front-ends"
             ))
         }
+        #[cfg(feature = "fleet")]
+        "fleet" => DriverId::ToolkitFleet,
+        #[cfg(feature = "fleet")]
+        "fleet-all" => DriverId::ToolkitFleetAll,
+        #[cfg(not(feature = "fleet"))]
+        "fleet" | "fleet-all" => {
+            return Err(format!(
+                "the driver {name:?} needs a build with --features fleet"
+            ))
+        }
         other => return Err(format!("unknown driver {other:?}")),
     })
 }
@@ -310,6 +335,11 @@ struct Clients {
     layer: LazyCell<Arc<Layer>, fn() -> Arc<Layer>>,
     #[cfg(feature = "front-ends")]
     toolkit_middleware: LazyCell<Arc<ToolkitMiddleware>, fn() -> Arc<ToolkitMiddleware>>,
+    /// Started on the runtime (the fleet connects asynchronously), on first use as the others.
+    #[cfg(feature = "fleet")]
+    fleet: LazyFleet,
+    #[cfg(feature = "fleet")]
+    fleet_all: LazyFleet,
 }
 
 fn main() {
@@ -374,6 +404,10 @@ fn main() {
         toolkit_middleware: LazyCell::new(|| {
             Arc::new(ToolkitMiddleware::new().expect("the middleware builds"))
         }),
+        #[cfg(feature = "fleet")]
+        fleet: LazyFleet::defaults(),
+        #[cfg(feature = "fleet")]
+        fleet_all: LazyFleet::all(),
     };
     let python = if plan.python && plan.only.is_none_or(|(_, d)| d == DriverId::Python) {
         match python::available() {
@@ -460,6 +494,14 @@ fn main() {
             #[cfg(feature = "front-ends")]
             if only == Some(DriverId::ToolkitMiddleware) {
                 count!(DriverId::ToolkitMiddleware, &*clients.toolkit_middleware);
+            }
+            #[cfg(feature = "fleet")]
+            if only == Some(DriverId::ToolkitFleet) {
+                count!(DriverId::ToolkitFleet, clients.fleet.get().await);
+            }
+            #[cfg(feature = "fleet")]
+            if only == Some(DriverId::ToolkitFleetAll) {
+                count!(DriverId::ToolkitFleetAll, clients.fleet_all.get().await);
             }
             counts
         })
@@ -592,6 +634,16 @@ fn segment(
                         duration,
                     )
                     .await
+                }
+                #[cfg(feature = "fleet")]
+                DriverId::ToolkitFleet => {
+                    let driver = clients.fleet.get().await;
+                    measure(driver, server, url, c, warmup, duration).await
+                }
+                #[cfg(feature = "fleet")]
+                DriverId::ToolkitFleetAll => {
+                    let driver = clients.fleet_all.get().await;
+                    measure(driver, server, url, c, warmup, duration).await
                 }
                 DriverId::ToolkitChurn => {
                     let churn = churn(&clients.toolkit);
