@@ -261,6 +261,8 @@ pub(crate) fn run<S: Borrow<Session> + Send, T: Transport>(
                             unknown: false,
                         };
                         if let Some(fleet) = &shared.fleet {
+                            // The clock read again: a lease from before a hold may have
+                            // ended with its window.
                             if host.fleet_unit(Instant::now()) == FleetUnit::Claim {
                                 let claimed = claim(
                                     fleet,
@@ -1101,12 +1103,13 @@ impl Spent<'_> {
             let names = hints::quota::x_names(settings.rate_limit_reset.as_ref());
             hints::quota::read(response.headers(), names, wall_now())
         });
-        if let (Some(fleet), true) = (&shared.fleet, result.is_ok()) {
-            tell_fleet(fleet, self.host, quota, self.unknown);
-        }
         let now = Instant::now();
-        if let Observed::RanOut(reset) = self.host.observe(quota, now) {
+        let observed = self.host.ended(result.is_ok(), quota, now);
+        if let Observed::RanOut(reset) = observed {
             telemetry::quota_spent(self.host.origin(), reset.saturating_duration_since(now));
+        }
+        if let Some(fleet) = &shared.fleet {
+            tell_fleet(fleet, self.host, quota, observed, self.unknown);
         }
         // Settled: nothing to give back.
         std::mem::forget(self);
@@ -1116,7 +1119,13 @@ impl Spent<'_> {
 /// What a response said of its host's quota, told to the fleet: the quota, or, on the host's
 /// first answer to the session, that it states none.
 #[cold]
-fn tell_fleet(fleet: &fleet::Link, host: &HostQuota, quota: Option<Quota>, unknown: bool) {
+fn tell_fleet(
+    fleet: &fleet::Link,
+    host: &HostQuota,
+    quota: Option<Quota>,
+    observed: Observed,
+    unknown: bool,
+) {
     match quota {
         Some(quota) => {
             let reset = quota
@@ -1131,7 +1140,7 @@ fn tell_fleet(fleet: &fleet::Link, host: &HostQuota, quota: Option<Quota>, unkno
                 fleet.observed(host.origin(), observation, unknown);
             }
         }
-        None if host.unanswered() => fleet.quiet(host.origin()),
+        None if observed == Observed::Quiet => fleet.quiet(host.origin()),
         None => {}
     }
 }

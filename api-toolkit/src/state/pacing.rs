@@ -62,6 +62,8 @@ pub(crate) enum FleetUnit {
 pub(crate) enum Observed {
     /// Nothing remains until this instant (and something did before).
     RanOut(Instant),
+    /// The host's first answer to the session, and it states no quota.
+    Quiet,
     /// Anything else.
     Noted,
 }
@@ -131,13 +133,25 @@ impl HostQuota {
     }
 
     /// An attempt answered, with the quota its response states (if any), at `now`.
+    #[cfg(test)]
     pub(crate) fn observe(&self, quota: Option<Quota>, now: Instant) -> Observed {
+        self.ended(true, quota, now)
+    }
+
+    /// An attempt ended, answered (`true`: a response) or not, with the quota its response
+    /// states (if any), at `now`.
+    pub(crate) fn ended(&self, answered: bool, quota: Option<Quota>, now: Instant) -> Observed {
         self.with(|s| {
             s.in_flight = s.in_flight.saturating_sub(1);
-            s.answered = true;
+            let first = answered && !s.answered;
+            s.answered |= answered;
             s.expire(now);
             let Some(quota) = quota else {
-                return Observed::Noted;
+                return if first {
+                    Observed::Quiet
+                } else {
+                    Observed::Noted
+                };
             };
             s.told = true;
             let before = s.remaining;
@@ -189,11 +203,6 @@ impl HostQuota {
             }
             _ => FleetUnit::Claim,
         })
-    }
-
-    /// Whether the host has not answered this session yet.
-    pub(crate) fn unanswered(&self) -> bool {
-        self.with(|s| !s.answered)
     }
 
     /// Keeps `units` of the fleet's quota, claimed for this session's next attempts, until
@@ -309,7 +318,14 @@ mod tests {
         let now = Instant::now();
         assert_eq!(host.fleet_unit(now), FleetUnit::Claim, "never answered");
         host.reserve(false, now).unwrap();
-        host.observe(None, now);
+        assert_eq!(host.ended(false, None, now), Observed::Noted, "no answer");
+        assert_eq!(
+            host.fleet_unit(now),
+            FleetUnit::Claim,
+            "still never answered"
+        );
+        host.reserve(false, now).unwrap();
+        assert_eq!(host.observe(None, now), Observed::Quiet, "the first answer");
         assert_eq!(host.fleet_unit(now), FleetUnit::Quiet, "answered, no quota");
         host.reserve(false, now).unwrap();
         host.observe(said(50, 5), now);
