@@ -280,6 +280,78 @@ async fn workers_share_a_hosts_quota_and_never_overshoot_it() {
     assert_eq!((server.ok(), server.limited()), (36, 0));
 }
 
+/// A response with its quota: `remaining` of 10, the window ending in `reset` seconds.
+fn quota_reply(remaining: u64, reset: u64) -> Reply {
+    Reply::status(200)
+        .header("RateLimit-Limit", "10")
+        .header("RateLimit-Remaining", &remaining.to_string())
+        .header("RateLimit-Reset", &reset.to_string())
+}
+
+/// The fleet's quota key of `server`'s host, with its time to live in ms, if there is one.
+fn quota_key(redis: &RedisServer, server: &TestServer) -> Option<(String, i64)> {
+    let origin = server.url("");
+    let origin = origin.trim_end_matches('/');
+    redis
+        .keys()
+        .into_iter()
+        .find(|(key, _)| key.contains(origin) && key.ends_with(":quota"))
+}
+
+/// Rule: the fleet keeps the later reset of a window, as a session does. A reset in whole
+/// seconds ends the fleet's window up to a second after the host's: an answer from the host's
+/// next window in that second must keep the fleet from opening that window again as if empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_reset_keeps_the_fleets_window_open() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let server = TestServer::start(vec![quota_reply(5, 1), quota_reply(4, 3)]).await;
+    let fleet = fleet(&redis, "later").await;
+    let session = session(&fleet, paced());
+    for _ in 0..2 {
+        session.get(server.url("/")).send().await.unwrap();
+        // The observation is written behind the call.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (_, ttl) = quota_key(&redis, &server).expect("the fleet knows the window");
+    assert!(ttl > 2_000, "the later reset (3 s) kept: {ttl} ms left");
+    assert_eq!(fleet.fallbacks(), 0);
+}
+
+/// Rule: a fleet's window starts only from the answer to an attempt sent while the fleet knew
+/// none. An answer that arrives after its window ended (the attempt was sent in it) speaks of
+/// that window: it does not open the next one with what was left of the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_from_a_window_that_ended_does_not_open_the_next() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let server = TestServer::start(vec![
+        quota_reply(5, 1),
+        quota_reply(9, 1).delay(Duration::from_millis(1_300)),
+    ])
+    .await;
+    let fleet = fleet(&redis, "ended").await;
+    let session = session(&fleet, paced());
+    session.get(server.url("/")).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        quota_key(&redis, &server).is_some(),
+        "the probe's answer opened a window"
+    );
+    // Sent in that window, answered after it ended.
+    session.get(server.url("/")).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        quota_key(&redis, &server),
+        None,
+        "the late answer opened no window"
+    );
+    assert_eq!(server.count(), 2);
+    assert_eq!(fleet.fallbacks(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_draw_on_one_retry_budget() {
     let Some(redis) = RedisServer::start() else {

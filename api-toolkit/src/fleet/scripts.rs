@@ -22,11 +22,18 @@ return 1
     )
 });
 
-/// What a response said of the host's quota: the fleet keeps the lower estimate within a
-/// window. A new window starts from the response, less the attempts sent while nothing was
-/// known (which the host may not have counted yet); it also sets how many attempts may go
-/// unknown at the next window's start (half the window's quota), and clears the host's `quiet`
-/// mark.
+/// What a response said of the host's quota: the fleet keeps the lower estimate and the later
+/// reset, as a session does. A reset stated in whole seconds (rounded up) puts the fleet's end
+/// of a window up to a second past the host's: attempts sent in that second count in the
+/// host's next window, and their answers must keep the fleet from opening the next one as if
+/// it were empty.
+///
+/// A new window starts only from the answer to an attempt sent while the fleet knew none (or
+/// to a `quiet` host's): an answer to an attempt of the window that ended speaks of that
+/// window, not the host's current one. It starts from the response, less the attempts sent
+/// while nothing was known (which the host may not have counted yet); it also sets how many
+/// attempts may go unknown at the next window's start (half the window's quota), and clears
+/// the host's `quiet` mark.
 ///
 /// KEYS: quota, unknown, cap, quiet. ARGV: remaining, reset in ms, 1 if this response's own
 /// attempt is among those counted unknown (the host counted it already), the quota per window
@@ -40,6 +47,12 @@ if known then
   if said < tonumber(known) then
     redis.call('SET', KEYS[1], said, 'KEEPTTL')
   end
+  if tonumber(ARGV[2]) > redis.call('PTTL', KEYS[1]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
+  return 0
+end
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[4]) == 0 then
   return 0
 end
 local unknown = tonumber(redis.call('GET', KEYS[2]) or '0')
